@@ -1,0 +1,59 @@
+"""Judging check-ins without a broker: split input into records, decode, evaluate.
+
+Used by ``hazmat check`` and by the stream processors alike, so both give the same answer
+for the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from hazmat.events import CheckIn, InvalidEvent, Verdict, decode
+from rules import RuleSettings, evaluate
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One input record: its line number, the raw text, and a verdict or the errors."""
+
+    line: int
+    raw: str
+    checkin: CheckIn | None = None
+    verdict: Verdict | None = None
+    errors: list[dict[str, Any]] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        if self.verdict is not None:
+            return self.verdict.model_dump(mode="json")
+        return {"error": "invalid_event", "line": self.line, "errors": self.errors}
+
+
+def split_records(text: str) -> tuple[list[tuple[int, str]], bool]:
+    """Split input into ``(line, text)`` records; the flag says whether it was JSON Lines.
+
+    One JSON object may span many lines (a pretty-printed file); JSON Lines has one object
+    per line. A file whose first non-blank line is a whole JSON value, or that has a single
+    non-blank line, is read as JSON Lines; anything else as one document, so a broken
+    pretty-printed object gives one error, not one per line.
+    """
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    if not lines:
+        return [], False
+    if len(lines) == 1:
+        return lines, False
+    try:
+        json.loads(lines[0][1])
+    except ValueError:
+        return [(lines[0][0], text)], False
+    return lines, True
+
+
+def judge(line: int, raw: str, settings: RuleSettings) -> Outcome:
+    """Decode one record and judge it; invalid input becomes an outcome with field-level errors."""
+    try:
+        checkin = decode(CheckIn, raw)
+    except InvalidEvent as exc:
+        return Outcome(line=line, raw=raw, errors=exc.errors)
+    return Outcome(line=line, raw=raw, checkin=checkin, verdict=evaluate(checkin, settings))

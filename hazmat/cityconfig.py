@@ -1,0 +1,439 @@
+"""City configuration: one pydantic model per file, validated once at start-up.
+
+A folder ``config/cities/<name>/`` holds ``city.yaml``, ``rules.yaml``, ``blacklist.yaml``
+and ``zones.geojson``. :func:`load_city` reads all four and collects every problem before
+it fails, each as ``file: field.path: message``, so one run shows everything to fix.
+Every setting and its default is documented on the models below (``hazmat config
+validate --explain`` prints them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from hazmat.errors import ConfigError
+from hazmat.events import (
+    PROVINCES,
+    HazardClass,
+    IdNumber,
+    Plate,
+    TrailerPlate,
+    UnNumber,
+    format_loc,
+)
+from rules import Blacklist, RuleSettings, rule_ids
+from rules.context import DEFAULT_HIGH_HAZARD, DEFAULT_TOXIC
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CITIES_DIR = REPO_ROOT / "config" / "cities"
+DEFAULT_CITY = "datong"
+
+
+class _File(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: keys that were renamed: old name -> new name (an old key gets a message naming both).
+    RENAMED: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for old, new in cls.RENAMED.items():
+                if old in data:
+                    msg = f"'{old}' was renamed to '{new}'; rename the key in this file"
+                    raise ValueError(msg)
+        return data
+
+
+# --- city.yaml --------------------------------------------------------------------------
+
+
+class GraphSource(BaseModel):
+    """Where the road graph comes from: a local OSM extract (offline) or a place name (online)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: Literal["file", "place", "bbox"] = "file"
+    file: str | None = Field(None, description="OSM XML (.osm, .osm.bz2) path, relative to the city folder")
+    place: str | None = Field(None, description="a place name osmnx can geocode, e.g. '大同市, 山西省, 中国'")
+    bbox: tuple[float, float, float, float] | None = Field(None, description="west, south, east, north")
+    attribution: str = "© OpenStreetMap contributors"
+
+    @model_validator(mode="after")
+    def _source_given(self) -> GraphSource:
+        needed = {"file": self.file, "place": self.place, "bbox": self.bbox}[self.source]
+        if needed is None:
+            msg = f"source is '{self.source}' but '{self.source}' is not set; give it, or change source"
+            raise ValueError(msg)
+        return self
+
+
+class SpeedCaps(BaseModel):
+    """Hazmat speed limits in km/h (travel times and the ``speeding`` alert use them)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    motorway: float = Field(80, gt=0, le=130, description="motorways and expressways")
+    default: float = Field(60, gt=0, le=130, description="every other road")
+
+
+class CityFile(_File):
+    """``city.yaml``: the city's identity and its routing and monitoring settings."""
+
+    RENAMED: ClassVar[dict[str, str]] = {
+        "tz": "timezone",
+        "province_char": "province",
+        "corridor": "corridor_m",
+    }
+
+    name: str = Field(description="the city's name, e.g. 大同")
+    name_en: str = Field(description="the city's name in English, e.g. Datong")
+    province: str = Field(description="the province character of local plates, e.g. 晋")
+    timezone: str = Field("Asia/Shanghai", description="IANA zone that dates and time windows are read in")
+    graph: GraphSource = Field(description="road graph source")
+    speed_caps_kmh: SpeedCaps = SpeedCaps()
+    untagged_tunnel_policy: Literal["forbidden", "allowed"] = Field(
+        "forbidden",
+        description="what a tunnel=yes without a hazmat tunnel category means for hazmat loads",
+    )
+    derive_water_sources: bool = Field(True, description="turn OSM reservoirs / protect_class=12 into zones")
+    water_source_buffer_m: float = Field(100, ge=0, le=5000, description="buffer around OSM water sources")
+    corridor_m: float = Field(200, gt=0, le=5000, description="route-deviation corridor width")
+    deviation_pings: int = Field(2, ge=1, le=100, description="consecutive off-corridor pings before an alert")
+    archive_path: str | None = Field(None, description="SQLite archive file; default under the user's data dir")
+
+    @field_validator("province")
+    @classmethod
+    def _province(cls, value: str) -> str:
+        if len(value) != 1 or value not in PROVINCES:
+            msg = f"'{value}' is not a province character; use one of {PROVINCES}"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            msg = f"unknown time zone '{value}'; use an IANA name such as Asia/Shanghai"
+            raise ValueError(msg) from None
+        return value
+
+
+# --- rules.yaml -------------------------------------------------------------------------
+
+TunnelCode = Literal["B", "C", "D", "E"]
+
+
+class TunnelCodes(BaseModel):
+    """ADR tunnel restriction codes: a load with code X may not use tunnels of category X or above."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    by_un: dict[UnNumber, TunnelCode] = Field(default_factory=dict)
+    by_class: dict[HazardClass, TunnelCode] = Field(default_factory=dict)
+    default: TunnelCode = "D"
+
+
+class RulesFile(_File):
+    """``rules.yaml``: severities, tolerances and the chemical lists of the ruleset."""
+
+    RENAMED: ClassVar[dict[str, str]] = {
+        "tolerance": "waybill_tolerance",
+        "toxic": "toxic_un_numbers",
+    }
+
+    ruleset_version: str = Field("2026.11.1", min_length=1)
+    severities: dict[str, Literal["refuse", "warn", "off"]] = Field(
+        default_factory=dict,
+        description="override a rule's default severity, e.g. {OOP-001: refuse}",
+    )
+    waybill_tolerance: float = Field(0.02, ge=0, le=0.5, description="DOC-003: allowed waybill/load difference")
+    toxic_un_numbers: list[UnNumber] = Field(default_factory=lambda: sorted(DEFAULT_TOXIC))
+    high_hazard_un_numbers: list[UnNumber] = Field(default_factory=lambda: sorted(DEFAULT_HIGH_HAZARD))
+    tunnel_codes: TunnelCodes = TunnelCodes()
+
+    @field_validator("severities")
+    @classmethod
+    def _known_rules(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(rule_ids()))
+        if unknown:
+            msg = f"unknown rule id(s) {', '.join(unknown)}; known: {', '.join(rule_ids())}"
+            raise ValueError(msg)
+        return value
+
+
+# --- blacklist.yaml ---------------------------------------------------------------------
+
+
+class _Listed(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reason: str = Field(min_length=1)
+    listed_on: date
+
+
+class ListedCarrier(_Listed):
+    license_number: str = Field(min_length=1)
+
+
+class ListedPlate(_Listed):
+    plate: Plate | TrailerPlate
+
+
+class ListedPerson(_Listed):
+    id_number: IdNumber
+
+
+class BlacklistFile(_File):
+    """``blacklist.yaml``: carriers, plates and persons that may not load (rules.md)."""
+
+    carriers: list[ListedCarrier] = Field(default_factory=list)
+    plates: list[ListedPlate] = Field(default_factory=list)
+    persons: list[ListedPerson] = Field(default_factory=list)
+
+    def to_blacklist(self) -> Blacklist:
+        return Blacklist(
+            carriers={c.license_number: c.reason for c in self.carriers},
+            plates={p.plate: p.reason for p in self.plates},
+            persons={p.id_number: p.reason for p in self.persons},
+        )
+
+
+# --- zones.geojson ----------------------------------------------------------------------
+
+Position = tuple[Annotated[float, Field(ge=-180, le=180)], Annotated[float, Field(ge=-90, le=90)]]
+
+
+def _check_ring(ring: list[Position]) -> list[Position]:
+    if len(ring) < 4:
+        msg = f"a ring needs at least 4 positions (first = last), got {len(ring)}"
+        raise ValueError(msg)
+    if ring[0] != ring[-1]:
+        msg = f"ring does not close: first position {list(ring[0])} != last {list(ring[-1])}"
+        raise ValueError(msg)
+    return ring
+
+
+Ring = Annotated[list[Position], Field(min_length=1)]
+
+
+class Polygon(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["Polygon"]
+    coordinates: list[Ring] = Field(min_length=1)
+
+    @field_validator("coordinates")
+    @classmethod
+    def _closed(cls, rings: list[list[Position]]) -> list[list[Position]]:
+        return [_check_ring(r) for r in rings]
+
+
+class MultiPolygon(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["MultiPolygon"]
+    coordinates: list[Annotated[list[Ring], Field(min_length=1)]] = Field(min_length=1)
+
+    @field_validator("coordinates")
+    @classmethod
+    def _closed(cls, polys: list[list[list[Position]]]) -> list[list[list[Position]]]:
+        return [[_check_ring(r) for r in poly] for poly in polys]
+
+
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+ALL_DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HHMM = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$", examples=["07:00"])]
+
+
+class Window(BaseModel):
+    """A weekly time window in city local time; ``end`` ≤ ``start`` crosses midnight."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    days: list[Day] = Field(default_factory=lambda: list(ALL_DAYS), min_length=1)
+    start: HHMM
+    end: HHMM
+
+
+class AppliesTo(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hazard_classes: list[HazardClass] = Field(default_factory=list)
+    un_numbers: list[UnNumber] = Field(default_factory=list)
+
+
+class ZoneProperties(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    name: str = ""
+    kind: Literal["water_source", "restricted", "closure"]
+    applies_to: AppliesTo | None = None
+    windows: list[Window] | None = None
+    buffer_m: float = Field(0, ge=0, le=5000)
+    source: str | None = None
+
+
+class ZoneFeature(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["Feature"]
+    id: str | int | None = None
+    properties: ZoneProperties
+    geometry: Polygon | MultiPolygon
+
+    @model_validator(mode="before")
+    @classmethod
+    def _polygonal(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            geometry = data.get("geometry")
+            kind = geometry.get("type") if isinstance(geometry, dict) else None
+            if kind not in ("Polygon", "MultiPolygon"):
+                props = data.get("properties")
+                name = props.get("id") if isinstance(props, dict) else None
+                msg = f"zone {name!r}: geometry type {kind!r} is not allowed; zones must be Polygon or MultiPolygon"
+                raise ValueError(msg)
+        return data
+
+
+class ZonesFile(BaseModel):
+    """``zones.geojson``: restricted areas, water-source areas and closures (routing.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["FeatureCollection"]
+    name: str | None = None
+    features: list[ZoneFeature]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> ZonesFile:
+        seen: set[str] = set()
+        for feature in self.features:
+            if feature.properties.id in seen:
+                msg = f"zone id '{feature.properties.id}' is used twice; ids must be unique"
+                raise ValueError(msg)
+            seen.add(feature.properties.id)
+        return self
+
+
+# --- loading ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class City:
+    """A validated city configuration folder."""
+
+    folder: Path
+    city: CityFile
+    rules: RulesFile
+    blacklist: BlacklistFile
+    zones: ZonesFile
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.city.timezone)
+
+    def rule_settings(self) -> RuleSettings:
+        """The pure values the inspection rules read."""
+        return RuleSettings(
+            province=self.city.province,
+            timezone=self.tz,
+            waybill_tolerance=self.rules.waybill_tolerance,
+            toxic_un_numbers=frozenset(self.rules.toxic_un_numbers),
+            high_hazard_un_numbers=frozenset(self.rules.high_hazard_un_numbers),
+            severities=dict(self.rules.severities),
+            blacklist=self.blacklist.to_blacklist(),
+            ruleset_version=self.rules.ruleset_version,
+        )
+
+    def archive_path(self) -> Path:
+        """``HAZMAT_ARCHIVE`` if set, else ``archive_path`` from city.yaml, else the user data dir."""
+        if env := os.environ.get("HAZMAT_ARCHIVE"):
+            return Path(env).expanduser()
+        if self.city.archive_path:
+            return (self.folder / Path(self.city.archive_path).expanduser()).resolve()
+        data_home = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+        return data_home / "hazmat-checker" / f"archive-{self.folder.name}.sqlite"
+
+
+_FILES: dict[str, type[BaseModel]] = {
+    "city.yaml": CityFile,
+    "rules.yaml": RulesFile,
+    "blacklist.yaml": BlacklistFile,
+    "zones.geojson": ZonesFile,
+}
+
+
+def resolve_city_dir(name_or_path: str | os.PathLike[str] | None = None) -> Path:
+    """A folder path, or the name of a bundled city; ``HAZMAT_CITY`` or the default otherwise."""
+    value = name_or_path or os.environ.get("HAZMAT_CITY") or DEFAULT_CITY
+    path = Path(value).expanduser()
+    if path.is_dir():
+        return path.resolve()
+    bundled = CITIES_DIR / str(value)
+    if bundled.is_dir():
+        return bundled
+    known = ", ".join(sorted(p.name for p in CITIES_DIR.iterdir() if p.is_dir()))
+    msg = f"no city configuration folder '{value}'; give a folder path or one of the bundled cities: {known}"
+    raise ConfigError([msg])
+
+
+def _read(path: Path) -> tuple[Any, str | None]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, "file is missing"
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"cannot be read: {exc}"
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            data = yaml.safe_load(text)
+            return ({} if data is None else data), None
+        return json.loads(text), None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        return None, f"{where}not valid YAML: {problem}"
+    except json.JSONDecodeError as exc:
+        return None, f"line {exc.lineno}, column {exc.colno}: not valid JSON: {exc.msg}"
+
+
+def load_city(name_or_path: str | os.PathLike[str] | None = None) -> City:
+    """Read and validate a city configuration folder; raise :class:`ConfigError` listing every problem."""
+    folder = resolve_city_dir(name_or_path)
+    problems: list[str] = []
+    parsed: dict[str, BaseModel] = {}
+    for filename, model in _FILES.items():
+        data, problem = _read(folder / filename)
+        if problem:
+            problems.append(f"{folder / filename}: {problem}")
+            continue
+        try:
+            parsed[filename] = model.model_validate(data)
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                msg = err["msg"].removeprefix("Value error, ")
+                problems.append(f"{folder / filename}: {format_loc(err['loc'])}: {msg}")
+    if problems:
+        raise ConfigError(problems)
+    return City(
+        folder=folder,
+        city=parsed["city.yaml"],  # type: ignore[arg-type]
+        rules=parsed["rules.yaml"],  # type: ignore[arg-type]
+        blacklist=parsed["blacklist.yaml"],  # type: ignore[arg-type]
+        zones=parsed["zones.geojson"],  # type: ignore[arg-type]
+    )

@@ -1,0 +1,322 @@
+"""The ``hazmat`` command (shared/spec/cli.md).
+
+Exit codes: 0 done, 1 configuration error (file and field printed), 2 bad input, 3 no
+permitted route. Human-readable output on a terminal, JSON with ``--json`` or when the
+input is JSON Lines or stdout is not a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hazmat import logs
+from hazmat.archive import Entry, open_archive
+from hazmat.checking import Outcome, judge, split_records
+from hazmat.cityconfig import City, load_city
+from hazmat.errors import ConfigError
+from hazmat.events import EVENT_MODELS, Verdict, format_loc
+
+EXIT_OK, EXIT_CONFIG, EXIT_INPUT, EXIT_NO_ROUTE = 0, 1, 2, 3
+
+app = typer.Typer(
+    name="hazmat",
+    help="Checks hazardous-chemical road transport: pre-loading inspection, permitted routes, monitoring.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="City configuration.", no_args_is_help=True)
+archive_app = typer.Typer(help="The archive of judged check-ins (建档).", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(archive_app, name="archive")
+
+log = logging.getLogger("hazmat.cli")
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+ConfigOpt = Annotated[
+    str | None,
+    typer.Option("--config", "-c", help="City configuration folder or bundled city name (default: datong)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logs on stderr (-v, -vv).")] = 0,
+) -> None:
+    logs.setup([logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)])
+
+
+@contextmanager
+def _city(config: str | None) -> Iterator[City]:
+    """Load and validate the city configuration, or stop with exit 1 naming file and field."""
+    try:
+        city = load_city(config)
+    except ConfigError as exc:
+        err.print("[bold red]configuration error[/]", highlight=False)
+        for problem in exc.problems:
+            err.print(f"  {problem}", markup=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    yield city
+
+
+def _json_line(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+# --- hazmat check --------------------------------------------------------------------
+
+
+def _print_verdict(v: Verdict) -> None:
+    style, word = ("green", "LOAD 准予装货") if v.verdict == "load" else ("bold red", "REFUSE 不予装货")
+    out.print(f"[{style}]{word}[/]  {v.plate}  event {v.checkin_event_id}  at {v.decided_at.isoformat()}")
+    if not v.findings:
+        return
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for column in ("rule", "severity", "field", "message"):
+        table.add_column(column)
+    for f in v.findings:
+        sev = "[red]refuse[/]" if f.severity == "refuse" else "[yellow]warn[/]"
+        table.add_row(f.rule_id, sev, f.field, f"{f.message_zh}\n{f.message_en}")
+    out.print(table)
+
+
+def _print_error(o: Outcome) -> None:
+    out.print(f"[bold red]INVALID 无效事件[/]  line {o.line}")
+    for e in o.errors or []:
+        out.print(f"  {format_loc(e['loc'])}: {e['msg']}", markup=False)
+
+
+def _summary(outcomes: list[Outcome]) -> None:
+    table = Table(title="check-ins 装货前查验", header_style="bold")
+    for column in ("line", "event", "plate", "site", "verdict", "rules"):
+        table.add_column(column)
+    for o in outcomes:
+        if o.verdict is None:
+            table.add_row(
+                str(o.line),
+                "—",
+                "—",
+                "—",
+                "[bold red]invalid[/]",
+                format_loc(o.errors[0]["loc"]) if o.errors else "",
+            )
+            continue
+        v = o.verdict
+        colour = "green" if v.verdict == "load" else "bold red"
+        rules = ", ".join(f"{f.rule_id}{'' if f.severity == 'refuse' else '(warn)'}" for f in v.findings)
+        site = o.checkin.site_id if o.checkin else ""
+        table.add_row(str(o.line), v.checkin_event_id, v.plate, site, f"[{colour}]{v.verdict}[/]", rules)
+    loads = sum(1 for o in outcomes if o.verdict and o.verdict.verdict == "load")
+    refused = sum(1 for o in outcomes if o.verdict and o.verdict.verdict == "refuse")
+    invalid = sum(1 for o in outcomes if o.verdict is None)
+    err.print(table)
+    err.print(f"{len(outcomes)} check-ins: [green]{loads} load[/], [red]{refused} refuse[/], {invalid} invalid")
+
+
+@app.command()
+def check(
+    file: Annotated[str, typer.Argument(help="A file with one JSON check-in or JSON Lines; - for stdin.")] = "-",
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    summary: Annotated[bool, typer.Option("--summary", help="Also print a summary table on stderr.")] = False,
+    archive: Annotated[bool, typer.Option("--archive/--no-archive", help="Keep the verdicts in the archive.")] = True,
+) -> None:
+    """Judge check-ins without any broker: one verdict (or error object) per input.
+
+    Exit 0 when every input was judged (load or refuse), 2 when any input was invalid.
+    """
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        err.print(f"[red]cannot read {file}:[/] {exc}")
+        raise typer.Exit(EXIT_INPUT) from None
+    with _city(config) as city:
+        settings = city.rule_settings()
+        records, is_jsonl = split_records(text)
+        outcomes = [judge(line, raw, settings) for line, raw in records]
+        if archive:
+            store = open_archive(city.archive_path())
+            try:
+                store.record(
+                    Entry(raw=o.raw, site_id=o.checkin.site_id, verdict=o.verdict)
+                    for o in outcomes
+                    if o.verdict is not None and o.checkin is not None
+                )
+            finally:
+                store.close()
+    machine = as_json or is_jsonl or not out.is_terminal
+    for o in outcomes:
+        if o.verdict is not None:
+            log.info(
+                "judged",
+                extra={
+                    "event_id": o.verdict.checkin_event_id,
+                    "plate": o.verdict.plate,
+                    "verdict": o.verdict.verdict,
+                    "rule_ids": [f.rule_id for f in o.verdict.findings],
+                },
+            )
+        else:
+            log.warning("invalid event", extra={"line": o.line, "errors": o.errors})
+        if machine:
+            print(_json_line(o.as_json()), flush=False)
+        elif o.verdict is not None:
+            _print_verdict(o.verdict)
+        else:
+            _print_error(o)
+    sys.stdout.flush()
+    if summary:
+        _summary(outcomes)
+    raise typer.Exit(EXIT_INPUT if any(o.verdict is None for o in outcomes) else EXIT_OK)
+
+
+# --- hazmat schema / rules -------------------------------------------------------------
+
+
+@app.command()
+def schema(
+    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(EVENT_MODELS)}.")],
+) -> None:
+    """Print the JSON Schema of an event type."""
+    model = EVENT_MODELS.get(name)
+    if model is None:
+        err.print(f"[red]no event type {name!r}[/]; choose one of: {', '.join(EVENT_MODELS)}")
+        raise typer.Exit(EXIT_INPUT)
+    print(json.dumps(model.model_json_schema(), ensure_ascii=False, indent=2))
+
+
+@app.command("rules")
+def rules_cmd(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Print the rule catalogue with the severities in force for the city."""
+    from rules import all_rules
+
+    with _city(config) as city:
+        overrides = city.rules.severities
+    rows = [
+        {
+            "id": r.id,
+            "severity": overrides.get(r.id, r.severity),
+            "default_severity": r.severity,
+            "part": r.part,
+            "field": r.field,
+            "summary_zh": r.summary_zh,
+            "summary_en": r.summary_en,
+            "basis": r.basis,
+        }
+        for r in all_rules()
+    ]
+    if as_json or not out.is_terminal:
+        for row in rows:
+            print(_json_line(row))
+        return
+    table = Table(title="inspection rules 装货前查验规则", header_style="bold")
+    for column in ("id", "severity", "field", "rule", "basis"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["id"],
+            row["severity"],
+            row["field"],
+            f"{row['summary_zh']}\n{row['summary_en']}",
+            row["basis"],
+        )
+    out.print(table)
+
+
+# --- hazmat config ---------------------------------------------------------------------
+
+
+@config_app.command("validate")
+def config_validate(config: ConfigOpt = None) -> None:
+    """Check a city configuration folder; errors name the file and the field. Exit 1 on errors."""
+    with _city(config) as city:
+        c = city.city
+        bl = city.blacklist
+        out.print(
+            f"[green]ok[/] {city.folder}: {c.name} ({c.name_en}), province {c.province}, {c.timezone}; "
+            f"{len(city.zones.features)} zones; blacklist {len(bl.carriers)} carriers, {len(bl.plates)} plates, "
+            f"{len(bl.persons)} persons; ruleset {city.rules.ruleset_version}"
+        )
+
+
+@config_app.command("docs")
+def config_docs() -> None:
+    """Print every configuration setting with its default (the text of docs/configuration.md)."""
+    from hazmat.settings_doc import render
+
+    print(render(), end="")
+
+
+# --- hazmat archive --------------------------------------------------------------------
+
+
+def _parse_time(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError:
+        err.print(f"[red]{option}: {value!r} is not an RFC 3339 time[/] (e.g. 2026-11-26T08:00:00+08:00)")
+        raise typer.Exit(EXIT_INPUT) from None
+    if ts.tzinfo is None:
+        err.print(f"[red]{option}: {value!r} has no offset[/]; add one, e.g. +08:00")
+        raise typer.Exit(EXIT_INPUT)
+    return ts
+
+
+@archive_app.command("query")
+def archive_query(
+    plate: Annotated[str | None, typer.Option(help="Vehicle plate.")] = None,
+    site: Annotated[str | None, typer.Option(help="Loading site id.")] = None,
+    rule: Annotated[str | None, typer.Option(help="Rule id that fired, e.g. TNK-001.")] = None,
+    since: Annotated[str | None, typer.Option(help="From this time on (RFC 3339).")] = None,
+    until: Annotated[str | None, typer.Option(help="Before this time (RFC 3339).")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many records.")] = 1000,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Look up archived check-ins and verdicts; ``--json`` prints one archived record per line."""
+    since_ts, until_ts = _parse_time(since, "--since"), _parse_time(until, "--until")
+    with _city(config) as city:
+        store = open_archive(city.archive_path())
+    try:
+        records = store.query(plate=plate, site_id=site, rule_id=rule, since=since_ts, until=until_ts, limit=limit)
+    finally:
+        store.close()
+    if as_json or not out.is_terminal:
+        for r in records:
+            print(_json_line(r.as_json()))
+        return
+    table = Table(title=f"archive 建档 ({len(records)} records)", header_style="bold")
+    for column in ("occurred at", "event", "plate", "site", "verdict", "rules", "ruleset"):
+        table.add_column(column)
+    for r in records:
+        v = r.verdict
+        colour = "green" if v.verdict == "load" else "bold red"
+        table.add_row(
+            r.occurred_at.astimezone(city.tz).isoformat(),
+            r.event_id,
+            r.plate,
+            r.site_id,
+            f"[{colour}]{v.verdict}[/]",
+            ", ".join(f.rule_id for f in v.findings),
+            v.ruleset_version,
+        )
+    out.print(table)
+
+
+def main() -> None:
+    app()

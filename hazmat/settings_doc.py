@@ -1,0 +1,77 @@
+"""Render every configuration setting and its default from the config models.
+
+``docs/configuration.md`` is this output; a test keeps the two equal, so the docs cannot
+drift from the code.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, get_origin
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from hazmat.cityconfig import (
+    BlacklistFile,
+    CityFile,
+    GraphSource,
+    RulesFile,
+    SpeedCaps,
+    TunnelCodes,
+    Window,
+    ZoneProperties,
+)
+
+_SECTIONS: list[tuple[str, type[BaseModel]]] = [
+    ("city.yaml", CityFile),
+    ("city.yaml: graph", GraphSource),
+    ("city.yaml: speed_caps_kmh", SpeedCaps),
+    ("rules.yaml", RulesFile),
+    ("rules.yaml: tunnel_codes", TunnelCodes),
+    ("blacklist.yaml", BlacklistFile),
+    ("zones.geojson: feature properties", ZoneProperties),
+    ("zones.geojson: properties.windows[]", Window),
+]
+
+
+def _default(field: Any) -> str:
+    if field.default is not PydanticUndefined:
+        value = field.default
+    elif field.default_factory is not None:
+        value = field.default_factory()
+    else:
+        return "required"
+    if isinstance(value, BaseModel):
+        return "see below"
+    return "`" + json.dumps(value, ensure_ascii=False, default=str) + "`"
+
+
+def _type(annotation: Any) -> str:
+    text = str(annotation) if get_origin(annotation) else getattr(annotation, "__name__", str(annotation))
+    return text.replace("typing.", "").replace("hazmat.cityconfig.", "").replace("|", "\\|")
+
+
+def render() -> str:
+    lines = [
+        "# Configuration settings",
+        "",
+        "Generated from the models in `hazmat/cityconfig.py` by `hazmat config docs`; do not edit by hand.",
+        "A city folder is `config/cities/<name>/`; `hazmat config validate --config <name>` checks it.",
+        "Environment: `HAZMAT_CITY` (city folder or name), `HAZMAT_ARCHIVE` (archive file).",
+        "",
+    ]
+    for title, model in _SECTIONS:
+        doc = (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else ""
+        lines += [
+            f"## {title}",
+            "",
+            doc,
+            "",
+            "| key | type | default | meaning |",
+            "| --- | --- | --- | --- |",
+        ]
+        for name, field in model.model_fields.items():
+            lines.append(f"| `{name}` | {_type(field.annotation)} | {_default(field)} | {field.description or ''} |")
+        lines.append("")
+    return "\n".join(lines)
