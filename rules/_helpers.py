@@ -42,7 +42,7 @@ def quantities_by_un(items: Iterable[LoadItem | WaybillItem]) -> dict[str, float
 def listed(value: str | None, listing: Mapping[str, str], field: str) -> Iterable[Hit]:
     """A hit when ``value`` is on the given blacklist mapping, with the listed reason."""
     if value is not None and value in listing:
-        yield hit("listed", field, value=value, reason=listing[value])
+        yield hit("listed", field, value=value, why=listing[value])
 
 
 def load_uns(checkin: CheckIn, wanted: frozenset[str]) -> list[str]:

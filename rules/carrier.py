@@ -40,8 +40,8 @@ def carrier_licensed(c: CheckIn, ctx: RuleContext) -> Iterator[Hit]:
     summary_en="Carrier on the blacklist",
     messages={
         "listed": (
-            "承运人许可证 {value} 已列入黑名单（{reason}）",
-            "Carrier licence {value} is on the blacklist ({reason})",
+            "承运人许可证 {value} 已列入黑名单（{why}）",
+            "Carrier licence {value} is on the blacklist ({why})",
         ),
     },
 )

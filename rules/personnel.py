@@ -117,8 +117,8 @@ def escort_is_not_driver(c: CheckIn, ctx: RuleContext) -> Iterator[Hit]:
     summary_en="Driver or escort on the blacklist",
     messages={
         "listed": (
-            "人员 {value} 已列入黑名单（{reason}）",
-            "Person {value} is on the blacklist ({reason})",
+            "人员 {value} 已列入黑名单（{why}）",
+            "Person {value} is on the blacklist ({why})",
         ),
     },
 )

@@ -136,8 +136,8 @@ def within_rated_load(c: CheckIn, ctx: RuleContext) -> Iterator[Hit]:
     summary_en="Vehicle or trailer on the blacklist",
     messages={
         "listed": (
-            "车辆 {value} 已列入黑名单（{reason}）",
-            "Vehicle {value} is on the blacklist ({reason})",
+            "车辆 {value} 已列入黑名单（{why}）",
+            "Vehicle {value} is on the blacklist ({why})",
         ),
     },
 )
