@@ -28,6 +28,7 @@ from hazmat.events import (
     Plate,
     TrailerPlate,
     UnNumber,
+    errors_of,
     format_loc,
 )
 from rules import Blacklist, RuleSettings, rule_ids
@@ -293,7 +294,7 @@ class ZoneFeature(BaseModel):
     type: Literal["Feature"]
     id: str | int | None = None
     properties: ZoneProperties
-    geometry: Polygon | MultiPolygon
+    geometry: Annotated[Polygon | MultiPolygon, Field(discriminator="type")]
 
     @model_validator(mode="before")
     @classmethod
@@ -425,7 +426,7 @@ def load_city(name_or_path: str | os.PathLike[str] | None = None) -> City:
         try:
             parsed[filename] = model.model_validate(data)
         except ValidationError as exc:
-            for err in exc.errors(include_url=False):
+            for err in errors_of(exc):
                 msg = err["msg"].removeprefix("Value error, ")
                 problems.append(f"{folder / filename}: {format_loc(err['loc'])}: {msg}")
     if problems:

@@ -43,7 +43,7 @@ app.add_typer(archive_app, name="archive")
 
 log = logging.getLogger("hazmat.cli")
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigOpt = Annotated[
     str | None,

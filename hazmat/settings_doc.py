@@ -7,7 +7,8 @@ drift from the code.
 from __future__ import annotations
 
 import json
-from typing import Any, get_origin
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
@@ -47,9 +48,23 @@ def _default(field: Any) -> str:
     return "`" + json.dumps(value, ensure_ascii=False, default=str) + "`"
 
 
+def _type_text(annotation: Any) -> str:
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return _type_text(args[0])
+    if origin is Literal:
+        return " | ".join(json.dumps(a, ensure_ascii=False) for a in args)
+    if origin in (Union, UnionType):
+        return " | ".join(_type_text(a) for a in args)
+    if origin is not None:
+        return f"{getattr(origin, '__name__', str(origin))}[{', '.join(_type_text(a) for a in args)}]"
+    if annotation is type(None):
+        return "null"
+    return getattr(annotation, "__name__", str(annotation))
+
+
 def _type(annotation: Any) -> str:
-    text = str(annotation) if get_origin(annotation) else getattr(annotation, "__name__", str(annotation))
-    return text.replace("typing.", "").replace("hazmat.cityconfig.", "").replace("|", "\\|")
+    return _type_text(annotation).replace("|", "\\|")
 
 
 def render() -> str:

@@ -20,11 +20,15 @@ def expired(valid_until: date, ctx: RuleContext) -> bool:
     return valid_until < ctx.today
 
 
-def missing_or_expired(valid_until: date | None, ctx: RuleContext, field: str | None = None) -> Iterable[Hit]:
+NO_HITS: tuple[Hit, ...] = ()
+
+
+def missing_or_expired(valid_until: date | None, ctx: RuleContext, field: str | None = None) -> tuple[Hit, ...]:
     if valid_until is None:
-        yield hit("missing", field)
-    elif expired(valid_until, ctx):
-        yield hit("expired", field, date=valid_until)
+        return (hit("missing", field),)
+    if expired(valid_until, ctx):
+        return (hit("expired", field, date=valid_until),)
+    return NO_HITS
 
 
 def total_kg(items: Iterable[LoadItem]) -> float:
@@ -39,10 +43,11 @@ def quantities_by_un(items: Iterable[LoadItem | WaybillItem]) -> dict[str, float
     return out
 
 
-def listed(value: str | None, listing: Mapping[str, str], field: str) -> Iterable[Hit]:
+def listed(value: str | None, listing: Mapping[str, str], field: str) -> tuple[Hit, ...]:
     """A hit when ``value`` is on the given blacklist mapping, with the listed reason."""
     if value is not None and value in listing:
-        yield hit("listed", field, value=value, why=listing[value])
+        return (hit("listed", field, value=value, why=listing[value]),)
+    return NO_HITS
 
 
 def load_uns(checkin: CheckIn, wanted: frozenset[str]) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 
 from hazmat.events import CheckIn
 
@@ -26,8 +26,8 @@ from .context import RuleContext
         ),
     },
 )
-def carrier_licensed(c: CheckIn, ctx: RuleContext) -> Iterator[Hit]:
-    yield from missing_or_expired(c.carrier.license_valid_until if c.carrier else None, ctx)
+def carrier_licensed(c: CheckIn, ctx: RuleContext) -> Iterable[Hit]:
+    return missing_or_expired(c.carrier.license_valid_until if c.carrier else None, ctx)
 
 
 @rule(
@@ -45,6 +45,6 @@ def carrier_licensed(c: CheckIn, ctx: RuleContext) -> Iterator[Hit]:
         ),
     },
 )
-def carrier_not_blacklisted(c: CheckIn, ctx: RuleContext) -> Iterator[Hit]:
+def carrier_not_blacklisted(c: CheckIn, ctx: RuleContext) -> Iterable[Hit]:
     assert c.carrier is not None  # guaranteed by requires
-    yield from listed(c.carrier.license_number, ctx.settings.blacklist.carriers, "carrier.license_number")
+    return listed(c.carrier.license_number, ctx.settings.blacklist.carriers, "carrier.license_number")

@@ -8,10 +8,9 @@ not fire") and keeps at most one finding per field path.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from hazmat.events import CheckIn, Finding
 
@@ -20,13 +19,12 @@ from .context import RuleContext, Severity
 Check = Callable[[CheckIn, RuleContext], Iterable["Hit"]]
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     """One way a rule failed: which message, on which field, with which values."""
 
     reason: str
-    field: str | None = None
-    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    field: str | None
+    params: Mapping[str, Any]
 
 
 def hit(reason: str, field: str | None = None, **params: Any) -> Hit:
@@ -47,15 +45,30 @@ class Rule:
     messages: Mapping[str, tuple[str, str]]
     check: Check
 
+    def __post_init__(self) -> None:
+        # the required parts as attribute-name chains, split once (evaluation is a hot path)
+        object.__setattr__(self, "_required", tuple(tuple(path.split(".")) for path in self.requires))
+
     def applies(self, checkin: CheckIn) -> bool:
         """False when a part this rule inspects is absent: another rule reports that."""
-        return all(_resolve(checkin, path) is not None for path in self.requires)
+        for names in self._required:  # type: ignore[attr-defined]
+            obj: Any = checkin
+            for name in names:
+                obj = getattr(obj, name)
+                if obj is None:
+                    return False
+        return True
 
     def findings(self, checkin: CheckIn, ctx: RuleContext, severity: Severity) -> list[Finding]:
-        if not self.applies(checkin):
+        """Run the rule: no findings when it holds or does not apply."""
+        if self.requires and not self.applies(checkin):
             return []
+        return self.to_findings(self.check(checkin, ctx), severity)
+
+    def to_findings(self, hits: Iterable[Hit], severity: Severity) -> list[Finding]:
+        """Turn hits into findings with their messages, keeping one per field path."""
         out: dict[str, Finding] = {}
-        for h in self.check(checkin, ctx):
+        for h in hits:
             path = h.field or self.field
             if path in out:
                 continue
@@ -73,6 +86,7 @@ class Rule:
 
 
 _REGISTRY: dict[str, Rule] = {}
+_ORDERED: list[Rule] = []  # _REGISTRY's values in id order, rebuilt on each registration
 
 
 def rule(
@@ -106,6 +120,7 @@ def rule(
             messages=messages,
             check=check,
         )
+        _ORDERED[:] = [_REGISTRY[i] for i in sorted(_REGISTRY)]
         return check
 
     return register
@@ -113,8 +128,15 @@ def rule(
 
 def all_rules() -> Iterator[Rule]:
     """Every registered rule, in id order (the order findings are reported in)."""
-    for rule_id in sorted(_REGISTRY):
-        yield _REGISTRY[rule_id]
+    return iter(_ORDERED)
+
+
+def replace(new: Rule) -> Rule:
+    """Swap in another version of a registered rule and return the old one (for tests)."""
+    old = get(new.id)
+    _REGISTRY[new.id] = new
+    _ORDERED[:] = [_REGISTRY[i] for i in sorted(_REGISTRY)]
+    return old
 
 
 def get(rule_id: str) -> Rule:
@@ -127,14 +149,6 @@ def get(rule_id: str) -> Rule:
 
 def rule_ids() -> list[str]:
     return sorted(_REGISTRY)
-
-
-def _resolve(obj: Any, path: str) -> Any:
-    for name in path.split("."):
-        if obj is None:
-            return None
-        obj = getattr(obj, name)
-    return obj
 
 
 def _show(value: Any) -> str:

@@ -218,8 +218,12 @@ def toxic_pass_valid(c: CheckIn, ctx: RuleContext) -> Iterator[Hit]:
     },
 )
 def high_hazard_flow_registered(c: CheckIn, ctx: RuleContext) -> Iterator[Hit]:
-    uns = load_uns(c, ctx.settings.high_hazard_un_numbers)
     waybill = _waybill(c)
+    if waybill.consignee is not None and waybill.destination is not None:
+        return
+    uns = load_uns(c, ctx.settings.high_hazard_un_numbers)
+    if not uns:
+        return
     lacking = [
         (zh, en)
         for value, zh, en in (
@@ -228,10 +232,6 @@ def high_hazard_flow_registered(c: CheckIn, ctx: RuleContext) -> Iterator[Hit]:
         )
         if value is None
     ]
-    if uns and lacking:
-        yield hit(
-            "no_flow",
-            uns=uns,
-            what="、".join(zh for zh, _ in lacking),
-            what_en=" and ".join(en for _, en in lacking),
-        )
+    yield hit(
+        "no_flow", uns=uns, what="、".join(zh for zh, _ in lacking), what_en=" and ".join(en for _, en in lacking)
+    )

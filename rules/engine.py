@@ -33,22 +33,20 @@ def evaluate(checkin: CheckIn, settings: RuleSettings, *, strict: bool = False) 
     """
     ctx = RuleContext(today=checkin.occurred_at.astimezone(settings.timezone).date(), settings=settings)
     findings: list[Finding] = []
+    overrides = settings.severities
     for rule in all_rules():
-        severity = settings.severities.get(rule.id, rule.severity)
-        if severity == "off":
+        severity = overrides.get(rule.id, rule.severity) if overrides else rule.severity
+        if severity == "off" or (rule.requires and not rule.applies(checkin)):
             continue
         try:
-            findings.extend(rule.findings(checkin, ctx, severity))
+            hits = [*rule.check(checkin, ctx)]
+            if hits:
+                findings.extend(rule.to_findings(hits, severity))
         except Exception as exc:
             if strict:
                 raise
             log.exception(
-                "rule raised",
-                extra={
-                    "rule_id": rule.id,
-                    "event_id": checkin.event_id,
-                    "plate": checkin.vehicle.plate,
-                },
+                "rule raised", extra={"rule_id": rule.id, "event_id": checkin.event_id, "plate": checkin.vehicle.plate}
             )
             findings.append(_internal_error(rule, exc))
     refused = any(f.severity == "refuse" for f in findings)

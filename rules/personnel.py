@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from hazmat.events import Certificate, CheckIn
 
-from ._helpers import BLACKLIST, LOADER_CHECK, PLAN, expired, listed
+from ._helpers import BLACKLIST, LOADER_CHECK, NO_HITS, PLAN, expired, listed
 from .catalogue import Hit, hit, rule
 from .context import RuleContext
 
@@ -15,14 +15,15 @@ _ESCORT_BASIS = f"危险化学品安全管理条例 第四十八条; {PLAN}"
 _KIND_ZH = {"dg_driver": "道路危险货物运输驾驶人员", "dg_escort": "押运人员"}
 
 
-def certificate_problems(cert: Certificate | None, kind: str, ctx: RuleContext) -> Iterator[Hit]:
+def certificate_problems(cert: Certificate | None, kind: str, ctx: RuleContext) -> tuple[Hit, ...]:
     """Missing, expired or of the wrong kind: the three ways a crew certificate fails."""
     if cert is None:
-        yield hit("missing")
-    elif cert.kind != kind:
-        yield hit("wrong_kind", number=cert.number, found=_KIND_ZH[cert.kind], found_en=cert.kind)
-    elif expired(cert.valid_until, ctx):
-        yield hit("expired", number=cert.number, date=cert.valid_until)
+        return (hit("missing"),)
+    if cert.kind != kind:
+        return (hit("wrong_kind", number=cert.number, found=_KIND_ZH[cert.kind], found_en=cert.kind),)
+    if expired(cert.valid_until, ctx):
+        return (hit("expired", number=cert.number, date=cert.valid_until),)
+    return NO_HITS
 
 
 @rule(
@@ -44,8 +45,8 @@ def certificate_problems(cert: Certificate | None, kind: str, ctx: RuleContext) 
         ),
     },
 )
-def driver_certified(c: CheckIn, ctx: RuleContext) -> Iterator[Hit]:
-    yield from certificate_problems(c.driver.certificate, "dg_driver", ctx)
+def driver_certified(c: CheckIn, ctx: RuleContext) -> Iterable[Hit]:
+    return certificate_problems(c.driver.certificate, "dg_driver", ctx)
 
 
 @rule(
@@ -82,9 +83,9 @@ def escort_present(c: CheckIn, ctx: RuleContext) -> Iterator[Hit]:
         ),
     },
 )
-def escort_certified(c: CheckIn, ctx: RuleContext) -> Iterator[Hit]:
+def escort_certified(c: CheckIn, ctx: RuleContext) -> Iterable[Hit]:
     assert c.escort is not None  # guaranteed by requires
-    yield from certificate_problems(c.escort.certificate, "dg_escort", ctx)
+    return certificate_problems(c.escort.certificate, "dg_escort", ctx)
 
 
 @rule(
@@ -122,7 +123,8 @@ def escort_is_not_driver(c: CheckIn, ctx: RuleContext) -> Iterator[Hit]:
         ),
     },
 )
-def crew_not_blacklisted(c: CheckIn, ctx: RuleContext) -> Iterator[Hit]:
+def crew_not_blacklisted(c: CheckIn, ctx: RuleContext) -> Iterable[Hit]:
     persons = ctx.settings.blacklist.persons
-    yield from listed(c.driver.id_number, persons, "driver.id_number")
-    yield from listed(c.escort.id_number if c.escort else None, persons, "escort.id_number")
+    return listed(c.driver.id_number, persons, "driver.id_number") + listed(
+        c.escort.id_number if c.escort else None, persons, "escort.id_number"
+    )

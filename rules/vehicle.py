@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from hazmat.events import CheckIn
 
@@ -26,14 +26,15 @@ from .context import RuleContext
         ),
     },
 )
-def transport_permit_valid(c: CheckIn, ctx: RuleContext) -> Iterator[Hit]:
+def transport_permit_valid(c: CheckIn, ctx: RuleContext) -> Iterable[Hit]:
     permit = c.vehicle.transport_permit
-    yield from missing_or_expired(permit.valid_until if permit else None, ctx)
+    return missing_or_expired(permit.valid_until if permit else None, ctx)
 
 
 def covers(scope: list[str], hazard_class: str) -> bool:
     """A scope entry covers itself; a whole class (``"2"``) also covers its divisions."""
-    return any(entry == hazard_class or ("." not in entry and hazard_class.startswith(entry + ".")) for entry in scope)
+    whole, dot, _ = hazard_class.partition(".")
+    return hazard_class in scope or (dot != "" and whole in scope)
 
 
 @rule(
@@ -80,8 +81,8 @@ def permit_scope_covers_load(c: CheckIn, ctx: RuleContext) -> Iterator[Hit]:
         ),
     },
 )
-def annual_inspection_valid(c: CheckIn, ctx: RuleContext) -> Iterator[Hit]:
-    yield from missing_or_expired(c.vehicle.annual_inspection_valid_until, ctx)
+def annual_inspection_valid(c: CheckIn, ctx: RuleContext) -> Iterable[Hit]:
+    return missing_or_expired(c.vehicle.annual_inspection_valid_until, ctx)
 
 
 @rule(
@@ -141,7 +142,8 @@ def within_rated_load(c: CheckIn, ctx: RuleContext) -> Iterator[Hit]:
         ),
     },
 )
-def vehicle_not_blacklisted(c: CheckIn, ctx: RuleContext) -> Iterator[Hit]:
+def vehicle_not_blacklisted(c: CheckIn, ctx: RuleContext) -> Iterable[Hit]:
     plates = ctx.settings.blacklist.plates
-    yield from listed(c.vehicle.plate, plates, "vehicle.plate")
-    yield from listed(c.vehicle.trailer_plate, plates, "vehicle.trailer_plate")
+    return listed(c.vehicle.plate, plates, "vehicle.plate") + listed(
+        c.vehicle.trailer_plate, plates, "vehicle.trailer_plate"
+    )

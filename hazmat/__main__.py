@@ -1,0 +1,3 @@
+from hazmat.cli import main
+
+main()

@@ -1,0 +1,185 @@
+"""City configuration: bundled cities are valid; each way a person breaks a file is named."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hazmat.cityconfig import CITIES_DIR, load_city
+from hazmat.errors import ConfigError
+from hazmat.settings_doc import render
+from tests.helpers import REPO
+
+
+@pytest.fixture
+def city(tmp_path: Path) -> Path:
+    folder = tmp_path / "city"
+    shutil.copytree(CITIES_DIR / "datong", folder)
+    return folder
+
+
+def problems(folder: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_city(folder)
+    return info.value.problems
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in CITIES_DIR.iterdir() if p.is_dir()))
+def test_bundled_cities_are_valid(name):
+    city = load_city(name)
+    assert city.city.province in "晋黑"
+    assert city.rule_settings().province == city.city.province
+
+
+def test_default_city_is_datong(monkeypatch):
+    monkeypatch.delenv("HAZMAT_CITY", raising=False)
+    assert load_city().city.name_en == "Datong"
+
+
+def test_unknown_city_lists_the_bundled_ones():
+    with pytest.raises(ConfigError, match=r"no city configuration folder 'atlantis'.*datong"):
+        load_city("atlantis")
+
+
+def test_bad_yaml_names_file_and_line(city):
+    (city / "city.yaml").write_text("name: 大同\n  province: [晋\n", encoding="utf-8")
+    [problem] = problems(city)
+    assert problem.startswith(f"{city / 'city.yaml'}: line ")
+    assert "not valid YAML" in problem
+
+
+def test_unknown_key(city):
+    edit(city / "city.yaml", "corridor_m: 200", "corridor_m: 200\ncoridor_width: 3")
+    assert problems(city) == [f"{city / 'city.yaml'}: coridor_width: Extra inputs are not permitted"]
+
+
+def test_renamed_key_names_old_and_new(city):
+    edit(city / "city.yaml", "timezone: Asia/Shanghai", "tz: Asia/Shanghai")
+    [problem] = problems(city)
+    assert "'tz' was renamed to 'timezone'" in problem
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "msg_part"),
+    [
+        ("province: 晋", "province: X", "province", "not a province character"),
+        ("timezone: Asia/Shanghai", "timezone: Mars/Olympus", "timezone", "unknown time zone"),
+        ("corridor_m: 200", "corridor_m: -5", "corridor_m", "greater than 0"),
+        ("  source: place", "  source: file", "graph", "source is 'file' but 'file' is not set"),
+        ("untagged_tunnel_policy: forbidden", "untagged_tunnel_policy: maybe", "untagged_tunnel_policy", "forbidden"),
+    ],
+)
+def test_city_yaml_field_errors(city, old, new, field, msg_part):
+    edit(city / "city.yaml", old, new)
+    [problem] = problems(city)
+    assert problem.startswith(f"{city / 'city.yaml'}: {field}: "), problem
+    assert msg_part in problem
+
+
+def test_unknown_rule_id_in_severities(city):
+    edit(city / "rules.yaml", "severities: {}", "severities: {VEH-099: warn}")
+    [problem] = problems(city)
+    assert "rules.yaml: severities: unknown rule id(s) VEH-099" in problem
+
+
+def test_bad_un_number_in_lists(city):
+    edit(city / "rules.yaml", "toxic_un_numbers: [UN1051,", "toxic_un_numbers: [UN105,")
+    [problem] = problems(city)
+    assert "rules.yaml: toxic_un_numbers[0]: not a valid UN number" in problem
+
+
+def test_blacklist_entry_without_reason(city):
+    (city / "blacklist.yaml").write_text('plates: [{plate: "晋B99999", listed_on: 2026-02-01}]\n', encoding="utf-8")
+    [problem] = problems(city)
+    assert problem == f"{city / 'blacklist.yaml'}: plates[0].reason: Field required"
+
+
+def test_blacklist_feeds_the_rules(city):
+    (city / "blacklist.yaml").write_text(
+        'plates: [{plate: "晋B99999", reason: "伪造", listed_on: 2026-02-01}]\n'
+        'persons: [{id_number: "140202197001011111", reason: "酒驾", listed_on: 2026-03-01}]\n',
+        encoding="utf-8",
+    )
+    bl = load_city(city).rule_settings().blacklist
+    assert bl.plates == {"晋B99999": "伪造"}
+    assert bl.persons == {"140202197001011111": "酒驾"}
+
+
+def _zones(city: Path) -> dict:
+    return json.loads((city / "zones.geojson").read_text(encoding="utf-8"))
+
+
+def _write_zones(city: Path, data: dict) -> None:
+    (city / "zones.geojson").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def test_polygon_that_does_not_close(city):
+    data = _zones(city)
+    data["features"][0]["geometry"]["coordinates"][0][-1] = [113.0, 39.0]
+    _write_zones(city, data)
+    [problem] = problems(city)
+    assert "zones.geojson: features[0].geometry" in problem
+    assert "ring does not close" in problem
+
+
+def test_time_window_25_oclock(city):
+    data = _zones(city)
+    data["features"][1]["properties"]["windows"][0]["start"] = "25:00"
+    _write_zones(city, data)
+    [problem] = problems(city)
+    assert "zones.geojson: features[1].properties.windows[0].start: String should match pattern" in problem
+
+
+def test_point_zone_is_rejected_naming_zone_and_type(city):
+    data = _zones(city)
+    data["features"][0]["geometry"] = {"type": "Point", "coordinates": [113.0, 40.0]}
+    _write_zones(city, data)
+    [problem] = problems(city)
+    assert "features[0]: zone 'ws-cetian': geometry type 'Point' is not allowed" in problem
+
+
+def test_duplicate_zone_ids(city):
+    data = _zones(city)
+    data["features"][1]["properties"]["id"] = "ws-cetian"
+    _write_zones(city, data)
+    assert "zone id 'ws-cetian' is used twice" in problems(city)[0]
+
+
+def test_broken_json_names_line(city):
+    (city / "zones.geojson").write_text('{"type": "FeatureCollection",\n "features": [}', encoding="utf-8")
+    [problem] = problems(city)
+    assert "zones.geojson: line 2, column" in problem
+
+
+def test_missing_file(city):
+    (city / "rules.yaml").unlink()
+    assert problems(city) == [f"{city / 'rules.yaml'}: file is missing"]
+
+
+def test_every_file_is_checked_before_failing(city):
+    edit(city / "city.yaml", "province: 晋", "province: X")
+    edit(city / "rules.yaml", "waybill_tolerance: 0.02", "waybill_tolerance: 2")
+    found = problems(city)
+    assert len(found) == 2
+    assert "city.yaml: province" in found[0]
+    assert "rules.yaml: waybill_tolerance" in found[1]
+
+
+def test_archive_path_from_env(city, monkeypatch, tmp_path):
+    monkeypatch.setenv("HAZMAT_ARCHIVE", str(tmp_path / "a.sqlite"))
+    assert load_city(city).archive_path() == tmp_path / "a.sqlite"
+
+
+def test_configuration_docs_are_generated_from_the_models():
+    assert (REPO / "docs" / "configuration.md").read_text(encoding="utf-8") == render(), (
+        "docs/configuration.md is stale: run `hazmat config docs > docs/configuration.md`"
+    )
