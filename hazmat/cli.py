@@ -37,9 +37,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 config_app = typer.Typer(help="City configuration.", no_args_is_help=True)
+broker_app = typer.Typer(
+    help="The local single-node Apache Kafka (KRaft) for development, tests and the demo.", no_args_is_help=True
+)
 archive_app = typer.Typer(help="The archive of judged check-ins (建档).", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(archive_app, name="archive")
+app.add_typer(broker_app, name="broker")
 
 log = logging.getLogger("hazmat.cli")
 out = Console(highlight=False, soft_wrap=True)
@@ -316,6 +320,80 @@ def archive_query(
             v.ruleset_version,
         )
     out.print(table)
+
+
+# --- hazmat broker / worker / demo ------------------------------------------------------
+
+PortOpt = Annotated[int, typer.Option("--port", help="Port on 127.0.0.1; 0 reuses the last one or picks a free one.")]
+
+
+@broker_app.command("start")
+def broker_start(port: PortOpt = 0) -> None:
+    """Start the broker (fetching Kafka from Maven Central on first use); print its bootstrap address last."""
+    from hazmat import broker
+
+    try:
+        info = broker.start(port=port or None, progress=lambda line: err.print(line, markup=False))
+    except broker.BrokerError as exc:
+        err.print(f"[red]broker:[/] {exc}")
+        raise typer.Exit(1) from None
+    err.print(f"broker running (pid {info.pid}, data in {info.home})")
+    print(info.bootstrap)
+
+
+@broker_app.command("stop")
+def broker_stop() -> None:
+    """Stop the local broker."""
+    from hazmat import broker
+
+    err.print("broker stopped" if broker.stop() else "no broker was running")
+
+
+@broker_app.command("status")
+def broker_status() -> None:
+    """Print the bootstrap address while the broker runs; exit 1 when it does not."""
+    from hazmat import broker
+
+    info = broker.status()
+    if info is None:
+        err.print("not running")
+        raise typer.Exit(1)
+    print(info.bootstrap)
+
+
+@app.command()
+def worker(config: ConfigOpt = None) -> None:
+    """Run the stream processors against KAFKA_BOOTSTRAP_SERVERS, else the running local broker."""
+    import os
+
+    from streams.admin import ensure_topics
+    from streams.bootstrap import NoBrokerError, bootstrap_servers
+
+    with _city(config) as city:
+        os.environ["HAZMAT_CITY"] = str(city.folder)
+    try:
+        servers = bootstrap_servers()
+        os.environ["KAFKA_BOOTSTRAP_SERVERS"] = servers
+        ensure_topics(servers)
+    except (NoBrokerError, ConnectionError) as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    from streams.worker import run
+
+    run()
+
+
+@app.command()
+def demo(
+    config: ConfigOpt = None,
+    keep_broker: Annotated[bool, typer.Option("--keep-broker", help="Leave the broker running afterwards.")] = False,
+) -> None:
+    """The main job on the embedded default: broker, worker, a morning of check-ins, verdicts and alerts live."""
+    from hazmat.demo import run_demo
+
+    with _city(config) as city:
+        code = run_demo(city, out=out, err=err, keep_broker=keep_broker)
+    raise typer.Exit(code)
 
 
 def main() -> None:

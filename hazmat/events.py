@@ -319,6 +319,22 @@ class DeadLetter(Strict):
     raw_encoding: Literal["utf-8", "base64"] = "utf-8"
 
 
+# --- blacklist updates ------------------------------------------------------------------
+
+
+class BlacklistEntry(Strict):
+    """A run-time blacklist addition on the compacted ``hazmat.blacklist`` topic (key: ``value``).
+
+    A null message value (a tombstone) with that key removes the entry again.
+    """
+
+    schema_version: Literal[1]
+    list: Literal["carriers", "plates", "persons"]
+    value: Text
+    reason: Text
+    listed_on: date
+
+
 # --- decoding -------------------------------------------------------------------------
 
 EVENT_MODELS: dict[str, type[Strict]] = {
@@ -329,6 +345,7 @@ EVENT_MODELS: dict[str, type[Strict]] = {
     "position": Position,
     "alert": Alert,
     "dead-letter": DeadLetter,
+    "blacklist-entry": BlacklistEntry,
 }
 
 M = TypeVar("M", bound=Strict)

@@ -40,3 +40,5 @@ def setup(level: int | str = logging.WARNING, stream: TextIO | None = None) -> N
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # kafka-python logs every lost connection at ERROR; the caller reports what matters
+    logging.getLogger("kafka").setLevel(logging.DEBUG if level == logging.DEBUG else logging.CRITICAL)

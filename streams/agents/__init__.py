@@ -1,0 +1,1 @@
+"""One module per flow: ``checkins`` (check-in → verdict, alerts, archive), ``blacklist`` (run-time updates)."""

@@ -1,0 +1,61 @@
+"""Check-ins → verdicts (+ archive) and alerts; anything invalid → dead letter + ``invalid_event`` alert."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from faust import EventT, StreamT
+
+from .. import core, state, topics
+from ..app import app
+
+log = logging.getLogger("hazmat.streams.checkins")
+
+#: a batch shares one archive transaction; ``within`` bounds the latency it adds at low rates
+BATCH_MAX = 500
+BATCH_WITHIN_S = 0.02
+
+
+def source_of(event: EventT) -> core.Source:
+    m = event.message
+    return core.Source(topic=m.topic, partition=m.partition, offset=m.offset, key=event.key)
+
+
+def _handle(event: EventT, now: datetime) -> core.Handled:
+    source = source_of(event)
+    try:
+        return core.handle_checkin(event.value, source, state.blacklist().settings, now)
+    except Exception as exc:  # a bug must not drop the message: it goes to the DLQ with the reason
+        log.exception("check-in handling failed", extra={"offset": source.offset, "partition": source.partition})
+        return core.reject(event.value, source, [{"loc": [], "msg": f"internal error: {type(exc).__name__}"}], now)
+
+
+@app.agent(topics.checkins)
+async def judge_checkins(stream: StreamT) -> None:
+    async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+        await state.blacklist().ready.wait()
+        now = datetime.now(UTC)
+        handled = [_handle(event, now) for event in events]
+        added = await state.record([h.entry for h in handled if h.entry is not None])
+        for event, h in zip(events, handled, strict=True):
+            for out in h.outputs:
+                await topics.send(out)
+            if h.verdict is not None:
+                # refusals at INFO (someone must act); loads at DEBUG to keep 5,000/s readable
+                log.log(
+                    logging.INFO if h.verdict.verdict == "refuse" else logging.DEBUG,
+                    "judged",
+                    extra={
+                        "event_id": h.verdict.checkin_event_id,
+                        "plate": h.verdict.plate,
+                        "verdict": h.verdict.verdict,
+                        "rule_ids": [f.rule_id for f in h.verdict.findings],
+                    },
+                )
+            else:
+                log.warning(
+                    "dead letter",
+                    extra={"partition": event.message.partition, "offset": event.message.offset, "errors": h.errors},
+                )
+        log.debug("batch", extra={"events": len(events), "archived": added})

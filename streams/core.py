@@ -1,0 +1,134 @@
+"""What the stream processors do with one message, without Kafka: values in, messages out.
+
+The faust agents only decode the transport, call these functions and send what they
+return, so every outcome (verdict, alert, dead letter) is testable without a broker.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from hazmat.alerts import invalid_event_alert, verdict_alerts
+from hazmat.archive import Entry
+from hazmat.events import BlacklistEntry, CheckIn, DeadLetter, InvalidEvent, Strict, Verdict, decode, summarize
+from rules import RuleSettings, evaluate
+
+from . import names
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a message came from: enough to find it again and to name it in a dead letter."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+
+
+@dataclass(frozen=True)
+class Out:
+    """One message to produce."""
+
+    topic: names.TopicSpec
+    key: bytes | None
+    value: bytes
+
+
+def encode(event: Strict) -> bytes:
+    return event.model_dump_json().encode("utf-8")
+
+
+@dataclass
+class Handled:
+    """The outcome of one input message."""
+
+    outputs: list[Out] = field(default_factory=list)
+    verdict: Verdict | None = None
+    entry: Entry | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+def _plate_of(key: bytes | None) -> str | None:
+    if key is None:
+        return None
+    try:
+        return key.decode("utf-8")[:32]
+    except UnicodeDecodeError:
+        return None
+
+
+def reject(raw: bytes | None, source: Source, errors: list[dict[str, Any]], now: datetime) -> Handled:
+    """A dead letter with the reason and the original bytes, and an ``invalid_event`` alert."""
+    if raw is None:
+        text, encoding = "", "utf-8"
+    else:
+        try:
+            text, encoding = raw.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            text, encoding = base64.b64encode(raw).decode("ascii"), "base64"
+    dead = DeadLetter(
+        topic=source.topic,
+        partition=source.partition,
+        offset=source.offset,
+        received_at=now,
+        error=summarize(errors)[:4000],
+        errors=[{"loc": [p if isinstance(p, int) else str(p) for p in e["loc"]], "msg": str(e["msg"])} for e in errors],
+        raw=text,
+        raw_encoding=encoding,
+    )
+    alert = invalid_event_alert(dead, _plate_of(source.key))
+    return Handled(
+        outputs=[Out(names.DLQ, source.key, encode(dead)), Out(names.ALERTS, source.key, encode(alert))],
+        errors=errors,
+    )
+
+
+def handle_checkin(raw: bytes | None, source: Source, settings: RuleSettings, now: datetime) -> Handled:
+    """Judge one check-in message: verdict (to archive and publish) and alerts, or a dead letter."""
+    if raw is None:
+        return reject(raw, source, [{"loc": [], "msg": "empty message (null value)"}], now)
+    try:
+        checkin = decode(CheckIn, raw)
+    except InvalidEvent as exc:
+        return reject(raw, source, exc.errors, now)
+    verdict = evaluate(checkin, settings)
+    key = checkin.vehicle.plate.encode("utf-8")
+    outputs = [Out(names.VERDICTS, key, encode(verdict))]
+    outputs += [Out(names.ALERTS, key, encode(alert)) for alert in verdict_alerts(checkin, verdict)]
+    entry = Entry(raw=raw.decode("utf-8"), site_id=checkin.site_id, verdict=verdict)
+    return Handled(outputs=outputs, verdict=verdict, entry=entry)
+
+
+@dataclass(frozen=True)
+class BlacklistChange:
+    """Add (entry set) or remove (entry None) the listed value ``key``."""
+
+    key: str
+    entry: BlacklistEntry | None
+
+
+def handle_blacklist(raw: bytes | None, source: Source, now: datetime) -> BlacklistChange | Handled:
+    """A blacklist update, or a dead letter when the message is not one."""
+    if source.key is None:
+        return reject(raw, source, [{"loc": ["key"], "msg": "a blacklist message needs the listed value as key"}], now)
+    key = source.key.decode("utf-8", errors="replace")
+    if raw is None:
+        return BlacklistChange(key, None)
+    try:
+        entry = decode(BlacklistEntry, raw)
+    except InvalidEvent as exc:
+        return reject(raw, source, exc.errors, now)
+    if entry.value != key:
+        return reject(
+            raw, source, [{"loc": ["value"], "msg": f"value {entry.value!r} differs from the key {key!r}"}], now
+        )
+    return BlacklistChange(key, entry)
+
+
+def json_line(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False).encode("utf-8")

@@ -1,0 +1,82 @@
+"""Per-worker state: the city configuration, the archive and the run-time blacklist.
+
+Loaded once when the worker starts (``hazmat worker`` validates the city before that), so
+a bad configuration stops the start instead of the first message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from functools import cache
+
+from hazmat.archive import Archive, Entry, open_archive
+from hazmat.cityconfig import City, load_city
+from rules import Blacklist, RuleSettings
+
+from .core import BlacklistChange
+
+log = logging.getLogger("hazmat.streams")
+
+ARCHIVE_RETRY_MAX_S = 30.0
+
+
+@cache
+def city() -> City:
+    return load_city()
+
+
+@cache
+def archive() -> Archive:
+    return open_archive(city().archive_path())
+
+
+class RuntimeBlacklist:
+    """The city's ``blacklist.yaml`` plus what arrived on the compacted topic."""
+
+    def __init__(self, base: RuleSettings) -> None:
+        self._base = base
+        self._added: dict[str, dict[str, str]] = {"carriers": {}, "plates": {}, "persons": {}}
+        self._settings = base
+        self.ready = asyncio.Event()
+
+    def apply(self, change: BlacklistChange) -> None:
+        for listing in self._added.values():
+            listing.pop(change.key, None)
+        if change.entry is not None:
+            self._added[change.entry.list][change.key] = change.entry.reason
+        base = self._base.blacklist
+        merged = Blacklist(
+            carriers={**base.carriers, **self._added["carriers"]},
+            plates={**base.plates, **self._added["plates"]},
+            persons={**base.persons, **self._added["persons"]},
+        )
+        self._settings = dataclasses.replace(self._base, blacklist=merged)
+
+    @property
+    def settings(self) -> RuleSettings:
+        return self._settings
+
+
+@cache
+def blacklist() -> RuntimeBlacklist:
+    return RuntimeBlacklist(city().rule_settings())
+
+
+async def record(entries: list[Entry]) -> int:
+    """Archive entries off the event loop; retry with back-off rather than lose one.
+
+    The batch's offsets are committed only after this returns, so a worker that dies
+    while the archive is down reprocesses the batch (at-least-once, idempotent by id).
+    """
+    if not entries:
+        return 0
+    delay = 0.1
+    while True:
+        try:
+            return await asyncio.get_running_loop().run_in_executor(None, archive().record, entries)
+        except Exception:
+            log.exception("archive write failed; retrying", extra={"batch": len(entries), "retry_in_s": delay})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, ARCHIVE_RETRY_MAX_S)

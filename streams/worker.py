@@ -1,0 +1,37 @@
+"""Run the stream processors: ``hazmat worker`` calls :func:`run` after checking config and broker."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, NoReturn
+
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "hazmat.logs.JsonFormatter"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+    "root": {"handlers": ["stderr"], "level": "INFO"},
+    "loggers": {
+        "faust": {"level": "WARNING"},
+        "mode": {"level": "WARNING"},
+        "aiokafka": {"level": "WARNING"},
+        "kafka": {"level": "WARNING"},
+    },
+}
+
+
+def run(*, loglevel: str = "info") -> NoReturn:
+    from faust.worker import Worker
+
+    from . import state
+    from .agents import blacklist, checkins  # noqa: F401  (registers the agents)
+    from .app import app
+
+    state.city()
+    log = logging.getLogger("hazmat.streams")
+
+    @app.task
+    async def _announce() -> None:
+        log.info("worker started", extra={"app_id": app.conf.id, "broker": str(app.conf.broker[0])})
+
+    Worker(app, loglevel=loglevel, quiet=True, logging_config=LOGGING).execute_from_commandline()

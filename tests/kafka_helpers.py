@@ -1,0 +1,132 @@
+"""Helpers for tests on the real broker: run a worker, produce, and wait for conditions."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from streams import names
+from streams.admin import ensure_topics
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Worker:
+    """A ``hazmat worker`` process with its own topic prefix, archive and log."""
+
+    bootstrap: str
+    prefix: str
+    archive: Path
+    log: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "HAZMAT_TOPIC_PREFIX": self.prefix,
+            "HAZMAT_ARCHIVE": str(self.archive),
+            **self.extra_env,
+        }
+
+    def start(self) -> Worker:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "hazmat", "worker"],
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=REPO,
+                start_new_session=True,
+            )
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return None if self.proc is None else self.proc.returncode
+        os.killpg(self.proc.pid, sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            return self.proc.wait()
+
+    def tail(self, n: int = 40) -> str:
+        try:
+            return "\n".join(self.log.read_text(encoding="utf-8", errors="replace").splitlines()[-n:])
+        except OSError:
+            return "(no log)"
+
+
+def new_prefix() -> str:
+    return f"t{uuid.uuid4().hex[:8]}."
+
+
+def prepare(bootstrap: str, prefix: str) -> None:
+    ensure_topics(bootstrap, prefix=prefix)
+
+
+class Tap:
+    """Reads output topics from the beginning and keeps every message, decoded as JSON."""
+
+    def __init__(self, bootstrap: str, prefix: str, *specs: names.TopicSpec) -> None:
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+        self.names = {spec.name(prefix): spec.base for spec in specs}
+        tps = [
+            TopicPartition(name, p)
+            for name in self.names
+            for p in sorted(self.consumer.partitions_for_topic(name) or ())
+        ]
+        assert tps, f"no partitions for {list(self.names)}"
+        self.consumer.assign(tps)
+        self.consumer.seek_to_beginning(*tps)
+        self.messages: dict[str, list[dict[str, Any]]] = {base: [] for base in self.names.values()}
+        self.keys: dict[str, list[bytes | None]] = {base: [] for base in self.names.values()}
+
+    def poll(self) -> None:
+        for tp, records in self.consumer.poll(timeout_ms=200).items():
+            base = self.names[tp.topic]
+            for r in records:
+                self.messages[base].append(json.loads(r.value))
+                self.keys[base].append(r.key)
+
+    def wait_for(self, condition: Callable[[Tap], bool], *, timeout: float = 90, worker: Worker | None = None) -> None:
+        """Poll until ``condition(self)`` holds; fail with what arrived (and the worker's log) at the deadline."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.poll()
+            if condition(self):
+                return
+            if worker is not None and not worker.alive():
+                raise AssertionError(f"worker died:\n{worker.tail()}")
+        counts = {k: len(v) for k, v in self.messages.items()}
+        log = worker.tail() if worker else ""
+        raise AssertionError(f"condition not met within {timeout} s; received {counts}\n{log}")
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def producer(bootstrap: str) -> KafkaProducer:
+    return KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
+
+
+def verdict_ids(tap: Tap) -> list[str]:
+    return [m["checkin_event_id"] for m in tap.messages["hazmat.verdicts"]]
