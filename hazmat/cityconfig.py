@@ -360,10 +360,11 @@ class City:
             ruleset_version=self.rules.ruleset_version,
         )
 
-    def archive_path(self) -> Path:
-        """``HAZMAT_ARCHIVE`` if set, else ``archive_path`` from city.yaml, else the user data dir."""
+    def archive_path(self) -> Path | str:
+        """``HAZMAT_ARCHIVE`` (a path or a ``postgresql://`` URL) if set, else ``archive_path`` from
+        city.yaml, else a file in the user's data dir."""
         if env := os.environ.get("HAZMAT_ARCHIVE"):
-            return Path(env).expanduser()
+            return env if env.startswith(("postgresql://", "postgres://")) else Path(env).expanduser()
         if self.city.archive_path:
             return (self.folder / Path(self.city.archive_path).expanduser()).resolve()
         data_home = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))

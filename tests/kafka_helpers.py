@@ -130,3 +130,37 @@ def producer(bootstrap: str) -> KafkaProducer:
 
 def verdict_ids(tap: Tap) -> list[str]:
     return [m["checkin_event_id"] for m in tap.messages["hazmat.verdicts"]]
+
+
+def checkins_assignment(bootstrap: str, prefix: str) -> list[list[int]]:
+    """Partitions of the check-in topic held by each member of the workers' consumer group."""
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        group = admin.describe_groups([names.app_id(prefix)])[names.app_id(prefix)]
+    except KafkaError:  # the group's coordinator is not there until the first member joins
+        return []
+    finally:
+        admin.close()
+    if group.get("group_state") != "Stable":
+        return []
+    topic = names.CHECKINS.name(prefix)
+    return [
+        sorted(p for a in m["member_assignment"]["assigned_partitions"] if a["topic"] == topic for p in a["partitions"])
+        for m in group["members"]
+    ]
+
+
+def wait_for_members(bootstrap: str, prefix: str, n: int, *, timeout: float = 90) -> list[list[int]]:
+    """Wait until ``n`` workers are in the group and each holds check-in partitions."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        members = checkins_assignment(bootstrap, prefix)
+        if len(members) == n and all(members):
+            return members
+        time.sleep(0.2)  # polling interval of a condition wait, not a fixed delay
+    raise AssertionError(
+        f"{n} workers did not share the partitions within {timeout} s: {checkins_assignment(bootstrap, prefix)}"
+    )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from datetime import datetime
 
+import psycopg
 import pytest
 
-from hazmat.archive import Entry, SqliteArchive
+from hazmat.archive import Entry, PostgresArchive, SqliteArchive, open_archive
 from tests.helpers import changed, judge
 
 
@@ -17,11 +19,26 @@ def entry(**changes) -> Entry:
     return Entry(raw=json.dumps(data, ensure_ascii=False), site_id=data["site_id"], verdict=judge(data))
 
 
-@pytest.fixture
-def store(tmp_path):
-    archive = SqliteArchive(tmp_path / "archive.sqlite")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    """Every test runs on both backends: the same interface, the same guarantees."""
+    if request.param == "sqlite":
+        archive = SqliteArchive(tmp_path / "archive.sqlite")
+    else:
+        url = request.getfixturevalue("postgres_url")
+        schema = f"t{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(url, autocommit=True) as db:
+            db.execute(f"CREATE SCHEMA {schema}")
+        archive = PostgresArchive(f"{url}?options=-csearch_path%3D{schema}")
     yield archive
     archive.close()
+
+
+def raw_db(store):
+    """A second, plain connection to the same database, as an operator would open one."""
+    if isinstance(store, SqliteArchive):
+        return sqlite3.connect(store.path), sqlite3.IntegrityError
+    return psycopg.connect(store.url, autocommit=True), psycopg.errors.RaiseException
 
 
 def test_record_is_idempotent_by_event_id(store):
@@ -42,12 +59,13 @@ def test_record_keeps_the_event_as_received_and_the_verdict(store):
 
 def test_rows_cannot_be_updated_or_deleted(store):
     store.record([entry(event_id="e-1")])
-    db = sqlite3.connect(store.path)
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    db, error = raw_db(store)
+    with pytest.raises(error, match="append-only"):
         db.execute("UPDATE checkins SET verdict = 'load'")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(error, match="append-only"):
         db.execute("DELETE FROM checkins")
     db.close()
+    assert store.count() == 1
 
 
 def test_query_by_plate_site_rule_and_time(store):
@@ -78,3 +96,12 @@ def test_query_by_plate_site_rule_and_time(store):
 def test_times_in_other_offsets_compare_as_instants(store):
     store.record([entry(event_id="utc", occurred_at="2026-11-26T01:00:00Z")])  # 09:00 in Shanghai
     assert [r.event_id for r in store.query(since=datetime.fromisoformat("2026-11-26T08:30:00+08:00"))] == ["utc"]
+
+
+def test_open_archive_picks_the_backend_by_target(tmp_path, postgres_url):
+    sqlite_store = open_archive(tmp_path / "a.sqlite")
+    pg_store = open_archive(postgres_url)
+    assert isinstance(sqlite_store, SqliteArchive)
+    assert isinstance(pg_store, PostgresArchive)
+    sqlite_store.close()
+    pg_store.close()

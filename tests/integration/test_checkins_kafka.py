@@ -10,7 +10,7 @@ import pytest
 
 from streams import names
 from tests.helpers import changed
-from tests.kafka_helpers import Tap, Worker, new_prefix, prepare, producer, verdict_ids
+from tests.kafka_helpers import Tap, Worker, new_prefix, prepare, producer, verdict_ids, wait_for_members
 
 pytestmark = pytest.mark.kafka
 
@@ -166,3 +166,56 @@ def test_the_blacklist_is_updated_at_run_time(kafka, worker, tap):
         return True
 
     tap.wait_for(loads_again, worker=worker)
+
+
+def test_two_workers_share_the_partitions_and_one_postgres_archive(kafka, postgres_url, tmp_path):
+    """The docker-compose shape: two workers in one consumer group, one PostgreSQL archive."""
+    prefix = new_prefix()
+    prepare(kafka, prefix)
+    workers = [
+        Worker(
+            bootstrap=kafka,
+            prefix=prefix,
+            archive=tmp_path / "unused.sqlite",
+            log=tmp_path / f"w{i}.log",
+            extra_env={"HAZMAT_ARCHIVE": postgres_url},
+        ).start()
+        for i in range(2)
+    ]
+    tap = Tap(kafka, prefix, names.VERDICTS)
+    try:
+        assignment = wait_for_members(kafka, prefix, 2)
+        assert sorted(p for member in assignment for p in member) == [0, 1, 2]
+        plates = [f"晋B{n:05d}" for n in range(40)]
+        messages = []
+        for n in range(200):
+            plate = plates[n % len(plates)]
+            # refused (no GPS confirmation), so each worker logs what it judged at INFO
+            messages.append(
+                checkin(
+                    event_id=f"pg-{n}",
+                    vehicle__plate=plate,
+                    documents__waybill__plate=plate,
+                    vehicle__gps_terminal_online=None,
+                )
+            )
+        p = producer(kafka)
+        for key, value in messages:
+            p.send(names.CHECKINS.name(prefix), key=key, value=value)
+        p.flush()
+        p.close()
+        tap.wait_for(lambda t: len(set(verdict_ids(t))) == 200, timeout=120, worker=workers[0])
+        assert all(w.alive() for w in workers), [w.tail() for w in workers]
+        import psycopg
+
+        with psycopg.connect(postgres_url) as db:
+            row = db.execute("SELECT count(*) FROM checkins WHERE event_id LIKE 'pg-%'").fetchone()
+        assert row is not None
+        assert row[0] == 200
+        judged = [w.log.read_text(encoding="utf-8").count('"judged"') for w in workers]
+        assert all(judged), judged
+        assert sum(judged) >= 200
+    finally:
+        tap.close()
+        for w in workers:
+            w.stop()
