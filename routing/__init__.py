@@ -1,0 +1,1 @@
+"""Permitted routes on the OpenStreetMap road graph (the routing issue fills this package)."""
