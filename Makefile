@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/hazmat check config/cities/datong/samples/morning-checkins.jsonl --summary
+	$(BIN)/hazmat demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -27,6 +27,7 @@ test: $(STAMP) lint
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_checks.py
+	$(BIN)/python benchmarks/bench_kafka.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
