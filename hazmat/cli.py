@@ -41,9 +41,11 @@ broker_app = typer.Typer(
     help="The local single-node Apache Kafka (KRaft) for development, tests and the demo.", no_args_is_help=True
 )
 archive_app = typer.Typer(help="The archive of judged check-ins (建档).", no_args_is_help=True)
+graph_app = typer.Typer(help="The city's road graph.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(archive_app, name="archive")
 app.add_typer(broker_app, name="broker")
+app.add_typer(graph_app, name="graph")
 
 log = logging.getLogger("hazmat.cli")
 out = Console(highlight=False, soft_wrap=True)
@@ -394,6 +396,136 @@ def demo(
     with _city(config) as city:
         code = run_demo(city, out=out, err=err, keep_broker=keep_broker)
     raise typer.Exit(code)
+
+
+# --- hazmat graph / route --------------------------------------------------------------
+
+RouteCityOpt = Annotated[
+    str, typer.Option("--config", "-c", help="City configuration folder or bundled city name (default: harbin).")
+]
+
+
+def _load_graph(city: City, *, rebuild: bool = False) -> Any:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from routing import graph as road_graph
+
+    try:
+        with Progress(
+            TextColumn("[bold]road graph[/] {task.description}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("loading", total=1.0)
+            return road_graph.load(
+                city,
+                rebuild=rebuild,
+                progress=lambda label, fraction: bar.update(task, description=label, completed=fraction),
+            )
+    except road_graph.GraphSourceError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+@graph_app.command("build")
+def graph_build(
+    config: RouteCityOpt = "harbin", rebuild: Annotated[bool, typer.Option(help="Ignore the cache.")] = True
+) -> None:
+    """Build and cache the city's road graph (osmnx, truck roads, hazmat tags), with a progress bar."""
+    import time
+
+    from routing import graph as road_graph
+
+    with _city(config) as city:
+        started = time.monotonic()
+        g = _load_graph(city, rebuild=rebuild)
+        err.print(
+            f"{city.city.name_en}: {g.number_of_nodes():,} nodes, {g.number_of_edges():,} edges "
+            f"in {time.monotonic() - started:.1f} s; cached at {road_graph.cache_path(city)}"
+        )
+
+
+def _lonlat(value: str, option: str) -> dict[str, float]:
+    try:
+        lon, lat = (float(v) for v in value.split(","))
+    except ValueError:
+        err.print(f"[red]{option}: {value!r} is not LON,LAT[/] (e.g. 126.58,45.74)")
+        raise typer.Exit(EXIT_INPUT) from None
+    return {"lon": lon, "lat": lat}
+
+
+@app.command()
+def route(
+    origin: Annotated[str, typer.Option("--from", help="Origin as LON,LAT.")],
+    destination: Annotated[str, typer.Option("--to", help="Destination as LON,LAT.")],
+    at: Annotated[str | None, typer.Option("--at", help="Departure (RFC 3339); default now.")] = None,
+    un: Annotated[list[str] | None, typer.Option("--un", help="UN number of a load item (repeat).")] = None,
+    hazard_class: Annotated[
+        list[str] | None, typer.Option("--class", help="Hazard class of a load item (repeat).")
+    ] = None,
+    optimize: Annotated[str, typer.Option(help="time or distance.")] = "time",
+    geojson_file: Annotated[Path | None, typer.Option("--geojson", help="Write route and zones as GeoJSON.")] = None,
+    map_file: Annotated[Path | None, typer.Option("--map", help="Write an HTML map.")] = None,
+    config: RouteCityOpt = "harbin",
+    as_json: JsonOpt = False,
+) -> None:
+    """A permitted route for one load. Exit 0 ok, 3 no permitted route, 2 bad input (or outside the map)."""
+    from datetime import datetime as _dt
+
+    from hazmat.events import InvalidEvent, RouteRequest, decode
+    from routing.mapview import dumps_geojson, html_map
+    from routing.router import Router
+
+    uns, classes = un or ["UN1005"], hazard_class or (["2.3"] if not un else [])
+    if len(uns) != len(classes):
+        err.print("[red]give one --class per --un[/] (e.g. --un UN1005 --class 2.3)")
+        raise typer.Exit(EXIT_INPUT)
+    with _city(config) as city:
+        depart = _parse_time(at, "--at") or _dt.now(city.tz).replace(microsecond=0)
+        body = {
+            "schema_version": 1,
+            "request_id": f"cli-{depart.strftime('%Y%m%d%H%M%S')}",
+            "plate": "黑A00000" if city.city.province == "黑" else f"{city.city.province}A00000",
+            "load": [
+                {"un_number": u, "hazard_class": c, "quantity_kg": 1000.0} for u, c in zip(uns, classes, strict=True)
+            ],
+            "origin": _lonlat(origin, "--from"),
+            "destination": _lonlat(destination, "--to"),
+            "depart_at": depart.isoformat(),
+            "optimize": optimize,
+        }
+        try:
+            request = decode(RouteRequest, json.dumps(body, ensure_ascii=False))
+        except InvalidEvent as exc:
+            for e in exc.errors:
+                err.print(f"[red]{format_loc(e['loc'])}: {e['msg']}[/]", markup=True)
+            raise typer.Exit(EXIT_INPUT) from None
+        router = Router(_load_graph(city), city)
+    result = router.plan(request)
+    if geojson_file:
+        geojson_file.write_text(dumps_geojson(result, router), encoding="utf-8")
+    if map_file:
+        map_file.write_text(html_map(result, router, title=f"{city.city.name} {result.route_id}"), encoding="utf-8")
+    if as_json or not out.is_terminal:
+        print(result.model_dump_json())
+    else:
+        _print_route(result)
+    raise typer.Exit({"ok": EXIT_OK, "no_permitted_route": EXIT_NO_ROUTE}.get(result.status, EXIT_INPUT))
+
+
+def _print_route(r: Any) -> None:
+    if r.status == "ok":
+        out.print(
+            f"[green]ok[/] {r.length_m / 1000:.2f} km, {r.duration_s / 60:.1f} min, arrive {r.arrive_at.isoformat()}"
+        )
+        for a in r.avoided:
+            out.print(f"  avoided {a.zone_id or a.kind}: {a.reason_zh} / {a.reason_en}", markup=False)
+        return
+    out.print(f"[bold red]{r.status}[/] {r.reason_zh} / {r.reason_en}")
+    if r.earliest_departure_at:
+        out.print(f"  earliest permitted departure: {r.earliest_departure_at.isoformat()}")
 
 
 def main() -> None:

@@ -1,0 +1,207 @@
+"""The road graph: built once from OpenStreetMap with osmnx, cached on disk, loaded fast.
+
+One core for every source (a local ``.osm``/``.osm.bz2`` extract, the offline default, or a
+place name / bbox online), as osmnx's ``graph_from_xml`` shares ``_create_graph``. Only
+roads a truck may use are kept; restriction tags stay on the edges and are never merged
+away by simplification; travel times use the city's hazmat speed caps. The cache records
+its provenance (source file hash, restriction set, settings) and a cache whose provenance
+does not match is rebuilt, never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import pickle
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from hazmat.cityconfig import City
+
+from . import restrictions
+
+log = logging.getLogger("hazmat.routing.graph")
+
+BUILDER_VERSION = 3
+#: ``highway`` values a truck may drive on
+DRIVABLE = frozenset(
+    {
+        "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link", "secondary",
+        "secondary_link", "tertiary", "tertiary_link", "unclassified", "residential", "living_street",
+        "service", "road",
+    }
+)  # fmt: skip
+EXCLUDED_SERVICE = frozenset({"parking_aisle", "driveway", "drive-through", "emergency_access"})
+#: default speeds (km/h) when a way has no usable ``maxspeed``; capped by the city's hazmat limits
+DEFAULT_KMH = {
+    "motorway": 100, "motorway_link": 60, "trunk": 80, "trunk_link": 50, "primary": 60, "primary_link": 40,
+    "secondary": 50, "secondary_link": 40, "tertiary": 40, "tertiary_link": 30, "unclassified": 30,
+    "residential": 30, "living_street": 10, "service": 15, "road": 30,
+}  # fmt: skip
+FAST_ROADS = frozenset({"motorway", "motorway_link", "trunk", "trunk_link"})
+EXTRA_TAGS = ("hgv", "goods", "motor_vehicle", "motorcar", "access", "maxspeed", "service", "name", "ref")
+
+
+class GraphSourceError(ValueError):
+    """The city's graph source cannot be read; the message says what to change."""
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) else value
+
+
+def truck_usable(data: dict[str, Any]) -> bool:
+    """Drivable highway, not closed to trucks (``hgv=no`` …), not private unless goods may use it."""
+    highway = _first(data.get("highway"))
+    if highway not in DRIVABLE:
+        return False
+    if highway == "service" and _first(data.get("service")) in EXCLUDED_SERVICE:
+        return False
+    truck_ok = _first(data.get("hgv")) in ("yes", "designated", "destination") or _first(data.get("goods")) in (
+        "yes",
+        "designated",
+        "destination",
+    )
+    if _first(data.get("hgv")) == "no" or _first(data.get("motor_vehicle")) == "no":
+        return False
+    return not (_first(data.get("access")) in ("no", "private") and not truck_ok)
+
+
+def _speed_kmh(data: dict[str, Any], caps: tuple[float, float]) -> float:
+    highway = _first(data.get("highway"))
+    speed = None
+    raw = _first(data.get("maxspeed"))
+    if isinstance(raw, str):
+        digits = raw.split()[0].split(";")[0]
+        try:
+            speed = float(digits) * (1.609 if "mph" in raw else 1.0)
+        except ValueError:
+            speed = None
+    if speed is None or speed <= 0:
+        speed = float(DEFAULT_KMH.get(highway, 30))
+    cap = caps[0] if highway in FAST_ROADS else caps[1]
+    return min(speed, cap)
+
+
+def source_path(city: City) -> Path:
+    source = city.city.graph
+    if source.source != "file" or source.file is None:
+        msg = (
+            f"{city.folder / 'city.yaml'}: graph.source is '{source.source}'; only local extracts are built here. "
+            "Building from a place name or bbox needs network access to OpenStreetMap (a deployment step)"
+        )
+        raise GraphSourceError(msg)
+    path = (city.folder / source.file).resolve()
+    if not path.is_file():
+        msg = f"{city.folder / 'city.yaml'}: graph.file: {path} does not exist"
+        raise GraphSourceError(msg)
+    return path
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def provenance(city: City) -> dict[str, Any]:
+    path = source_path(city)
+    settings = {
+        "caps": city.city.speed_caps_kmh.model_dump(),
+        "drivable": sorted(DRIVABLE),
+        "excluded_service": sorted(EXCLUDED_SERVICE),
+        "default_kmh": DEFAULT_KMH,
+    }
+    return {
+        "builder_version": BUILDER_VERSION,
+        "source": path.name,
+        "source_sha256": _sha256(path),
+        "restrictions": [m.NAME for m in restrictions.REGISTRY],
+        "settings_sha256": hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest(),
+    }
+
+
+def configure_osmnx() -> None:
+    """The one place osmnx's global settings are set (tags kept on edges, no network, quiet)."""
+    import osmnx as ox
+
+    tags = set(ox.settings.useful_tags_way) | set(restrictions.osm_tags()) | set(EXTRA_TAGS)
+    ox.settings.useful_tags_way = sorted(tags)
+    ox.settings.log_console = False
+    ox.settings.use_cache = False
+
+
+def build(city: City, *, progress: Callable[[str, float], None] | None = None) -> nx.MultiDiGraph:
+    """Build the city's truck road graph from its local extract (about 20 s for central Harbin)."""
+    import osmnx as ox
+
+    step = progress or (lambda _label, _fraction: None)
+    path = source_path(city)
+    configure_osmnx()
+    started = time.monotonic()
+    step("reading OSM extract", 0.05)
+    graph = ox.graph_from_xml(path, bidirectional=False, simplify=False, retain_all=True)
+    step("keeping truck-usable roads", 0.45)
+    drop = [(u, v, k) for u, v, k, d in graph.edges(keys=True, data=True) if not truck_usable(d)]
+    graph.remove_edges_from(drop)
+    graph.remove_nodes_from([n for n in list(graph.nodes) if graph.degree(n) == 0])
+    step("simplifying (restriction tags kept apart)", 0.6)
+    graph = ox.simplify_graph(graph, edge_attrs_differ=[*restrictions.osm_tags(), "highway", "maxspeed"])
+    step("largest strongly connected component", 0.8)
+    largest = max(nx.strongly_connected_components(graph), key=len)
+    graph = graph.subgraph(largest).copy()
+    step("speeds, travel times, restrictions", 0.9)
+    caps = (city.city.speed_caps_kmh.motorway, city.city.speed_caps_kmh.default)
+    for _, _, data in graph.edges(data=True):
+        kmh = _speed_kmh(data, caps)
+        data["speed_kph"] = kmh
+        data["travel_time"] = float(data["length"]) / (kmh / 3.6)
+    restrictions.mark_all(graph)
+    graph.graph["provenance"] = provenance(city)
+    graph.graph["city"] = city.folder.name
+    log.info(
+        "graph built",
+        extra={
+            "city": city.folder.name,
+            "nodes": graph.number_of_nodes(),
+            "edges": graph.number_of_edges(),
+            "seconds": round(time.monotonic() - started, 1),
+        },
+    )
+    step("done", 1.0)
+    return graph
+
+
+def cache_path(city: City) -> Path:
+    root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "hazmat-checker" / "graphs"
+    return root / f"{city.folder.name}.pickle"
+
+
+def load(city: City, *, rebuild: bool = False, progress: Callable[[str, float], None] | None = None) -> nx.MultiDiGraph:
+    """The cached graph when its provenance matches the city's source and settings, else a fresh build."""
+    path = cache_path(city)
+    expected = provenance(city)
+    if not rebuild and path.is_file():
+        try:
+            with path.open("rb") as f:
+                graph = pickle.load(f)
+            if graph.graph.get("provenance") == expected:
+                return graph
+            log.info("graph cache is stale; rebuilding", extra={"cache": str(path)})
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as exc:
+            log.warning("graph cache unreadable; rebuilding", extra={"cache": str(path), "error": str(exc)})
+    graph = build(city, progress=progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as f:
+        pickle.dump(graph, f, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
+    return graph

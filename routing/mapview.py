@@ -1,0 +1,154 @@
+"""A route as a person wants to see it: GeoJSON for GIS tools, a self-contained HTML map for people.
+
+No tile server is reachable where this runs, so the map draws the road network itself
+(from the city's graph) as the base layer, in an inline SVG: it opens offline, in any
+browser, and carries the OpenStreetMap attribution the data's licence requires.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from shapely.geometry import box, mapping
+
+from hazmat.events import Route
+
+from .router import Router
+
+ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
+ZONE_STYLE = {
+    "water_source": ("#1f78b4", "饮用水水源保护区 water-source area"),
+    "restricted": ("#ff7f00", "限行区域 restricted area"),
+    "closure": ("#e31a1c", "封闭 closure"),
+}
+MAJOR = {"motorway", "trunk", "primary", "secondary", "motorway_link", "trunk_link", "primary_link"}
+
+
+def geojson(route: Route, router: Router) -> dict[str, Any]:
+    """The route and every zone as one FeatureCollection (RFC 7946, lon/lat)."""
+    avoided = {a.zone_id for a in route.avoided + route.blocked_by if a.zone_id}
+    features: list[dict[str, Any]] = []
+    if route.geometry is not None:
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": [list(c) for c in route.geometry.coordinates]},
+                "properties": {
+                    "kind": "route",
+                    "route_id": route.route_id,
+                    "status": route.status,
+                    "length_m": route.length_m,
+                    "duration_s": route.duration_s,
+                },
+            }
+        )
+    for zone in router.zones:
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": mapping(zone.lonlat),
+                "properties": {"kind": zone.kind, "zone_id": zone.id, "name": zone.name, "avoided": zone.id in avoided},
+            }
+        )
+    return {"type": "FeatureCollection", "features": features, "attribution": ATTRIBUTION}
+
+
+def _bounds(route: Route, router: Router) -> tuple[float, float, float, float]:
+    xs: list[float] = []
+    ys: list[float] = []
+    if route.geometry is not None:
+        xs += [c[0] for c in route.geometry.coordinates]
+        ys += [c[1] for c in route.geometry.coordinates]
+    for zone in router.zones:
+        minx, miny, maxx, maxy = zone.lonlat.bounds
+        xs += [minx, maxx]
+        ys += [miny, maxy]
+    if not xs:
+        return router.bounds
+    pad_x, pad_y = (max(xs) - min(xs)) * 0.1 + 0.005, (max(ys) - min(ys)) * 0.1 + 0.005
+    return min(xs) - pad_x, min(ys) - pad_y, max(xs) + pad_x, max(ys) + pad_y
+
+
+def html_map(route: Route, router: Router, *, title: str = "") -> str:
+    """A self-contained HTML page: roads, zones coloured by kind (avoided ones marked), the route."""
+    west, south, east, north = _bounds(route, router)
+    width = 1000.0
+    scale_x = width / (east - west)
+    height = (north - south) * scale_x * 1.4  # ~1/cos(latitude) stretch at 45°N
+    scale_y = height / (north - south)
+
+    def pt(lon: float, lat: float) -> str:
+        return f"{(lon - west) * scale_x:.1f},{(north - lat) * scale_y:.1f}"
+
+    def path(coords: Any) -> str:
+        return "M" + "L".join(pt(x, y) for x, y in coords)
+
+    frame = box(west, south, east, north)
+    minor, major = [], []
+    for data, geom in zip(router.data, router.lonlat, strict=True):
+        if not geom.intersects(frame):
+            continue
+        highway = data.get("highway")
+        highway = highway[0] if isinstance(highway, list) else highway
+        (major if highway in MAJOR else minor).append(path(geom.coords))
+    avoided = {a.zone_id: a for a in route.avoided + route.blocked_by if a.zone_id}
+    zone_svg = []
+    for zone in router.zones:
+        colour, _ = ZONE_STYLE[zone.kind]
+        polys = getattr(zone.lonlat, "geoms", [zone.lonlat])
+        d = " ".join(path(p.exterior.coords) + "Z" for p in polys)
+        dash = ' stroke-dasharray="8 4" stroke-width="3"' if zone.id in avoided else ' stroke-width="1.5"'
+        label = html.escape(f"{zone.name or zone.id}{' — 已避让 avoided' if zone.id in avoided else ''}")
+        cx, cy = zone.lonlat.representative_point().coords[0]
+        zone_svg.append(
+            f'<path class="zone" data-zone="{html.escape(zone.id)}" d="{d}" fill="{colour}" fill-opacity="0.18" stroke="{colour}"{dash}>'
+            f"<title>{label}</title></path>"
+            f'<text x="{pt(cx, cy).split(",")[0]}" y="{pt(cx, cy).split(",")[1]}" font-size="13" fill="{colour}">{label}</text>'
+        )
+    route_svg = ""
+    if route.geometry is not None:
+        coords = route.geometry.coordinates
+        route_svg = (
+            f'<path id="route" d="{path(coords)}" fill="none" stroke="#00a651" stroke-width="5" stroke-linejoin="round"/>'
+            f'<circle cx="{pt(*coords[0]).split(",")[0]}" cy="{pt(*coords[0]).split(",")[1]}" r="7" fill="#00a651"><title>起点 origin</title></circle>'
+            f'<circle cx="{pt(*coords[-1]).split(",")[0]}" cy="{pt(*coords[-1]).split(",")[1]}" r="7" fill="#222"><title>终点 destination</title></circle>'
+        )
+    if route.status == "ok":
+        summary = f"{route.length_m / 1000:.1f} km, {route.duration_s / 60:.0f} min, arrive {route.arrive_at.isoformat() if route.arrive_at else ''}"
+    else:
+        summary = f"{route.status}: {route.reason_zh or ''} {route.reason_en or ''}"
+        if route.earliest_departure_at:
+            summary += f" — earliest permitted departure {route.earliest_departure_at.isoformat()}"
+    reasons = "".join(
+        f"<li>{html.escape(a.reason_zh)} / {html.escape(a.reason_en)}</li>" for a in route.avoided + route.blocked_by
+    )
+    legend = "".join(
+        f'<span><i style="background:{c}"></i>{html.escape(label)}</span>' for c, label in ZONE_STYLE.values()
+    )
+    return f"""<!doctype html>
+<html lang="zh"><head><meta charset="utf-8"><title>{html.escape(title or route.route_id)}</title>
+<style>
+body {{ font: 14px/1.4 system-ui, sans-serif; margin: 16px; color: #222; }}
+svg {{ background: #f7f6f2; border: 1px solid #ccc; max-width: 100%; height: auto; }}
+.legend span {{ margin-right: 16px; }} .legend i {{ display: inline-block; width: 12px; height: 12px; margin-right: 4px; opacity: .6; }}
+footer {{ color: #666; font-size: 12px; margin-top: 6px; }}
+</style></head><body>
+<h1>{html.escape(title or "危险货物运输许可路线 permitted route")}</h1>
+<p id="summary">{html.escape(route.plate)} · {html.escape(summary)}</p>
+<div class="legend"><span><i style="background:#00a651;opacity:1"></i>路线 route</span>{legend}</div>
+<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" height="{height:.0f}">
+<path d="{" ".join(minor)}" fill="none" stroke="#d0cdc4" stroke-width="0.8"/>
+<path d="{" ".join(major)}" fill="none" stroke="#a8a398" stroke-width="1.8"/>
+{"".join(zone_svg)}
+{route_svg}
+</svg>
+<h2>避让原因 avoided restrictions</h2><ul id="reasons">{reasons or "<li>—</li>"}</ul>
+<footer>Map data {html.escape(ATTRIBUTION)} · drawn from the city's own road graph, no tiles needed</footer>
+</body></html>
+"""
+
+
+def dumps_geojson(route: Route, router: Router) -> str:
+    return json.dumps(geojson(route, router), ensure_ascii=False)

@@ -1,0 +1,297 @@
+"""Permitted routes (shared/spec/routing.md): the best route that breaks no restriction.
+
+The search is a label-setting Dijkstra over the graph in which an edge is skipped when the
+map closes it to the load, or when a zone that applies to the load is active at the moment
+the vehicle would enter the edge (time-dependent: a zone outside its window changes
+nothing). Every route is then re-checked, independently of the search and its index,
+against the exact zone shapes; a violation raises :class:`RouteViolation`, never a quiet
+answer.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import networkx as nx
+import numpy as np
+from shapely.geometry import LineString, Point
+
+from hazmat.cityconfig import City, ZoneFeature
+from hazmat.events import Avoided, Route, RouteRequest
+from hazmat.events import LineString as GeoLine
+
+from .geo import Projection
+from .policy import Load, static_reason, zone_reason
+from .zones import Zone, ZoneIndex, load_zones
+
+#: an origin or destination farther than this from every road is outside the map
+MAX_SNAP_M = 2000.0
+
+
+class RouteViolation(AssertionError):  # noqa: N818  (a violation, not an ordinary error)
+    """A route crossed an active zone: a bug in the search, reported loudly."""
+
+
+@dataclass
+class _Search:
+    edges: list[int]
+    entry_s: list[float]  # seconds after departure at which each edge is entered
+    length_m: float
+    duration_s: float
+
+
+class Router:
+    """A city's road graph and zones, ready to answer route requests."""
+
+    def __init__(self, graph: nx.MultiDiGraph, city: City, *, zones: Sequence[ZoneFeature] | None = None) -> None:
+        self.city = city
+        self.graph = graph
+        self.untagged_forbidden = city.city.untagged_tunnel_policy == "forbidden"
+        xs = [d["x"] for _, d in graph.nodes(data=True)]
+        ys = [d["y"] for _, d in graph.nodes(data=True)]
+        self.projection = Projection.around(float(np.mean(xs)), float(np.mean(ys)))
+        self.node_ids = list(graph.nodes)
+        node_index = {n: i for i, n in enumerate(self.node_ids)}
+        mx, my = self.projection.forward.transform(np.array(xs), np.array(ys))
+        self.node_xy = np.column_stack([mx, my])
+        self.bounds = (min(xs), min(ys), max(xs), max(ys))
+        # edges as flat arrays: what the search loop reads
+        self.head: list[int] = []
+        self.tail: list[int] = []
+        self.length: list[float] = []
+        self.time: list[float] = []
+        self.data: list[dict[str, Any]] = []
+        self.lonlat: list[LineString] = []
+        self.out: list[list[int]] = [[] for _ in self.node_ids]
+        for u, v, data in graph.edges(data=True):
+            i = len(self.head)
+            self.head.append(node_index[v])
+            self.tail.append(node_index[u])
+            self.length.append(float(data["length"]))
+            self.time.append(float(data["travel_time"]))
+            self.data.append(data)
+            geom = data.get("geometry")
+            if geom is None:
+                geom = LineString(
+                    [(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])]
+                )
+            self.lonlat.append(geom)
+            self.out[node_index[u]].append(i)
+        self.tagged = [
+            i
+            for i, d in enumerate(self.data)
+            if d.get("tunnel_cat") or d.get("hazmat_no") or d.get("hazmat_water_no") or d.get("hazmat_class_no")
+        ]
+        self.metric = [self.projection.to_metric(g) for g in self.lonlat]
+        self.set_zones(load_zones(city, self.projection, zones))
+
+    def set_zones(self, zones: list[Zone]) -> None:
+        """Match every edge to the zones its geometry meets (once per zone set)."""
+        self.zones = zones
+        self.edge_zones = ZoneIndex(zones).meeting(self.metric)
+
+    # --- snapping ---------------------------------------------------------------------
+
+    def snap(self, lon: float, lat: float) -> tuple[int, float]:
+        """The nearest road node and its distance in metres."""
+        x, y = self.projection.point(lon, lat)
+        d2 = (self.node_xy[:, 0] - x) ** 2 + (self.node_xy[:, 1] - y) ** 2
+        i = int(np.argmin(d2))
+        return i, math.sqrt(float(d2[i]))
+
+    # --- search -----------------------------------------------------------------------
+
+    def _search(
+        self, src: int, dst: int, depart_s: float, weight: list[float], blocked: Callable[[int, float], bool]
+    ) -> _Search | None:
+        head, out, ttime = self.head, self.out, self.time
+        best = {src: 0.0}
+        at = {src: 0.0}
+        pred: dict[int, int] = {}
+        heap = [(0.0, src)]
+        done: set[int] = set()
+        while heap:
+            cost, u = heapq.heappop(heap)
+            if u in done:
+                continue
+            done.add(u)
+            if u == dst:
+                break
+            t = at[u]
+            for i in out[u]:
+                v = head[i]
+                if v in done or blocked(i, depart_s + t):
+                    continue
+                c = cost + weight[i]
+                if c < best.get(v, math.inf):
+                    best[v] = c
+                    at[v] = t + ttime[i]
+                    pred[v] = i
+                    heapq.heappush(heap, (c, v))
+        if dst not in done:
+            return None
+        edges: list[int] = []
+        node = dst
+        while node != src:
+            i = pred[node]
+            edges.append(i)
+            node = self.tail[i]
+        edges.reverse()
+        entry, t = [], 0.0
+        for i in edges:
+            entry.append(t)
+            t += ttime[i]
+        return _Search(edges=edges, entry_s=entry, length_m=sum(self.length[i] for i in edges), duration_s=t)
+
+    def _blocker(self, load: Load) -> Callable[[int, float], bool]:
+        static = {
+            i
+            for i in self.tagged
+            if static_reason(self.data[i], load, untagged_tunnel_forbidden=self.untagged_forbidden)
+        }
+        applying = [z.applies(load.classes, load.un_numbers) for z in self.zones]
+        zones, edge_zones = self.zones, self.edge_zones
+
+        def blocked(i: int, epoch_s: float) -> bool:
+            if i in static:
+                return True
+            return any(applying[z] and zones[z].active_at_epoch(epoch_s) for z in edge_zones[i])
+
+        return blocked
+
+    def violations(self, found: _Search, load: Load, depart_s: float) -> list[Avoided]:
+        """Every restriction a path breaks, in path order, each named once."""
+        out: dict[str, Avoided] = {}
+        for i, entry in zip(found.edges, found.entry_s, strict=True):
+            reason = static_reason(self.data[i], load, untagged_tunnel_forbidden=self.untagged_forbidden)
+            if reason is not None:
+                out.setdefault(f"{reason.kind}:{reason.reason_en}", reason)
+            for z in self.edge_zones[i]:
+                zone = self.zones[z]
+                if zone.applies(load.classes, load.un_numbers) and zone.active_at_epoch(depart_s + entry):
+                    out.setdefault(f"zone:{zone.id}", zone_reason(zone))
+        return list(out.values())
+
+    def recheck(self, found: _Search, load: Load, depart: datetime) -> None:
+        """Independent check against the exact zone shapes (no index, no cached matching)."""
+        for i, entry in zip(found.edges, found.entry_s, strict=True):
+            at = depart + timedelta(seconds=entry)
+            geom = self.projection.to_metric(self.lonlat[i])
+            for zone in self.zones:
+                if zone.applies(load.classes, load.un_numbers) and zone.active(at) and zone.metric.intersects(geom):
+                    msg = f"route enters zone {zone.id} on edge {i} at {at.isoformat()}: a routing bug"
+                    raise RouteViolation(msg)
+            reason = static_reason(self.data[i], load, untagged_tunnel_forbidden=self.untagged_forbidden)
+            if reason is not None:
+                msg = f"route uses a closed road on edge {i}: {reason.reason_en}"
+                raise RouteViolation(msg)
+
+    # --- the answer -------------------------------------------------------------------
+
+    def plan(self, request: RouteRequest, *, load: Load | None = None) -> Route:
+        load = load or Load.of(request.load, self.city.rules.tunnel_codes)
+        base = {"route_id": f"rt-{request.request_id}", "request_id": request.request_id, "plate": request.plate}
+        origin, o_dist = self.snap(request.origin.lon, request.origin.lat)
+        target, d_dist = self.snap(request.destination.lon, request.destination.lat)
+        if o_dist > MAX_SNAP_M or d_dist > MAX_SNAP_M:
+            far = "origin" if o_dist > MAX_SNAP_M else "destination"
+            return Route(
+                **base,
+                status="outside_map",
+                reason_zh=f"{'起点' if far == 'origin' else '终点'}距最近道路超过 {MAX_SNAP_M:.0f} 米，不在本市路网范围内",
+                reason_en=f"the {far} is more than {MAX_SNAP_M:.0f} m from any road of the city's map",
+            )
+        weight = self.time if request.optimize == "time" else self.length
+        found, blocked_by = self._attempt(request, load, origin, target, weight, request.depart_at)
+        if found is None:
+            return self._no_route(request, load, origin, target, weight, blocked_by, base)
+        depart_s = request.depart_at.timestamp()
+        self.recheck(found, load, request.depart_at)
+        free = self._search(origin, target, depart_s, weight, lambda _i, _t: False)
+        avoided = [] if free is None or free.edges == found.edges else self.violations(free, load, depart_s)
+        return Route(
+            **base,
+            status="ok",
+            length_m=round(found.length_m, 1),
+            duration_s=round(found.duration_s, 1),
+            geometry=GeoLine(coordinates=self._coordinates(found.edges, origin)),
+            avoided=avoided,
+            arrive_at=request.depart_at + timedelta(seconds=round(found.duration_s)),
+        )
+
+    def _inside(self, lon: float, lat: float, load: Load, at: datetime) -> list[Zone]:
+        point = Point(self.projection.point(lon, lat))
+        return [
+            z
+            for z in self.zones
+            if z.applies(load.classes, load.un_numbers) and z.active(at) and z.metric.intersects(point)
+        ]
+
+    def _attempt(
+        self, request: RouteRequest, load: Load, origin: int, target: int, weight: list[float], depart: datetime
+    ) -> tuple[_Search | None, list[Avoided]]:
+        ends = self._inside(request.origin.lon, request.origin.lat, load, depart)
+        ends += [
+            z for z in self._inside(request.destination.lon, request.destination.lat, load, depart) if z not in ends
+        ]
+        if ends:
+            return None, [zone_reason(z) for z in ends]
+        found = self._search(origin, target, depart.timestamp(), weight, self._blocker(load))
+        if found is not None:
+            return found, []
+        free = self._search(origin, target, depart.timestamp(), weight, lambda _i, _t: False)
+        if free is None:
+            return None, []
+        return None, self.violations(free, load, depart.timestamp())
+
+    def _no_route(
+        self,
+        request: RouteRequest,
+        load: Load,
+        origin: int,
+        target: int,
+        weight: list[float],
+        blocked_by: list[Avoided],
+        base: dict[str, Any],
+    ) -> Route:
+        earliest = None
+        for candidate in self._later_departures(load, request.depart_at):
+            found, _ = self._attempt(request, load, origin, target, weight, candidate)
+            if found is not None:
+                earliest = candidate
+                break
+        names_zh = "；".join(b.reason_zh for b in blocked_by) or "起终点之间没有道路连通"
+        names_en = "; ".join(b.reason_en for b in blocked_by) or "no road connects origin and destination"
+        return Route(
+            **base,
+            status="no_permitted_route",
+            blocked_by=blocked_by,
+            reason_zh=f"无可行路线：{names_zh}",
+            reason_en=f"no permitted route: {names_en}",
+            earliest_departure_at=earliest,
+        )
+
+    def _later_departures(self, load: Load, depart: datetime) -> list[datetime]:
+        """When a windowed zone that applies to the load ends within 24 h: the only moments things change."""
+        moments = {
+            end.astimezone(depart.tzinfo)
+            for z in self.zones
+            if z.windows is not None and z.applies(load.classes, load.un_numbers)
+            for end in z.ends_within(depart)
+        }
+        return sorted(moments)
+
+    def _coordinates(self, edges: list[int], origin: int) -> list[tuple[float, float]]:
+        coords: list[tuple[float, float]] = []
+        for i in edges:
+            pts = [(round(x, 7), round(y, 7)) for x, y in self.lonlat[i].coords]
+            coords.extend(pts if not coords else pts[1:])
+        if not coords:
+            node = self.graph.nodes[self.node_ids[origin]]
+            coords = [(node["x"], node["y"]), (node["x"], node["y"])]
+        return coords

@@ -1,0 +1,143 @@
+"""Zones from the city's ``zones.geojson``: which loads they apply to, when they are active,
+and their exact (buffered) shapes in metres.
+
+Edges are matched to zones once, by their full geometry (not their end nodes), through a
+shapely STRtree; at query time only the time windows and ``applies_to`` are evaluated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from functools import lru_cache
+
+from shapely import STRtree, prepare
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from hazmat.cityconfig import City, Window, ZoneFeature
+
+from .geo import Projection
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def window_active(window: Window, local: datetime) -> bool:
+    """``start`` ≤ t < ``end`` on one of ``days``; ``end`` ≤ ``start`` runs past midnight into the next day."""
+    start, end = _minutes(window.start), _minutes(window.end)
+    now = local.hour * 60 + local.minute
+    today = _DAYS[local.weekday()]
+    yesterday = _DAYS[(local.weekday() - 1) % 7]
+    if start < end:
+        return today in window.days and start <= now < end
+    return (today in window.days and now >= start) or (yesterday in window.days and now < end)
+
+
+def covers(entries: Iterable[str], hazard_class: str) -> bool:
+    """A class entry covers itself and, when it is a whole class (``"2"``), its divisions."""
+    whole = hazard_class.partition(".")[0]
+    return any(e in (hazard_class, whole) for e in entries)
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: a zone is one object per load of the config
+class Zone:
+    id: str
+    name: str
+    kind: str
+    classes: frozenset[str] | None
+    un_numbers: frozenset[str] | None
+    windows: tuple[Window, ...] | None
+    buffer_m: float
+    lonlat: BaseGeometry
+    metric: BaseGeometry  # buffered, projected, prepared
+    tz: tzinfo
+
+    def applies(self, classes: Iterable[str], un_numbers: Iterable[str]) -> bool:
+        """Absent ``applies_to``: every hazmat load. Otherwise a listed class (or its whole class) or UN number."""
+        if self.classes is None and self.un_numbers is None:
+            return True
+        return any(covers(self.classes or (), c) for c in classes) or bool(set(un_numbers) & (self.un_numbers or set()))
+
+    def active(self, at: datetime) -> bool:
+        if self.windows is None:
+            return True
+        local = at.astimezone(self.tz)
+        return any(window_active(w, local) for w in self.windows)
+
+    def active_at_epoch(self, epoch_s: float) -> bool:
+        return _active_minute(self, int(epoch_s // 60))
+
+    def ends_within(self, start: datetime, hours: int = 24) -> list[datetime]:
+        """The moments within ``hours`` after ``start`` when this zone turns inactive (whole minutes)."""
+        if self.windows is None:
+            return []
+        out = []
+        t = start.replace(second=0, microsecond=0)
+        was = self.active(t)
+        for _ in range(hours * 60):
+            t += timedelta(minutes=1)
+            now = self.active(t)
+            if was and not now:
+                out.append(t)
+            was = now
+        return out
+
+
+@lru_cache(maxsize=65536)
+def _active_minute(zone: Zone, minute: int) -> bool:
+    return zone.active(datetime.fromtimestamp(minute * 60, zone.tz))
+
+
+def _zone(feature: ZoneFeature, projection: Projection, tz: tzinfo, default_buffer: float = 0.0) -> Zone:
+    props = feature.properties
+    lonlat = shape(feature.geometry.model_dump())
+    buffer_m = props.buffer_m or default_buffer
+    metric = projection.to_metric(lonlat)
+    if buffer_m:
+        metric = metric.buffer(buffer_m)
+    prepare(metric)
+    applies = props.applies_to
+    return Zone(
+        id=props.id,
+        name=props.name,
+        kind=props.kind,
+        classes=frozenset(applies.hazard_classes) if applies and applies.hazard_classes else None,
+        un_numbers=frozenset(applies.un_numbers) if applies and applies.un_numbers else None,
+        windows=tuple(props.windows) if props.windows is not None else None,
+        buffer_m=buffer_m,
+        lonlat=lonlat,
+        metric=metric,
+        tz=tz,
+    )
+
+
+def load_zones(city: City, projection: Projection, features: Sequence[ZoneFeature] | None = None) -> list[Zone]:
+    """The city's zones (or ``features``, for tests and what-if requests) ready for routing."""
+    return [_zone(f, projection, city.tz) for f in (city.zones.features if features is None else features)]
+
+
+class ZoneIndex:
+    """An STRtree over the zones' buffered metric shapes."""
+
+    def __init__(self, zones: Sequence[Zone]) -> None:
+        self.zones = list(zones)
+        self._tree = STRtree([z.metric for z in self.zones]) if self.zones else None
+
+    def meeting(self, geometries: Sequence[BaseGeometry]) -> list[tuple[int, ...]]:
+        """For each metric geometry, the indices of the zones it meets (touching the boundary counts)."""
+        out: list[tuple[int, ...]] = [() for _ in geometries]
+        if self._tree is None or not geometries:
+            return out
+        pairs = self._tree.query(list(geometries), predicate="intersects")
+        hits: dict[int, list[int]] = {}
+        for geom_i, zone_i in zip(pairs[0], pairs[1], strict=True):
+            hits.setdefault(int(geom_i), []).append(int(zone_i))
+        for geom_i, zone_is in hits.items():
+            out[geom_i] = tuple(sorted(zone_is))
+        return out
