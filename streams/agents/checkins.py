@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -38,9 +37,9 @@ async def judge_checkins(stream: StreamT) -> None:
         await state.blacklist().ready.wait()
         now = datetime.now(UTC)
         handled = [_handle(event, now) for event in events]
-        # archive (in a thread) while the results are handed to the producer; the batch is
+        # archive first, so a published verdict is always already on record (建档); the batch is
         # acknowledged only after both, so a crash in between means redelivery, not loss
-        archived = asyncio.ensure_future(state.record([h.entry for h in handled if h.entry is not None]))
+        added = await state.record([h.entry for h in handled if h.entry is not None])
         for event, h in zip(events, handled, strict=True):
             for out in h.outputs:
                 await topics.send(out)
@@ -61,5 +60,4 @@ async def judge_checkins(stream: StreamT) -> None:
                     "dead letter",
                     extra={"partition": event.message.partition, "offset": event.message.offset, "errors": h.errors},
                 )
-        added = await archived
         log.debug("batch", extra={"events": len(events), "archived": added})
