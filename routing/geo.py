@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import shapely
 from pyproj import Transformer
-from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 
 
 @dataclass(frozen=True)
@@ -28,11 +27,12 @@ class Projection:
             backward=Transformer.from_crs(epsg, 4326, always_xy=True),
         )
 
-    def to_metric(self, geom: BaseGeometry) -> BaseGeometry:
-        return transform(self.forward.transform, geom)
+    def to_metric(self, geom: Any) -> Any:
+        """One geometry, or an array of them (vectorised: one call for a whole graph)."""
+        return shapely.transform(geom, self.forward.transform, interleaved=False)
 
-    def to_lonlat(self, geom: BaseGeometry) -> BaseGeometry:
-        return transform(self.backward.transform, geom)
+    def to_lonlat(self, geom: Any) -> Any:
+        return shapely.transform(geom, self.backward.transform, interleaved=False)
 
     def point(self, lon: float, lat: float) -> tuple[float, float]:
         x, y = self.forward.transform(lon, lat)

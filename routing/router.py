@@ -87,7 +87,7 @@ class Router:
             for i, d in enumerate(self.data)
             if d.get("tunnel_cat") or d.get("hazmat_no") or d.get("hazmat_water_no") or d.get("hazmat_class_no")
         ]
-        self.metric = [self.projection.to_metric(g) for g in self.lonlat]
+        self.metric = list(self.projection.to_metric(np.array(self.lonlat, dtype=object)))
         self.set_zones(load_zones(city, self.projection, zones))
 
     def set_zones(self, zones: list[Zone]) -> None:

@@ -1,0 +1,267 @@
+"""The router on a real extract (central Chengdu): never inside an active zone, optimal, explained."""
+
+from __future__ import annotations
+
+import json
+import random
+from html.parser import HTMLParser
+
+import networkx as nx
+import pytest
+from shapely.geometry import LineString, Point, shape
+
+from routing.mapview import geojson, html_map
+from routing.policy import Load
+from routing.router import Router, RouteViolation
+from tests.routing.conftest import request, zone
+
+DAY = "2026-11-26T10:00:00+08:00"
+NIGHT = "2026-11-26T23:00:00+08:00"
+
+
+def node_lonlat(router: Router, i: int) -> tuple[float, float]:
+    data = router.graph.nodes[router.node_ids[i]]
+    return data["x"], data["y"]
+
+
+def random_case(router: Router, rng: random.Random):
+    """An origin, a destination and 1–4 always-active square zones (200–700 m) that leave both ends free."""
+    while True:
+        o, d = rng.sample(range(len(router.node_ids)), 2)
+        origin, destination = node_lonlat(router, o), node_lonlat(router, d)
+        zones = []
+        for k in range(rng.randint(1, 4)):
+            cx, cy = node_lonlat(router, rng.randrange(len(router.node_ids)))
+            half = rng.uniform(0.001, 0.0035)
+            zones.append(zone(f"z{k}", cx - half, cy - half, cx + half, cy + half))
+        shapes = [shape(z.geometry.model_dump()) for z in zones]
+        if not any(s.intersects(Point(origin)) or s.intersects(Point(destination)) for s in shapes):
+            return o, d, origin, destination, zones, shapes
+
+
+def reference_length(router: Router, shapes, o: int, d: int) -> float | None:
+    """networkx Dijkstra on the graph with every edge that meets a zone removed (computed here, from scratch)."""
+    g = nx.MultiDiGraph(router.graph)
+    doomed = []
+    for u, v, k, data in g.edges(keys=True, data=True):
+        geom = data.get("geometry") or LineString(
+            [(g.nodes[u]["x"], g.nodes[u]["y"]), (g.nodes[v]["x"], g.nodes[v]["y"])]
+        )
+        if any(s.intersects(geom) for s in shapes) or data.get("tunnel_cat"):
+            doomed.append((u, v, k))
+    g.remove_edges_from(doomed)
+    try:
+        return nx.shortest_path_length(g, router.node_ids[o], router.node_ids[d], weight="length")
+    except nx.NetworkXNoPath:
+        return None
+
+
+def test_random_routes_never_enter_a_zone_and_are_as_short_as_the_reference(router, with_zones):
+    rng = random.Random(20261126)
+    checked = 0
+    for _ in range(25):
+        o, d, origin, destination, zones, shapes = random_case(router, rng)
+        r = with_zones(*zones).plan(request(origin, destination, optimize="distance"))
+        expected = reference_length(router, shapes, o, d)
+        if expected is None:
+            assert r.status == "no_permitted_route"
+            continue
+        assert r.status == "ok", r.reason_en
+        line = LineString(r.geometry.coordinates)
+        assert not any(s.intersects(line) for s in shapes), "route enters a zone"
+        assert r.length_m == pytest.approx(expected, abs=0.5)
+        checked += 1
+    assert checked >= 15
+
+
+def _crossing_case(router, with_zones):
+    """A route and a zone square over its middle (so the zone really is in the way)."""
+    free_router = with_zones()
+    origin, destination = node_lonlat(router, 10), node_lonlat(router, 1500)
+    free = free_router.plan(request(origin, destination))
+    assert free.status == "ok"
+    mid = free.geometry.coordinates[len(free.geometry.coordinates) // 2]
+    return origin, destination, free, mid
+
+
+def test_a_zone_in_the_way_is_avoided_and_named(router, with_zones):
+    origin, destination, free, mid = _crossing_case(router, with_zones)
+    blocking = zone("rs-mid", mid[0] - 0.002, mid[1] - 0.002, mid[0] + 0.002, mid[1] + 0.002, name="中段限行")
+    r = with_zones(blocking).plan(request(origin, destination))
+    assert r.status == "ok"
+    assert r.geometry != free.geometry
+    assert not shape(blocking.geometry.model_dump()).intersects(LineString(r.geometry.coordinates))
+    assert [a.zone_id for a in r.avoided] == ["rs-mid"]
+    assert r.duration_s >= free.duration_s
+
+
+def test_a_zone_outside_its_window_changes_nothing(router, with_zones):
+    origin, destination, free, mid = _crossing_case(router, with_zones)
+    daytime = zone(
+        "rs-day",
+        mid[0] - 0.002,
+        mid[1] - 0.002,
+        mid[0] + 0.002,
+        mid[1] + 0.002,
+        windows=[{"start": "07:00", "end": "21:00"}],
+    )
+    night = with_zones(daytime).plan(request(origin, destination, at=NIGHT))
+    free_night = with_zones().plan(request(origin, destination, at=NIGHT))
+    assert night.geometry == free_night.geometry
+    assert night.avoided == []
+    day = with_zones(daytime).plan(request(origin, destination, at=DAY))
+    assert day.geometry != free.geometry
+
+
+def test_a_window_crossing_midnight(router, with_zones):
+    origin, destination, free, mid = _crossing_case(router, with_zones)
+    overnight = zone(
+        "rs-night",
+        mid[0] - 0.002,
+        mid[1] - 0.002,
+        mid[0] + 0.002,
+        mid[1] + 0.002,
+        windows=[{"start": "22:00", "end": "06:00"}],
+    )
+    assert [a.zone_id for a in with_zones(overnight).plan(request(origin, destination, at=NIGHT)).avoided] == [
+        "rs-night"
+    ]
+    assert with_zones(overnight).plan(request(origin, destination, at=DAY)).avoided == []
+
+
+def test_a_zone_for_other_classes_lets_the_load_pass(router, with_zones):
+    origin, destination, free, mid = _crossing_case(router, with_zones)
+    flammables_only = zone(
+        "rs-3", mid[0] - 0.002, mid[1] - 0.002, mid[0] + 0.002, mid[1] + 0.002, applies_to={"hazard_classes": ["3"]}
+    )
+    ammonia = with_zones(flammables_only).plan(request(origin, destination, un="UN1005", hazard_class="2.3"))
+    assert ammonia.geometry == free.geometry
+    petrol = with_zones(flammables_only).plan(request(origin, destination, un="UN1203", hazard_class="3"))
+    assert [a.zone_id for a in petrol.avoided] == ["rs-3"]
+
+
+def test_origin_inside_an_active_zone_gives_no_route_with_the_zone_and_the_earliest_departure(router, with_zones):
+    origin, destination, _, _ = _crossing_case(router, with_zones)
+    around = zone(
+        "rs-origin",
+        origin[0] - 0.002,
+        origin[1] - 0.002,
+        origin[0] + 0.002,
+        origin[1] + 0.002,
+        windows=[{"start": "07:00", "end": "21:00"}],
+    )
+    r = with_zones(around).plan(request(origin, destination, at=DAY))
+    assert r.status == "no_permitted_route"
+    assert [b.zone_id for b in r.blocked_by] == ["rs-origin"]
+    assert "rs-origin" in r.reason_en
+    assert r.earliest_departure_at is not None
+    assert r.earliest_departure_at.isoformat() == "2026-11-26T21:00:00+08:00"
+    assert with_zones(around).plan(request(origin, destination, at="2026-11-26T21:00:00+08:00")).status == "ok"
+
+
+def test_an_always_active_zone_around_the_origin_has_no_earliest_departure(router, with_zones):
+    origin, destination, _, _ = _crossing_case(router, with_zones)
+    around = zone(
+        "ws-origin", origin[0] - 0.002, origin[1] - 0.002, origin[0] + 0.002, origin[1] + 0.002, kind="water_source"
+    )
+    r = with_zones(around).plan(request(origin, destination))
+    assert r.status == "no_permitted_route"
+    assert r.earliest_departure_at is None
+
+
+def _route_edges(router: Router, r) -> list[int]:
+    line = LineString(r.geometry.coordinates)
+    return [i for i, g in enumerate(router.lonlat) if line.buffer(1e-7).contains(g)]
+
+
+def test_tunnel_categories_against_tunnel_codes(router, with_zones):
+    with_zones()
+    origin, destination = node_lonlat(router, 10), node_lonlat(router, 1500)
+    free = router.plan(request(origin, destination))
+    edges = _route_edges(router, free)
+    assert edges
+    middle = max(edges, key=lambda i: router.length[i])  # a long edge of the route becomes a category-C tunnel
+    saved = router.data[middle].get("tunnel_cat")
+    router.data[middle]["tunnel_cat"] = "C"
+    router.tagged.append(middle)
+    try:
+        for code, passes in (("B", False), ("C", False), ("D", True), ("E", True)):
+            load = Load(classes=frozenset({"2.3"}), un_numbers=frozenset({"UN1005"}), tunnel_code=code)
+            r = router.plan(request(origin, destination), load=load)
+            assert r.status == "ok"
+            assert (r.geometry == free.geometry) is passes, code
+            assert any(a.kind == "tunnel" for a in r.avoided) is (not passes)
+    finally:
+        router.data[middle]["tunnel_cat"] = saved
+        router.tagged.remove(middle)
+
+
+def test_untagged_tunnels_follow_the_city_policy(router, with_zones):
+    with_zones()
+    tunnels = [i for i, d in enumerate(router.data) if d.get("tunnel_cat") == "untagged"]
+    assert tunnels, "the Chengdu extract has untagged road tunnels (红星路隧道)"
+    i = tunnels[0]
+    a, b = node_lonlat(router, router.tail[i]), node_lonlat(router, router.head[i])
+    load = Load(classes=frozenset({"3"}), un_numbers=frozenset({"UN1203"}), tunnel_code="E")
+    try:
+        router.untagged_forbidden = False
+        allowed = router.plan(request(a, b), load=load)
+        router.untagged_forbidden = True
+        forbidden = router.plan(request(a, b), load=load)
+    finally:
+        router.untagged_forbidden = True
+    assert allowed.status == "ok"
+    assert allowed.avoided == []
+    assert forbidden.status in ("ok", "no_permitted_route")
+    assert forbidden.geometry != allowed.geometry
+    if forbidden.status == "ok":
+        assert any(x.kind == "tunnel" for x in forbidden.avoided)
+
+
+def test_outside_the_map(router, with_zones):
+    with_zones()
+    r = router.plan(request((100.0, 30.0), node_lonlat(router, 5)))
+    assert r.status == "outside_map"
+    assert "origin" in r.reason_en
+
+
+def test_the_recheck_catches_a_route_through_a_zone(router, with_zones):
+    origin, destination, free, mid = _crossing_case(router, with_zones)
+    blocking = zone("rs-mid", mid[0] - 0.002, mid[1] - 0.002, mid[0] + 0.002, mid[1] + 0.002)
+    r = with_zones(blocking)
+    load = Load.of(request(origin, destination).load, router.city.rules.tunnel_codes)
+    found = r._search(r.snap(*origin)[0], r.snap(*destination)[0], 0, r.time, lambda _i, _t: False)  # ignores zones
+    from datetime import datetime
+
+    with pytest.raises(RouteViolation, match="route enters zone rs-mid"):
+        r.recheck(found, load, datetime.fromisoformat(DAY))
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+
+
+def test_geojson_and_map_are_valid(router, with_zones):
+    origin, destination, _, mid = _crossing_case(router, with_zones)
+    blocking = zone("rs-mid", mid[0] - 0.002, mid[1] - 0.002, mid[0] + 0.002, mid[1] + 0.002, name="中段限行")
+    r = with_zones(blocking).plan(request(origin, destination))
+    doc = json.loads(json.dumps(geojson(r, router)))
+    assert doc["type"] == "FeatureCollection"
+    kinds = [f["properties"]["kind"] for f in doc["features"]]
+    assert kinds == ["route", "restricted"]
+    assert doc["features"][0]["geometry"]["type"] == "LineString"
+    assert doc["features"][1]["properties"]["avoided"] is True
+    for f in doc["features"]:
+        assert shape(f["geometry"]).is_valid
+    page = html_map(r, router)
+    parser = _Tags()
+    parser.feed(page)
+    assert {"svg", "path", "ul", "footer"} <= set(parser.tags)
+    assert 'id="route"' in page
+    assert 'data-zone="rs-mid"' in page
+    assert "© OpenStreetMap contributors" in page
