@@ -114,7 +114,7 @@ def test_a_zone_outside_its_window_changes_nothing(router, with_zones):
 
 
 def test_a_window_crossing_midnight(router, with_zones):
-    origin, destination, free, mid = _crossing_case(router, with_zones)
+    origin, destination, _free, mid = _crossing_case(router, with_zones)
     overnight = zone(
         "rs-night",
         mid[0] - 0.002,
@@ -226,7 +226,7 @@ def test_outside_the_map(router, with_zones):
 
 
 def test_the_recheck_catches_a_route_through_a_zone(router, with_zones):
-    origin, destination, free, mid = _crossing_case(router, with_zones)
+    origin, destination, _free, mid = _crossing_case(router, with_zones)
     blocking = zone("rs-mid", mid[0] - 0.002, mid[1] - 0.002, mid[0] + 0.002, mid[1] + 0.002)
     r = with_zones(blocking)
     load = Load.of(request(origin, destination).load, router.city.rules.tunnel_codes)
