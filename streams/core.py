@@ -7,14 +7,25 @@ return, so every outcome (verdict, alert, dead letter) is testable without a bro
 from __future__ import annotations
 
 import base64
-import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from hazmat.alerts import invalid_event_alert, verdict_alerts
 from hazmat.archive import Entry
-from hazmat.events import BlacklistEntry, CheckIn, DeadLetter, InvalidEvent, Strict, Verdict, decode, summarize
+from hazmat.events import (
+    BlacklistEntry,
+    CheckIn,
+    DeadLetter,
+    InvalidEvent,
+    Route,
+    RouteRequest,
+    Strict,
+    Verdict,
+    decode,
+    summarize,
+)
 from rules import RuleSettings, evaluate
 
 from . import names
@@ -104,6 +115,32 @@ def handle_checkin(raw: bytes | None, source: Source, settings: RuleSettings, no
     return Handled(outputs=outputs, verdict=verdict, entry=entry)
 
 
+def handle_route_request(
+    raw: bytes | None, source: Source, plan: Callable[[RouteRequest], Route], now: datetime
+) -> Handled:
+    """Plan one route request (``plan`` is the router's), or a dead letter when it is not one."""
+    if raw is None:
+        return reject(raw, source, [{"loc": [], "msg": "empty message (null value)"}], now)
+    try:
+        request = decode(RouteRequest, raw)
+    except InvalidEvent as exc:
+        return reject(raw, source, exc.errors, now)
+    route = plan(request)
+    return Handled(outputs=[Out(names.ROUTES, request.plate.encode("utf-8"), encode(route))])
+
+
+def no_router(request: RouteRequest, reason: str) -> Route:
+    """The answer when this deployment has no road graph for its city."""
+    return Route(
+        route_id=f"rt-{request.request_id}",
+        request_id=request.request_id,
+        plate=request.plate,
+        status="outside_map",
+        reason_zh=f"本系统未载入路网：{reason}",
+        reason_en=f"no road graph loaded: {reason}",
+    )
+
+
 @dataclass(frozen=True)
 class BlacklistChange:
     """Add (entry set) or remove (entry None) the listed value ``key``."""
@@ -128,7 +165,3 @@ def handle_blacklist(raw: bytes | None, source: Source, now: datetime) -> Blackl
             raw, source, [{"loc": ["value"], "msg": f"value {entry.value!r} differs from the key {key!r}"}], now
         )
     return BlacklistChange(key, entry)
-
-
-def json_line(obj: Any) -> bytes:
-    return json.dumps(obj, ensure_ascii=False).encode("utf-8")

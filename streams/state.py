@@ -9,13 +9,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 from hazmat.archive import Archive, Entry, open_archive
 from hazmat.cityconfig import City, load_city
+from hazmat.events import Route, RouteRequest
 from rules import Blacklist, RuleSettings
 
-from .core import BlacklistChange
+from .core import BlacklistChange, no_router
 
 log = logging.getLogger("hazmat.streams")
 
@@ -62,6 +65,29 @@ class RuntimeBlacklist:
 @cache
 def blacklist() -> RuntimeBlacklist:
     return RuntimeBlacklist(city().rule_settings())
+
+
+_router: Any = None
+_router_error: str | None = None
+
+
+def router_plan() -> Callable[[RouteRequest], Route]:
+    """The city's router (graph from the cache, or built once); a stand-in that explains when there is none."""
+    global _router, _router_error
+    if _router is None and _router_error is None:
+        from routing import graph as road_graph
+        from routing.router import Router
+
+        try:
+            _router = Router(road_graph.load(city()), city())
+            log.info("router ready", extra={"city": city().folder.name, "edges": len(_router.head)})
+        except road_graph.GraphSourceError as exc:
+            _router_error = str(exc)
+            log.warning("no router for this city", extra={"reason": _router_error})
+    if _router is not None:
+        return _router.plan
+    reason = _router_error or "unknown"
+    return lambda request: no_router(request, reason)
 
 
 async def record(entries: list[Entry]) -> int:

@@ -1,0 +1,38 @@
+"""Route requests → permitted routes (the router runs in a thread: a search takes tens of ms)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from faust import StreamT
+
+from .. import core, names, state, topics
+from ..app import app
+from .checkins import source_of
+
+log = logging.getLogger("hazmat.streams.routes")
+
+route_requests = topics.BY_BASE[names.ROUTE_REQUESTS.base]
+
+
+@app.agent(route_requests)
+async def plan_routes(stream: StreamT) -> None:
+    async for event in stream.events():
+        source = source_of(event)
+        now = datetime.now(UTC)
+        try:
+            plan = await asyncio.to_thread(state.router_plan)
+            handled = await asyncio.to_thread(core.handle_route_request, event.value, source, plan, now)
+        except Exception as exc:  # a routing bug (RouteViolation included) must not drop the request
+            log.exception("route request failed", extra={"partition": source.partition, "offset": source.offset})
+            handled = core.reject(
+                event.value, source, [{"loc": [], "msg": f"internal error: {type(exc).__name__}: {exc}"}], now
+            )
+        for out in handled.outputs:
+            await topics.send(out)
+        log.info(
+            "route request",
+            extra={"partition": source.partition, "offset": source.offset, "dead_letter": handled.errors is not None},
+        )
