@@ -1,9 +1,17 @@
 """Permitted routes (shared/spec/routing.md): the best route that breaks no restriction.
 
-The search is a label-setting Dijkstra over the graph in which an edge is skipped when the
-map closes it to the load, or when a zone that applies to the load is active at the moment
-the vehicle would enter the edge (time-dependent: a zone outside its window changes
-nothing). Every route is then re-checked, independently of the search and its index,
+An edge is closed when the map closes it to the load, or when a zone that applies to the
+load is active at the moment the vehicle would enter it (a zone outside its window changes
+nothing). Two searches answer that:
+
+* the fast path, a customizable contraction hierarchy (RoutingKit's CCH via pyroutingkit):
+  one topology per graph, one customised metric per set of closed edges (the load's map
+  restrictions plus the zones active at departure; blocked arcs get infinite weight),
+  cached, so a query costs tens of microseconds. It is exact when no applicable zone
+  changes state during the trip, which is checked for every answer;
+* otherwise a time-dependent label-setting Dijkstra in Python, the reference.
+
+Every route is then re-checked, independently of both searches and of the zone index,
 against the exact zone shapes; a violation raises :class:`RouteViolation`, never a quiet
 answer.
 """
@@ -19,6 +27,8 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
+import pyroutingkit
+import shapely
 from shapely.geometry import LineString, Point
 
 from hazmat.cityconfig import City, ZoneFeature
@@ -31,6 +41,10 @@ from .zones import Zone, ZoneIndex, load_zones
 
 #: an origin or destination farther than this from every road is outside the map
 MAX_SNAP_M = 2000.0
+#: a distance-optimal trip is assumed to end within this many hours (zone states are checked over it)
+DISTANCE_HORIZON_S = 6 * 3600
+#: customised metrics kept per router (one per restriction set in use)
+METRIC_CACHE = 64
 
 
 class RouteViolation(AssertionError):  # noqa: N818  (a violation, not an ordinary error)
@@ -88,12 +102,30 @@ class Router:
             if d.get("tunnel_cat") or d.get("hazmat_no") or d.get("hazmat_water_no") or d.get("hazmat_class_no")
         ]
         self.metric = list(self.projection.to_metric(np.array(self.lonlat, dtype=object)))
+        self._static: dict[tuple[Any, ...], frozenset[int]] = {}
+        self._cch = pyroutingkit.CCHTopology()
+        self._cch.build(
+            np.array(self.tail, dtype=np.uint32),
+            np.array(self.head, dtype=np.uint32),
+            np.array(ys, dtype=np.float32),
+            np.array(xs, dtype=np.float32),
+            len(self.node_ids),
+        )
+        self._weights = {
+            "time": np.maximum(1, np.round(np.array(self.time) * 1000)).astype(np.uint32),  # ms
+            "distance": np.maximum(1, np.round(np.array(self.length) * 1000)).astype(np.uint32),  # mm
+        }
         self.set_zones(load_zones(city, self.projection, zones))
 
     def set_zones(self, zones: list[Zone]) -> None:
         """Match every edge to the zones its geometry meets (once per zone set)."""
         self.zones = zones
         self.edge_zones = ZoneIndex(zones).meeting(self.metric)
+        self.zone_edges: list[list[int]] = [[] for _ in zones]
+        for i, zs in enumerate(self.edge_zones):
+            for z in zs:
+                self.zone_edges[z].append(i)
+        self._metrics: dict[tuple[Any, ...], Any] = {}
 
     # --- snapping ---------------------------------------------------------------------
 
@@ -164,6 +196,71 @@ class Router:
 
         return blocked
 
+    def _tagged_edges(self) -> list[int]:
+        """Edges the map restricts in some way: the only ones whose closure depends on the load."""
+        keys = ("tunnel_cat", "hazmat_no", "hazmat_water_no", "hazmat_class_no")
+        return [i for i, d in enumerate(self.data) if any(d.get(k) for k in keys)]
+
+    def refresh_restrictions(self) -> None:
+        """Forget cached closures and metrics after edge attributes were edited in place."""
+        self.tagged = self._tagged_edges()
+        self._static.clear()
+        self._metrics.clear()
+
+    def _static_blocked(self, load: Load) -> frozenset[int]:
+        key = (load, self.untagged_forbidden)
+        if key not in self._static:
+            self._static[key] = frozenset(
+                i
+                for i in self.tagged
+                if static_reason(self.data[i], load, untagged_tunnel_forbidden=self.untagged_forbidden)
+            )
+        return self._static[key]
+
+    def _metric(self, kind: str, closed: frozenset[int], key: tuple[Any, ...]) -> Any:
+        metric = self._metrics.get((kind, *key))
+        if metric is None:
+            weights = self._weights[kind].copy()
+            if closed:
+                weights[np.fromiter(closed, dtype=np.int64)] = pyroutingkit.INF_WEIGHT
+            metric = pyroutingkit.CCHMetric(self._cch)
+            metric.customize(weights)
+            if len(self._metrics) >= METRIC_CACHE:
+                self._metrics.pop(next(iter(self._metrics)))
+            self._metrics[(kind, *key)] = metric
+        return metric
+
+    def _path(self, arcs: Sequence[int]) -> _Search:
+        edges = [int(a) for a in arcs]
+        entry, t = [], 0.0
+        for i in edges:
+            entry.append(t)
+            t += self.time[i]
+        return _Search(edges=edges, entry_s=entry, length_m=sum(self.length[i] for i in edges), duration_s=t)
+
+    def _fast(self, src: int, dst: int, depart: datetime, load: Load | None, kind: str) -> _Search | bool | None:
+        """The CCH answer; ``None`` when no path exists, ``False`` when the time-dependent search must decide."""
+        if load is None:
+            found = self._metric(kind, frozenset(), ("free",)).query(src, dst)
+            return None if found[0] >= pyroutingkit.INF_WEIGHT else self._path(found[2])
+        applying = [z for z, zone in enumerate(self.zones) if zone.applies(load.classes, load.un_numbers)]
+        active = frozenset(z for z in applying if self.zones[z].active(depart))
+        static = self._static_blocked(load)
+        closed = static.union(*(self.zone_edges[z] for z in active)) if active else static
+        distance, _nodes, arcs = self._metric(kind, closed, (load, self.untagged_forbidden, active)).query(src, dst)
+        if distance >= pyroutingkit.INF_WEIGHT:
+            return False
+        found = self._path(arcs)
+        horizon = found.duration_s if kind == "time" else DISTANCE_HORIZON_S
+        start = int(depart.timestamp() // 60)
+        for z in applying:
+            zone = self.zones[z]
+            if zone.windows is not None and any(
+                zone.active_at_epoch(m * 60) != (z in active) for m in range(start, start + int(horizon // 60) + 2)
+            ):
+                return False
+        return found
+
     def violations(self, found: _Search, load: Load, depart_s: float) -> list[Avoided]:
         """Every restriction a path breaks, in path order, each named once."""
         out: dict[str, Avoided] = {}
@@ -179,13 +276,22 @@ class Router:
 
     def recheck(self, found: _Search, load: Load, depart: datetime) -> None:
         """Independent check against the exact zone shapes (no index, no cached matching)."""
-        for i, entry in zip(found.edges, found.entry_s, strict=True):
-            at = depart + timedelta(seconds=entry)
-            geom = self.projection.to_metric(self.lonlat[i])
-            for zone in self.zones:
-                if zone.applies(load.classes, load.un_numbers) and zone.active(at) and zone.metric.intersects(geom):
-                    msg = f"route enters zone {zone.id} on edge {i} at {at.isoformat()}: a routing bug"
-                    raise RouteViolation(msg)
+        if not found.edges:
+            return
+        geoms = self.projection.to_metric(np.array([self.lonlat[i] for i in found.edges], dtype=object))
+        for zone in self.zones:
+            if not zone.applies(load.classes, load.un_numbers):
+                continue
+            active = [zone.active(depart + timedelta(seconds=entry)) for entry in found.entry_s]
+            if not any(active):
+                continue
+            hits = shapely.intersects(zone.metric, geoms) & np.array(active)
+            if hits.any():
+                k = int(np.argmax(hits))
+                at = depart + timedelta(seconds=found.entry_s[k])
+                msg = f"route enters zone {zone.id} on edge {found.edges[k]} at {at.isoformat()}: a routing bug"
+                raise RouteViolation(msg)
+        for i in found.edges:
             reason = static_reason(self.data[i], load, untagged_tunnel_forbidden=self.untagged_forbidden)
             if reason is not None:
                 msg = f"route uses a closed road on edge {i}: {reason.reason_en}"
@@ -206,13 +312,14 @@ class Router:
                 reason_zh=f"{'起点' if far == 'origin' else '终点'}距最近道路超过 {MAX_SNAP_M:.0f} 米，不在本市路网范围内",
                 reason_en=f"the {far} is more than {MAX_SNAP_M:.0f} m from any road of the city's map",
             )
-        weight = self.time if request.optimize == "time" else self.length
-        found, blocked_by = self._attempt(request, load, origin, target, weight, request.depart_at)
+        kind = request.optimize
+        found, blocked_by = self._attempt(request, load, origin, target, kind, request.depart_at)
         if found is None:
-            return self._no_route(request, load, origin, target, weight, blocked_by, base)
+            return self._no_route(request, load, origin, target, kind, blocked_by, base)
         depart_s = request.depart_at.timestamp()
         self.recheck(found, load, request.depart_at)
-        free = self._search(origin, target, depart_s, weight, lambda _i, _t: False)
+        free = self._fast(origin, target, request.depart_at, None, kind)
+        assert free is not False
         avoided = [] if free is None or free.edges == found.edges else self.violations(free, load, depart_s)
         return Route(
             **base,
@@ -233,7 +340,7 @@ class Router:
         ]
 
     def _attempt(
-        self, request: RouteRequest, load: Load, origin: int, target: int, weight: list[float], depart: datetime
+        self, request: RouteRequest, load: Load, origin: int, target: int, kind: str, depart: datetime
     ) -> tuple[_Search | None, list[Avoided]]:
         ends = self._inside(request.origin.lon, request.origin.lat, load, depart)
         ends += [
@@ -241,10 +348,14 @@ class Router:
         ]
         if ends:
             return None, [zone_reason(z) for z in ends]
-        found = self._search(origin, target, depart.timestamp(), weight, self._blocker(load))
-        if found is not None:
-            return found, []
-        free = self._search(origin, target, depart.timestamp(), weight, lambda _i, _t: False)
+        fast = self._fast(origin, target, depart, load, kind)
+        if fast is False:  # a zone changes state during the trip: the time-dependent search decides
+            weight = self.time if kind == "time" else self.length
+            fast = self._search(origin, target, depart.timestamp(), weight, self._blocker(load))
+        if fast is not None:
+            return fast, []
+        free = self._fast(origin, target, depart, None, kind)
+        assert free is not False
         if free is None:
             return None, []
         return None, self.violations(free, load, depart.timestamp())
@@ -255,13 +366,13 @@ class Router:
         load: Load,
         origin: int,
         target: int,
-        weight: list[float],
+        kind: str,
         blocked_by: list[Avoided],
         base: dict[str, Any],
     ) -> Route:
         earliest = None
         for candidate in self._later_departures(load, request.depart_at):
-            found, _ = self._attempt(request, load, origin, target, weight, candidate)
+            found, _ = self._attempt(request, load, origin, target, kind, candidate)
             if found is not None:
                 earliest = candidate
                 break

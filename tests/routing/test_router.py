@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 
 import networkx as nx
@@ -183,7 +184,7 @@ def test_tunnel_categories_against_tunnel_codes(router, with_zones):
     middle = max(edges, key=lambda i: router.length[i])  # a long edge of the route becomes a category-C tunnel
     saved = router.data[middle].get("tunnel_cat")
     router.data[middle]["tunnel_cat"] = "C"
-    router.tagged.append(middle)
+    router.refresh_restrictions()
     try:
         for code, passes in (("B", False), ("C", False), ("D", True), ("E", True)):
             load = Load(classes=frozenset({"2.3"}), un_numbers=frozenset({"UN1005"}), tunnel_code=code)
@@ -193,7 +194,7 @@ def test_tunnel_categories_against_tunnel_codes(router, with_zones):
             assert any(a.kind == "tunnel" for a in r.avoided) is (not passes)
     finally:
         router.data[middle]["tunnel_cat"] = saved
-        router.tagged.remove(middle)
+        router.refresh_restrictions()
 
 
 def test_untagged_tunnels_follow_the_city_policy(router, with_zones):
@@ -210,6 +211,7 @@ def test_untagged_tunnels_follow_the_city_policy(router, with_zones):
         forbidden = router.plan(request(a, b), load=load)
     finally:
         router.untagged_forbidden = True
+        router.refresh_restrictions()
     assert allowed.status == "ok"
     assert allowed.avoided == []
     assert forbidden.status in ("ok", "no_permitted_route")
@@ -231,8 +233,6 @@ def test_the_recheck_catches_a_route_through_a_zone(router, with_zones):
     r = with_zones(blocking)
     load = Load.of(request(origin, destination).load, router.city.rules.tunnel_codes)
     found = r._search(r.snap(*origin)[0], r.snap(*destination)[0], 0, r.time, lambda _i, _t: False)  # ignores zones
-    from datetime import datetime
-
     with pytest.raises(RouteViolation, match="route enters zone rs-mid"):
         r.recheck(found, load, datetime.fromisoformat(DAY))
 
@@ -265,3 +265,32 @@ def test_geojson_and_map_are_valid(router, with_zones):
     assert 'id="route"' in page
     assert 'data-zone="rs-mid"' in page
     assert "© OpenStreetMap contributors" in page
+
+
+def test_the_contraction_hierarchy_and_the_reference_search_agree(router, with_zones):
+    """Both searches of the router, on random always-active zones: the same optimal cost."""
+    rng = random.Random(7)
+    for _ in range(20):
+        o, d, origin, destination, zones, _shapes = random_case(router, rng)
+        r = with_zones(*zones)
+        load = Load.of(request(origin, destination).load, r.city.rules.tunnel_codes)
+        depart = datetime.fromisoformat(DAY)
+        fast = r._fast(o, d, depart, load, "time")
+        slow = r._search(o, d, depart.timestamp(), r.time, r._blocker(load))
+        assert (fast is None or fast is False) == (slow is None)
+        if slow is not None:
+            assert fast.duration_s == pytest.approx(slow.duration_s, abs=0.05)
+
+
+def test_a_zone_that_opens_during_the_trip_is_respected_when_the_vehicle_gets_there(router, with_zones):
+    origin, destination, free, _ = _crossing_case(router, with_zones)
+    coords = free.geometry.coordinates
+    late = coords[int(len(coords) * 0.8)]  # a point near the end of the free route
+    window = [{"start": "07:00", "end": "21:00"}]
+    closing = zone("rs-late", late[0] - 0.0015, late[1] - 0.0015, late[0] + 0.0015, late[1] + 0.0015, windows=window)
+    assert not shape(closing.geometry.model_dump()).intersects(Point(destination))
+    depart = datetime.fromisoformat("2026-11-26T07:00:00+08:00") - timedelta(seconds=free.duration_s * 0.5)
+    r = with_zones(closing).plan(request(origin, destination, at=depart.isoformat()))
+    assert r.status == "ok"
+    assert not shape(closing.geometry.model_dump()).intersects(LineString(r.geometry.coordinates))
+    assert [a.zone_id for a in r.avoided] == ["rs-late"]
