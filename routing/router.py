@@ -248,10 +248,8 @@ class Router:
         static = self._static_blocked(load)
         closed = static.union(*(self.zone_edges[z] for z in active)) if active else static
         distance, _nodes, arcs = self._metric(kind, closed, (load, self.untagged_forbidden, active)).query(src, dst)
-        if distance >= pyroutingkit.INF_WEIGHT:
-            return False
-        found = self._path(arcs)
-        horizon = found.duration_s if kind == "time" else DISTANCE_HORIZON_S
+        found = None if distance >= pyroutingkit.INF_WEIGHT else self._path(arcs)
+        horizon = found.duration_s if found is not None and kind == "time" else DISTANCE_HORIZON_S
         start = int(depart.timestamp() // 60)
         for z in applying:
             zone = self.zones[z]
@@ -282,7 +280,8 @@ class Router:
         for zone in self.zones:
             if not zone.applies(load.classes, load.un_numbers):
                 continue
-            active = [zone.active(depart + timedelta(seconds=entry)) for entry in found.entry_s]
+            start = depart.timestamp()
+            active = [zone.active_at_epoch(start + entry) for entry in found.entry_s]
             if not any(active):
                 continue
             hits = shapely.intersects(zone.metric, geoms) & np.array(active)
@@ -398,11 +397,9 @@ class Router:
         return sorted(moments)
 
     def _coordinates(self, edges: list[int], origin: int) -> list[tuple[float, float]]:
-        coords: list[tuple[float, float]] = []
-        for i in edges:
-            pts = [(round(x, 7), round(y, 7)) for x, y in self.lonlat[i].coords]
-            coords.extend(pts if not coords else pts[1:])
-        if not coords:
+        if not edges:
             node = self.graph.nodes[self.node_ids[origin]]
-            coords = [(node["x"], node["y"]), (node["x"], node["y"])]
-        return coords
+            return [(node["x"], node["y"]), (node["x"], node["y"])]
+        parts = [shapely.get_coordinates(self.lonlat[i]) for i in edges]
+        joined = np.concatenate([parts[0], *(p[1:] for p in parts[1:])])  # consecutive edges share a node
+        return [(float(x), float(y)) for x, y in np.round(joined, 7)]
