@@ -28,6 +28,7 @@ test: $(STAMP) lint
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_checks.py
 	$(BIN)/python benchmarks/bench_kafka.py
+	$(BIN)/python benchmarks/bench_routes.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -25,10 +25,11 @@ import networkx as nx
 from hazmat.cityconfig import City
 
 from . import restrictions
+from .restrictions import osm_water_sources
 
 log = logging.getLogger("hazmat.routing.graph")
 
-BUILDER_VERSION = 3
+BUILDER_VERSION = 4
 #: ``highway`` values a truck may drive on
 DRIVABLE = frozenset(
     {
@@ -124,7 +125,7 @@ def provenance(city: City) -> dict[str, Any]:
         "builder_version": BUILDER_VERSION,
         "source": path.name,
         "source_sha256": _sha256(path),
-        "restrictions": [m.NAME for m in restrictions.REGISTRY],
+        "restrictions": [*(m.NAME for m in restrictions.REGISTRY), osm_water_sources.NAME],
         "settings_sha256": hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest(),
     }
 
@@ -165,6 +166,8 @@ def build(city: City, *, progress: Callable[[str, float], None] | None = None) -
         data["speed_kph"] = kmh
         data["travel_time"] = float(data["length"]) / (kmh / 3.6)
     restrictions.mark_all(graph)
+    step("water sources mapped in OSM", 0.95)
+    graph.graph["water_sources"] = osm_water_sources.extract(path)
     graph.graph["provenance"] = provenance(city)
     graph.graph["city"] = city.folder.name
     log.info(

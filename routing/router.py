@@ -37,6 +37,7 @@ from hazmat.events import LineString as GeoLine
 
 from .geo import Projection
 from .policy import Load, static_reason, zone_reason
+from .restrictions import osm_water_sources
 from .zones import Zone, ZoneIndex, load_zones
 
 #: an origin or destination farther than this from every road is outside the map
@@ -115,7 +116,18 @@ class Router:
             "time": np.maximum(1, np.round(np.array(self.time) * 1000)).astype(np.uint32),  # ms
             "distance": np.maximum(1, np.round(np.array(self.length) * 1000)).astype(np.uint32),  # mm
         }
-        self.set_zones(load_zones(city, self.projection, zones))
+        self.set_zones(load_zones(city, self.projection, self.city_zone_features() if zones is None else zones))
+
+    def city_zone_features(self) -> list[ZoneFeature]:
+        """The city's configured zones, plus the water sources mapped in OSM when the city derives them."""
+        features = list(self.city.zones.features)
+        if self.city.city.derive_water_sources:
+            derived = osm_water_sources.as_zone_features(
+                self.graph.graph.get("water_sources", []), self.city.city.water_source_buffer_m
+            )
+            configured = {f.properties.id for f in features}
+            features += [f for f in derived if f.properties.id not in configured]
+        return features
 
     def set_zones(self, zones: list[Zone]) -> None:
         """Match every edge to the zones its geometry meets (once per zone set)."""

@@ -68,7 +68,7 @@ def request(
 
 @pytest.fixture
 def with_zones(router: Router) -> Callable[..., Router]:
-    """Swap the router's zones for the test's own; the city's (none) come back afterwards."""
+    """Swap the router's zones for the test's own; the city's come back afterwards."""
     from routing.zones import load_zones
 
     def use(*features: ZoneFeature) -> Router:
@@ -76,4 +76,4 @@ def with_zones(router: Router) -> Callable[..., Router]:
         return router
 
     yield use
-    router.set_zones(load_zones(router.city, router.projection, []))
+    router.set_zones(load_zones(router.city, router.projection, router.city_zone_features()))

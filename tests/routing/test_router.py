@@ -294,3 +294,18 @@ def test_a_zone_that_opens_during_the_trip_is_respected_when_the_vehicle_gets_th
     assert r.status == "ok"
     assert not shape(closing.geometry.model_dump()).intersects(LineString(r.geometry.coordinates))
     assert [a.zone_id for a in r.avoided] == ["rs-late"]
+
+
+def test_an_osm_reservoir_becomes_a_water_source_zone(router):
+    ids = [z.id for z in router.zones]
+    assert "osm-way-227338532" in ids  # landuse=reservoir in the Chengdu extract
+    z = ids.index("osm-way-227338532")
+    assert router.zones[z].kind == "water_source"
+    assert router.zones[z].buffer_m == router.city.city.water_source_buffer_m
+    edge = router.zone_edges[z][0]
+    r = router.plan(request(node_lonlat(router, router.tail[edge]), node_lonlat(router, 0)))
+    named = [a.zone_id for a in r.avoided + r.blocked_by]
+    assert "osm-way-227338532" in named
+    if r.status == "ok":
+        reservoir = router.projection.to_metric(router.zones[z].lonlat).buffer(router.zones[z].buffer_m)
+        assert not reservoir.intersects(router.projection.to_metric(LineString(r.geometry.coordinates)))
