@@ -1,15 +1,21 @@
-"""Shared fixtures: every test gets its own archive file and the default city."""
+"""Shared fixtures: an archive per test, PostgreSQL and the Chengdu road graph per session."""
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import networkx as nx
 import pytest
 
+from hazmat.cityconfig import City, ZoneFeature, load_city
+from routing import graph as road_graph
+from routing.router import Router
+from routing.zones import load_zones
 from tests.postgres_server import PostgresServer
+from tests.routing_helpers import CHENGDU
 
 
 @pytest.fixture(autouse=True)
@@ -33,3 +39,32 @@ def postgres_url() -> Iterator[str]:
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def chengdu() -> City:
+    """The Chengdu test city (a real OSM extract, © OpenStreetMap contributors)."""
+    return load_city(CHENGDU)
+
+
+@pytest.fixture(scope="session")
+def chengdu_graph(chengdu: City) -> nx.MultiDiGraph:
+    """Its road graph, built once (or loaded from the user's cache when its provenance matches)."""
+    return road_graph.load(chengdu)
+
+
+@pytest.fixture(scope="session")
+def router(chengdu: City, chengdu_graph: nx.MultiDiGraph) -> Router:
+    return Router(chengdu_graph, chengdu)
+
+
+@pytest.fixture
+def with_zones(router: Router) -> Iterator[Callable[..., Router]]:
+    """Swap the router's zones for the test's own; the city's come back afterwards."""
+
+    def use(*features: ZoneFeature) -> Router:
+        router.set_zones(load_zones(router.city, router.projection, list(features)))
+        return router
+
+    yield use
+    router.set_zones(load_zones(router.city, router.projection, router.city_zone_features()))

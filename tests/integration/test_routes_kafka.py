@@ -9,7 +9,7 @@ import pytest
 
 from streams import names
 from tests.kafka_helpers import Tap, Worker, new_prefix, prepare, producer
-from tests.routing.conftest import CHENGDU
+from tests.routing_helpers import CHENGDU
 
 pytestmark = pytest.mark.kafka
 

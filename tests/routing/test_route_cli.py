@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from hazmat import cli
-from tests.routing.conftest import CHENGDU
+from tests.routing_helpers import CHENGDU
 
 runner = CliRunner()
 A, B = "104.0600,30.6700", "104.1100,30.7100"

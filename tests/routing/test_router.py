@@ -14,7 +14,7 @@ from shapely.geometry import LineString, Point, shape
 from routing.mapview import geojson, html_map
 from routing.policy import Load
 from routing.router import Router, RouteViolation
-from tests.routing.conftest import request, zone
+from tests.routing_helpers import request, zone
 
 DAY = "2026-11-26T10:00:00+08:00"
 NIGHT = "2026-11-26T23:00:00+08:00"

@@ -1,36 +1,15 @@
-"""The Chengdu test city's road graph, built (or loaded from the cache) once per session."""
+"""Helpers for tests on the Chengdu test city: zones and route requests built in one line."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
-import networkx as nx
-import pytest
-
-from hazmat.cityconfig import City, ZoneFeature, load_city
+from hazmat.cityconfig import ZoneFeature
 from hazmat.events import RouteRequest, decode
-from routing import graph as road_graph
-from routing.router import Router
 from tests.helpers import HERE
 
 CHENGDU = HERE / "data" / "cities" / "chengdu"
-
-
-@pytest.fixture(scope="session")
-def chengdu() -> City:
-    return load_city(CHENGDU)
-
-
-@pytest.fixture(scope="session")
-def chengdu_graph(chengdu: City) -> nx.MultiDiGraph:
-    return road_graph.load(chengdu)
-
-
-@pytest.fixture(scope="session")
-def router(chengdu: City, chengdu_graph: nx.MultiDiGraph) -> Router:
-    return Router(chengdu_graph, chengdu)
 
 
 def zone(zone_id: str, lon0: float, lat0: float, lon1: float, lat1: float, **props: Any) -> ZoneFeature:
@@ -64,16 +43,3 @@ def request(
         "optimize": optimize,
     }
     return decode(RouteRequest, json.dumps(body, ensure_ascii=False))
-
-
-@pytest.fixture
-def with_zones(router: Router) -> Callable[..., Router]:
-    """Swap the router's zones for the test's own; the city's come back afterwards."""
-    from routing.zones import load_zones
-
-    def use(*features: ZoneFeature) -> Router:
-        router.set_zones(load_zones(router.city, router.projection, list(features)))
-        return router
-
-    yield use
-    router.set_zones(load_zones(router.city, router.projection, router.city_zone_features()))

@@ -1,0 +1,157 @@
+"""One position ping → the vehicle's new state and the alerts it raises or clears.
+
+A lasting condition (inside a zone, off the route, moving unchecked, speeding) raises one
+alert when it begins and one ``cleared`` alert when it ends, never a storm. Alert ids derive
+from the ping's event id, the kind (and zone) and the state, and a redelivered ping gets the
+very alerts it got the first time, so at-least-once delivery never loses or invents one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from hazmat.alerts import alert_id
+from hazmat.events import Alert, LonLat, Position
+
+from .geofence import Geofence
+from .state import LoadInfo, VehicleState
+
+KIND_ZH = {"water_source": "饮用水水源保护区", "restricted": "限行区域", "closure": "封闭区域"}
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    corridor_m: float = 200.0
+    deviation_pings: int = 2
+    motorway_kmh: float = 80.0
+    default_kmh: float = 60.0
+    moving_kmh: float = 5.0
+    check_valid_s: float = 24 * 3600
+
+
+def check(
+    pos: Position,
+    state: VehicleState,
+    load: LoadInfo | None,
+    route: dict[str, Any] | None,
+    fence: Geofence,
+    settings: MonitorSettings,
+) -> tuple[VehicleState, list[Alert]]:
+    if pos.event_id == state.last_event_id:  # redelivered: the same answer again
+        return state, [Alert.model_validate_json(a) for a in state.last_alerts]
+    opened = dict(state.open)
+    alerts: list[Alert] = []
+    p = fence.point(pos.lon, pos.lat)
+
+    def change(
+        key: str,
+        kind: str,
+        now: bool,
+        severity: str,
+        zh: str,
+        en: str,
+        zone_id: str | None = None,
+        *,
+        by_zone: bool = False,
+    ) -> None:
+        if now == (key in opened):
+            return
+        status = "raised" if now else "cleared"
+        suffix = f"{kind}-{zone_id}" if by_zone else kind
+        alerts.append(
+            Alert(
+                alert_id=alert_id(pos.event_id, suffix, status),
+                kind=kind,  # type: ignore[arg-type]
+                severity=severity,  # type: ignore[arg-type]
+                plate=pos.plate,
+                at=pos.at,
+                location=LonLat(lon=pos.lon, lat=pos.lat),
+                zone_id=zone_id,
+                source_event_id=pos.event_id,
+                state=status,
+                rule_ids=[],
+                message_zh=zh,
+                message_en=en,
+            )
+        )
+        if now:
+            opened[key] = pos.event_id
+        else:
+            opened.pop(key)
+
+    # zones: active now and applying to what the vehicle carries (unknown load: every zone)
+    inside = {
+        z.id: z
+        for z in fence.zones_at(p)
+        if z.active(pos.at) and (load is None or z.applies(load.classes, load.un_numbers))
+    }
+    leaving = sorted(
+        k.split(":", 1)[1] for k in opened if k.startswith("zone_entry:") and k.split(":", 1)[1] not in inside
+    )
+    entering = sorted(zid for zid in inside if f"zone_entry:{zid}" not in opened)
+    by_zone = len(leaving) + len(entering) > 1  # several zones in one ping: one alert id per zone
+    for zid in leaving:
+        change(
+            f"zone_entry:{zid}",
+            "zone_entry",
+            False,
+            "high",
+            f"{pos.plate} 已驶离 {zid}",
+            f"{pos.plate} left {zid}",
+            zid,
+            by_zone=by_zone,
+        )
+    for zid in entering:
+        z = inside[zid]
+        zh = f"危险货物车辆 {pos.plate} 驶入{z.name or zid}（{KIND_ZH[z.kind]}）"
+        en = f"Hazmat vehicle {pos.plate} entered {zid} ({z.kind.replace('_', ' ')})"
+        change(f"zone_entry:{zid}", "zone_entry", True, "high", zh, en, zid, by_zone=by_zone)
+
+    # the issued route: off the corridor for N consecutive pings
+    off_route = state.off_route
+    if route is not None:
+        distance = fence.route_distance_m(route["route_id"], route["coordinates"], p)
+        off_route = off_route + 1 if distance > settings.corridor_m else 0
+        if off_route >= settings.deviation_pings:
+            change(
+                "route_deviation", "route_deviation", True, "medium",
+                f"{pos.plate} 偏离核准路线 {distance:.0f} 米（连续 {off_route} 次定位）",
+                f"{pos.plate} is {distance:.0f} m off its permitted route ({off_route} pings in a row)",
+            )  # fmt: skip
+        elif off_route == 0:
+            change(
+                "route_deviation",
+                "route_deviation",
+                False,
+                "medium",
+                f"{pos.plate} 已回到核准路线",
+                f"{pos.plate} is back on its route",
+            )
+
+    # moving without a passed check-in in the last 24 h
+    checked = load is not None and 0 <= pos.at.timestamp() - load.decided_at_s <= settings.check_valid_s
+    if pos.speed_kmh > settings.moving_kmh or checked:
+        change(
+            "unchecked_movement", "unchecked_movement", not checked, "high",
+            f"{pos.plate} 24 小时内无装货前查验放行记录却在行驶" if not checked else f"{pos.plate} 已有查验放行记录",
+            f"{pos.plate} is moving without a passed check-in in the last 24 h" if not checked else f"{pos.plate} now has a passed check-in",
+        )  # fmt: skip
+
+    # hazmat speed caps
+    cap = settings.motorway_kmh if fence.on_fast_road(p) else settings.default_kmh
+    over = pos.speed_kmh > cap
+    change(
+        "speeding", "speeding", over, "medium",
+        f"{pos.plate} 超速：{pos.speed_kmh:.0f} km/h，危险货物车辆限速 {cap:.0f} km/h" if over else f"{pos.plate} 车速已恢复正常",
+        f"{pos.plate} speeding: {pos.speed_kmh:.0f} km/h, hazmat limit {cap:.0f} km/h" if over else f"{pos.plate} back under the limit",
+    )  # fmt: skip
+
+    new_state = replace(
+        state,
+        off_route=off_route,
+        open=opened,
+        last_event_id=pos.event_id,
+        last_alerts=[a.model_dump_json() for a in alerts],
+    )
+    return new_state, alerts

@@ -1,0 +1,44 @@
+"""What the monitor remembers per vehicle, as plain JSON-able values (faust tables keep it)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class VehicleState:
+    """One vehicle's monitoring state; ``open`` maps a lasting condition to the ping that raised it."""
+
+    plate: str
+    off_route: int = 0
+    open: dict[str, str] = field(default_factory=dict)
+    last_event_id: str | None = None
+    last_alerts: list[str] = field(default_factory=list)  # the alerts of the last ping, re-sent on redelivery
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None, plate: str) -> VehicleState:
+        if not data:
+            return cls(plate=plate)
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class LoadInfo:
+    """The last ``load`` verdict of a plate: when, and what it carries (for ``applies_to``)."""
+
+    decided_at_s: float
+    classes: tuple[str, ...]
+    un_numbers: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"decided_at_s": self.decided_at_s, "classes": list(self.classes), "un_numbers": list(self.un_numbers)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> LoadInfo | None:
+        if not data:
+            return None
+        return cls(data["decided_at_s"], tuple(data["classes"]), tuple(data["un_numbers"]))
