@@ -31,11 +31,14 @@ class Geofence:
     def point(self, lon: float, lat: float) -> Point:
         return Point(self.projection.point(lon, lat))
 
+    #: a ping this close to a zone's edge is on the border, and the border belongs to the zone
+    BORDER_M = 0.5
+
     def zones_at(self, p: Point) -> list[Zone]:
-        """Zones whose (buffered) shape contains or touches the point; activity is the caller's."""
+        """Zones whose (buffered) shape contains the point or has it on its border; activity is the caller's."""
         if self._tree is None:
             return []
-        return [self.zones[int(i)] for i in self._tree.query(p, predicate="intersects")]
+        return [self.zones[int(i)] for i in self._tree.query(p, predicate="dwithin", distance=self.BORDER_M)]
 
     def on_fast_road(self, p: Point, within_m: float = 30.0) -> bool:
         if self._fast is None:
