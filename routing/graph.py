@@ -53,31 +53,34 @@ class GraphSourceError(ValueError):
     """The city's graph source cannot be read; the message says what to change."""
 
 
-def _first(value: Any) -> Any:
+def first_value(value: Any) -> Any:
+    """osmnx keeps a list when merged ways differ; the first entry stands for the edge."""
     return value[0] if isinstance(value, list) else value
 
 
 def truck_usable(data: dict[str, Any]) -> bool:
     """Drivable highway, not closed to trucks (``hgv=no`` …), not private unless goods may use it."""
-    highway = _first(data.get("highway"))
+    highway = first_value(data.get("highway"))
     if highway not in DRIVABLE:
         return False
-    if highway == "service" and _first(data.get("service")) in EXCLUDED_SERVICE:
+    if highway == "service" and first_value(data.get("service")) in EXCLUDED_SERVICE:
         return False
-    truck_ok = _first(data.get("hgv")) in ("yes", "designated", "destination") or _first(data.get("goods")) in (
+    truck_ok = first_value(data.get("hgv")) in ("yes", "designated", "destination") or first_value(
+        data.get("goods")
+    ) in (
         "yes",
         "designated",
         "destination",
     )
-    if _first(data.get("hgv")) == "no" or _first(data.get("motor_vehicle")) == "no":
+    if first_value(data.get("hgv")) == "no" or first_value(data.get("motor_vehicle")) == "no":
         return False
-    return not (_first(data.get("access")) in ("no", "private") and not truck_ok)
+    return not (first_value(data.get("access")) in ("no", "private") and not truck_ok)
 
 
 def _speed_kmh(data: dict[str, Any], caps: tuple[float, float]) -> float:
-    highway = _first(data.get("highway"))
+    highway = first_value(data.get("highway"))
     speed = None
-    raw = _first(data.get("maxspeed"))
+    raw = first_value(data.get("maxspeed"))
     if isinstance(raw, str):
         digits = raw.split()[0].split(";")[0]
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import threading
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -69,25 +70,76 @@ def blacklist() -> RuntimeBlacklist:
 
 _router: Any = None
 _router_error: str | None = None
+_fence: Any = None
+_loading = threading.Lock()
 
 
 def router_plan() -> Callable[[RouteRequest], Route]:
-    """The city's router (graph from the cache, or built once); a stand-in that explains when there is none."""
-    global _router, _router_error
-    if _router is None and _router_error is None:
-        from routing import graph as road_graph
-        from routing.router import Router
+    """The city's router (graph from the cache, or built once); a stand-in that explains when there is none.
 
-        try:
-            _router = Router(road_graph.load(city()), city())
-            log.info("router ready", extra={"city": city().folder.name, "edges": len(_router.head)})
-        except road_graph.GraphSourceError as exc:
-            _router_error = str(exc)
-            log.warning("no router for this city", extra={"reason": _router_error})
+    Blocking (a graph build takes seconds): call it from a thread, as the agents do.
+    """
+    with _loading:
+        _load_router()
     if _router is not None:
         return _router.plan
     reason = _router_error or "unknown"
     return lambda request: no_router(request, reason)
+
+
+def _load_router() -> None:
+    global _router, _router_error
+    if _router is not None or _router_error is not None:
+        return
+    from routing import graph as road_graph
+    from routing.router import Router
+
+    try:
+        _router = Router(road_graph.load(city()), city())
+        log.info("router ready", extra={"city": city().folder.name, "edges": len(_router.head)})
+    except road_graph.GraphSourceError as exc:
+        _router_error = str(exc)
+        log.warning("no router for this city", extra={"reason": _router_error})
+
+
+def geofence() -> Any:
+    """Zones (and fast roads, for the speed caps) of the city, indexed once per worker. Blocking."""
+    global _fence
+    with _loading:
+        if _fence is None:
+            _fence = _build_geofence()
+    return _fence
+
+
+def _build_geofence() -> Any:
+    from monitor.geofence import Geofence
+    from routing.geo import Projection
+    from routing.graph import FAST_ROADS, first_value
+    from routing.zones import load_zones
+
+    _load_router()
+    if _router is not None:
+        fast = [
+            g for g, d in zip(_router.metric, _router.data, strict=True) if first_value(d.get("highway")) in FAST_ROADS
+        ]
+        return Geofence(_router.zones, _router.projection, fast_roads=fast)
+    features = city().zones.features
+    ring = features[0].geometry.coordinates[0] if features else None
+    corner = ring[0] if ring and isinstance(ring[0][0], float) else (ring[0][0] if ring else (116.4, 39.9))
+    projection = Projection.around(corner[0], corner[1])
+    return Geofence(load_zones(city(), projection), projection)
+
+
+def monitor_settings() -> Any:
+    from monitor.check import MonitorSettings
+
+    c = city().city
+    return MonitorSettings(
+        corridor_m=c.corridor_m,
+        deviation_pings=c.deviation_pings,
+        motorway_kmh=c.speed_caps_kmh.motorway,
+        default_kmh=c.speed_caps_kmh.default,
+    )
 
 
 async def record(entries: list[Entry]) -> int:

@@ -24,7 +24,7 @@ def run(*, loglevel: str = "info") -> NoReturn:
     from faust.worker import Worker
 
     from . import state
-    from .agents import blacklist, checkins, routes  # noqa: F401  (registers the agents)
+    from .agents import blacklist, checkins, positions, routes  # noqa: F401  (registers the agents)
     from .app import app
 
     state.city()

@@ -1,0 +1,96 @@
+"""Vehicle positions → zone entry, route deviation, unchecked movement and speeding alerts.
+
+Per-vehicle state lives in faust tables keyed by plate (changelog-backed, so a restarted
+worker resumes where the last one stopped); positions, check-ins and routes are all keyed by
+plate, so each worker holds the state of exactly the vehicles whose pings it receives.
+Two small agents feed the tables the monitor reads: the last passed check-in of a plate
+(with what it carries) and the last permitted route issued to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from faust import StreamT
+
+from hazmat.events import CheckIn, InvalidEvent, Position, Route, decode
+from monitor.check import check
+from monitor.state import LoadInfo, VehicleState
+from rules import evaluate
+
+from .. import core, names, state, topics
+from ..app import app
+from .checkins import source_of
+
+log = logging.getLogger("hazmat.streams.positions")
+
+positions = topics.BY_BASE[names.POSITIONS.base]
+routes = topics.BY_BASE[names.ROUTES.base]
+
+vehicle_loads = app.Table("vehicle-loads", default=None, partitions=names.DEFAULT_PARTITIONS)
+vehicle_routes = app.Table("vehicle-routes", default=None, partitions=names.DEFAULT_PARTITIONS)
+vehicle_monitor = app.Table("vehicle-monitor", default=None, partitions=names.DEFAULT_PARTITIONS)
+
+
+@app.agent(topics.checkins)
+async def remember_loads(stream: StreamT) -> None:
+    """The last ``load`` verdict per plate, with the load's classes and UN numbers."""
+    async for event in stream.events():
+        try:
+            checkin = decode(CheckIn, event.value)
+        except InvalidEvent:
+            continue  # the check-in agent dead-letters it; nothing to remember
+        verdict = evaluate(checkin, state.blacklist().settings)
+        if verdict.verdict == "load":
+            info = LoadInfo(
+                decided_at_s=verdict.decided_at.timestamp(),
+                classes=tuple(sorted({i.hazard_class for i in checkin.load})),
+                un_numbers=tuple(sorted({i.un_number for i in checkin.load})),
+            )
+            vehicle_loads[checkin.vehicle.plate] = info.to_json()
+
+
+@app.agent(routes)
+async def remember_routes(stream: StreamT) -> None:
+    """The last permitted route issued per plate (the corridor a vehicle must keep to)."""
+    async for event in stream.events():
+        try:
+            route = decode(Route, event.value)
+        except InvalidEvent:
+            log.warning("unreadable route on the routes topic", extra={"offset": event.message.offset})
+            continue
+        if route.status == "ok" and route.geometry is not None:
+            vehicle_routes[route.plate] = {"route_id": route.route_id, "coordinates": route.geometry.coordinates}
+
+
+@app.agent(positions)
+async def monitor_positions(stream: StreamT) -> None:
+    async for event in stream.events():
+        source = source_of(event)
+        now = datetime.now(UTC)
+        try:
+            pos = decode(Position, event.value if event.value is not None else b"")
+        except InvalidEvent as exc:
+            for out in core.reject(event.value, source, exc.errors, now).outputs:
+                await topics.send(out)
+            continue
+        try:
+            fence = await asyncio.to_thread(state.geofence)  # built once (may load the road graph)
+            current = VehicleState.from_json(vehicle_monitor.get(pos.plate), pos.plate)
+            load = LoadInfo.from_json(vehicle_loads.get(pos.plate))
+            route = vehicle_routes.get(pos.plate)
+            new_state, alerts = check(pos, current, load, route, fence, state.monitor_settings())
+        except Exception as exc:  # a bug must not stop monitoring: the ping goes to the DLQ with the reason
+            log.exception("position handling failed", extra={"plate": pos.plate, "event_id": pos.event_id})
+            errors = [{"loc": [], "msg": f"internal error: {type(exc).__name__}: {exc}"}]
+            for out in core.reject(event.value, source, errors, now).outputs:
+                await topics.send(out)
+            continue
+        vehicle_monitor[pos.plate] = new_state.to_json()
+        for alert in alerts:
+            await topics.send(core.Out(names.ALERTS, pos.plate.encode("utf-8"), core.encode(alert)))
+            log.info(
+                "alert", extra={"plate": pos.plate, "event_id": pos.event_id, "kind": alert.kind, "state": alert.state}
+            )

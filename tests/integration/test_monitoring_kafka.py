@@ -1,0 +1,165 @@
+"""Positions through the real broker: a trip on its route, a detour, no check-in, a worker restart."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+from shapely.geometry import shape
+
+from hazmat.events import Position
+from monitor.simulate import drive, with_detour
+from streams import names
+from tests.helpers import changed
+from tests.kafka_helpers import Tap, Worker, new_prefix, prepare, producer
+from tests.routing_helpers import CHENGDU
+
+pytestmark = pytest.mark.kafka
+
+START = datetime.fromisoformat("2026-11-26T10:00:00+08:00")
+A, B = (104.060, 30.670), (104.095, 30.715)  # the route between them passes the reservoir (osm-way-227338532)
+
+
+@pytest.fixture(scope="module")
+def env(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Worker, Tap]]:
+    folder = tmp_path_factory.mktemp("monitor")
+    prefix = new_prefix()
+    prepare(kafka, prefix)
+    worker = Worker(
+        bootstrap=kafka, prefix=prefix, archive=folder / "archive.sqlite", log=folder / "worker.log",
+        extra_env={"HAZMAT_CITY": str(CHENGDU)},
+    ).start()  # fmt: skip
+    tap = Tap(kafka, prefix, names.VERDICTS, names.ROUTES, names.ALERTS)
+    try:
+        yield prefix, worker, tap
+    finally:
+        tap.close()
+        worker.stop()
+
+
+def send(kafka: str, topic: str, messages: list[tuple[str, bytes]]) -> None:
+    p = producer(kafka)
+    for key, value in messages:
+        p.send(topic, key=key.encode(), value=value)
+    p.flush()
+    p.close()
+
+
+def check_in_and_route(kafka: str, prefix: str, worker: Worker, tap: Tap, plate: str) -> list[list[float]]:
+    checkin = changed(
+        event_id=f"ci-{plate[2:]}",
+        occurred_at=(START - timedelta(minutes=30)).isoformat(),
+        vehicle__plate=plate,
+        documents__waybill__plate=plate,
+    )
+    send(kafka, names.CHECKINS.name(prefix), [(plate, json.dumps(checkin, ensure_ascii=False).encode())])
+    request = {
+        "schema_version": 1, "request_id": f"rq-{plate[2:]}", "plate": plate,
+        "load": [{"un_number": "UN1005", "hazard_class": "2.3", "quantity_kg": 24000}],
+        "origin": {"lon": A[0], "lat": A[1]}, "destination": {"lon": B[0], "lat": B[1]}, "depart_at": START.isoformat(),
+    }  # fmt: skip
+    send(kafka, names.ROUTE_REQUESTS.name(prefix), [(plate, json.dumps(request, ensure_ascii=False).encode())])
+    tap.wait_for(
+        lambda t: any(v["plate"] == plate for v in t.messages["hazmat.verdicts"]) and any(r["plate"] == plate for r in t.messages["hazmat.routes"]),
+        timeout=120, worker=worker,
+    )  # fmt: skip
+    route = next(r for r in tap.messages["hazmat.routes"] if r["plate"] == plate)
+    assert route["status"] == "ok", route
+    return route["geometry"]["coordinates"]
+
+
+def drive_and_mark(kafka: str, prefix: str, positions: list[Position], tap: Tap, worker: Worker) -> list[dict]:
+    """Send the pings, then one speeding ping: once its alert is back, every earlier ping was handled."""
+    last = positions[-1]
+    marker = Position(
+        schema_version=1,
+        event_id=f"{last.event_id}-end",
+        plate=last.plate,
+        at=last.at + timedelta(seconds=10),
+        lon=last.lon,
+        lat=last.lat,
+        speed_kmh=120,
+    )
+    send(kafka, names.POSITIONS.name(prefix), [(p.plate, p.model_dump_json().encode()) for p in [*positions, marker]])
+    tap.wait_for(
+        lambda t: any(a["source_event_id"] == marker.event_id for a in t.messages["hazmat.alerts"]),
+        timeout=120,
+        worker=worker,
+    )
+    return [
+        a for a in tap.messages["hazmat.alerts"] if a["plate"] == last.plate and a["source_event_id"] != marker.event_id
+    ]
+
+
+def test_a_trip_along_its_route_raises_nothing(kafka, env):
+    prefix, worker, tap = env
+    coords = check_in_and_route(kafka, prefix, worker, tap, "川A10001")
+    alerts = drive_and_mark(
+        kafka, prefix, drive(coords, plate="川A10001", start=START, speed_kmh=40, event_prefix="ok"), tap, worker
+    )
+    assert alerts == []
+
+
+def test_a_detour_into_a_water_source_raises_one_zone_entry_and_one_route_deviation(kafka, env):
+    prefix, worker, tap = env
+    coords = check_in_and_route(kafka, prefix, worker, tap, "川A10002")
+    reservoir = shape(
+        {
+            "type": "Polygon",
+            "coordinates": [
+                [
+                    [104.0790384, 30.7113064],
+                    [104.0833461, 30.7111749],
+                    [104.0798943, 30.7093599],
+                    [104.0790384, 30.7113064],
+                ]
+            ],
+        }
+    ).centroid
+    detoured = with_detour(coords, 0.5, [[reservoir.x, reservoir.y]])
+    alerts = drive_and_mark(
+        kafka, prefix, drive(detoured, plate="川A10002", start=START, speed_kmh=40, event_prefix="dt"), tap, worker
+    )
+    counts = Counter((a["kind"], a["state"]) for a in {a["alert_id"]: a for a in alerts}.values())
+    assert counts[("zone_entry", "raised")] == 1
+    assert counts[("route_deviation", "raised")] == 1
+    assert {a["zone_id"] for a in alerts if a["kind"] == "zone_entry"} == {"osm-way-227338532"}
+
+
+def test_a_vehicle_without_a_check_in_raises_unchecked_movement(kafka, env):
+    prefix, worker, tap = env
+    positions = drive([list(A), list(B)], plate="川A10003", start=START, speed_kmh=40, event_prefix="nc")[:5]
+    alerts = drive_and_mark(kafka, prefix, positions, tap, worker)
+    assert [(a["kind"], a["state"]) for a in alerts] == [("unchecked_movement", "raised")]
+
+
+def test_a_worker_restart_mid_trip_loses_no_state(kafka, env, tmp_path):
+    prefix, worker, tap = env
+    coords = check_in_and_route(kafka, prefix, worker, tap, "川A10004")
+    reservoir = (104.0800, 30.7104)
+    positions = drive(
+        with_detour(coords, 0.5, [list(reservoir)]), plate="川A10004", start=START, speed_kmh=40, event_prefix="rs"
+    )
+    entered = next(
+        i for i, p in enumerate(positions) if abs(p.lon - reservoir[0]) < 0.0005 and abs(p.lat - reservoir[1]) < 0.0005
+    )
+    first, rest = positions[: entered + 1], positions[entered + 1 :]
+    drive_and_mark(kafka, prefix, first, tap, worker)
+    worker.stop()
+    replacement = Worker(
+        bootstrap=kafka, prefix=prefix, archive=worker.archive, log=tmp_path / "worker2.log", extra_env=worker.extra_env
+    ).start()
+    try:
+        alerts = drive_and_mark(kafka, prefix, rest, tap, replacement)
+    finally:
+        replacement.stop()
+        worker.proc = None
+        env[1].start()  # the module's worker comes back for later tests
+    distinct = {a["alert_id"]: a for a in alerts}
+    counts = Counter((a["kind"], a["state"]) for a in distinct.values())
+    assert counts[("zone_entry", "raised")] == 1, counts
+    assert counts[("zone_entry", "cleared")] == 1, counts
+    assert counts[("route_deviation", "raised")] == 1, counts
