@@ -7,6 +7,7 @@ COPY hazmat ./hazmat
 COPY rules ./rules
 COPY routing ./routing
 COPY streams ./streams
+COPY monitor ./monitor
 COPY config ./config
 RUN pip install -e . && useradd --create-home hazmat
 USER hazmat

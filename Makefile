@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_checks.py
 	$(BIN)/python benchmarks/bench_kafka.py
 	$(BIN)/python benchmarks/bench_routes.py
+	$(BIN)/python benchmarks/bench_monitor.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
