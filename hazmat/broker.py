@@ -117,6 +117,7 @@ def _free_port() -> int:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Kafka binds: a closing socket is no obstacle
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
