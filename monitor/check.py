@@ -2,8 +2,10 @@
 
 A lasting condition (inside a zone, off the route, moving unchecked, speeding) raises one
 alert when it begins and one ``cleared`` alert when it ends, never a storm. Alert ids derive
-from the ping's event id, the kind (and zone) and the state, and a redelivered ping gets the
-very alerts it got the first time, so at-least-once delivery never loses or invents one.
+from the ping's event id, the kind (and zone) and the state. A redelivered ping (one of the
+vehicle's recent ones) gets the very alerts it got the first time, and a ping older than the
+newest one handled changes nothing, so a worker killed between saving the state and
+committing its offsets neither loses nor invents an alert.
 """
 
 from __future__ import annotations
@@ -38,8 +40,10 @@ def check(
     fence: Geofence,
     settings: MonitorSettings,
 ) -> tuple[VehicleState, list[Alert]]:
-    if pos.event_id == state.last_event_id:  # redelivered: the same answer again
-        return state, [Alert.model_validate_json(a) for a in state.last_alerts]
+    if pos.event_id in state.recent:  # redelivered: the same answer again, state unchanged
+        return state, [Alert.model_validate_json(a) for a in state.recent[pos.event_id]]
+    if state.last_at_s is not None and pos.at.timestamp() < state.last_at_s:
+        return state, []  # older than what this vehicle already reported: a late ping changes nothing
     opened = dict(state.open)
     alerts: list[Alert] = []
     p = fence.point(pos.lon, pos.lat)
@@ -147,11 +151,6 @@ def check(
         f"{pos.plate} speeding: {pos.speed_kmh:.0f} km/h, hazmat limit {cap:.0f} km/h" if over else f"{pos.plate} back under the limit",
     )  # fmt: skip
 
-    new_state = replace(
-        state,
-        off_route=off_route,
-        open=opened,
-        last_event_id=pos.event_id,
-        last_alerts=[a.model_dump_json() for a in alerts],
-    )
+    new_state = replace(state, off_route=off_route, open=opened, recent=dict(state.recent))
+    new_state.remember(pos.event_id, [a.model_dump_json() for a in alerts], pos.at.timestamp())
     return new_state, alerts

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 
 @dataclass
@@ -13,8 +13,17 @@ class VehicleState:
     plate: str
     off_route: int = 0
     open: dict[str, str] = field(default_factory=dict)
-    last_event_id: str | None = None
-    last_alerts: list[str] = field(default_factory=list)  # the alerts of the last ping, re-sent on redelivery
+    #: the newest pings handled, oldest first, each with the alerts it gave (re-sent on redelivery)
+    recent: dict[str, list[str]] = field(default_factory=dict)
+    last_at_s: float | None = None
+
+    RECENT: ClassVar[int] = 64  # more than a worker can have handled but not committed (commits are every second)
+
+    def remember(self, event_id: str, alerts: list[str], at_s: float) -> None:
+        self.recent[event_id] = alerts
+        while len(self.recent) > self.RECENT:
+            self.recent.pop(next(iter(self.recent)))
+        self.last_at_s = at_s if self.last_at_s is None else max(self.last_at_s, at_s)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

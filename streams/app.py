@@ -25,6 +25,9 @@ app = faust.App(
     producer_max_batch_size=512 * 1024,
     broker_commit_every=1000,
     broker_commit_interval=1.0,
+    # a worker that dies (kill -9, lost host) hands its partitions over after 10 s, not 60 s
+    broker_session_timeout=10.0,
+    broker_heartbeat_interval=2.0,
     web_enabled=bool(os.environ.get("HAZMAT_WORKER_WEB_PORT")),
     web_port=int(os.environ.get("HAZMAT_WORKER_WEB_PORT") or 6066),
     web_bind="127.0.0.1",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -136,7 +137,7 @@ def test_a_vehicle_without_a_check_in_raises_unchecked_movement(kafka, env):
     assert [(a["kind"], a["state"]) for a in alerts] == [("unchecked_movement", "raised")]
 
 
-def test_a_worker_restart_mid_trip_loses_no_state(kafka, env, tmp_path):
+def test_a_worker_killed_mid_trip_loses_no_state(kafka, env, tmp_path):
     prefix, worker, tap = env
     coords = check_in_and_route(kafka, prefix, worker, tap, "川A10004")
     reservoir = (104.0800, 30.7104)
@@ -148,7 +149,7 @@ def test_a_worker_restart_mid_trip_loses_no_state(kafka, env, tmp_path):
     )
     first, rest = positions[: entered + 1], positions[entered + 1 :]
     drive_and_mark(kafka, prefix, first, tap, worker)
-    worker.stop()
+    worker.stop(signal.SIGKILL)
     replacement = Worker(
         bootstrap=kafka, prefix=prefix, archive=worker.archive, log=tmp_path / "worker2.log", extra_env=worker.extra_env
     ).start()

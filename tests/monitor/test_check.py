@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -124,7 +124,8 @@ def test_a_check_in_older_than_24_hours_does_not_count(trip):
 def test_speeding_is_raised_once_and_cleared(trip):
     r, fence, _ = trip
     fast = drive(r.geometry.coordinates, plate="川A12345", start=START, speed_kmh=75, every_s=5)[:6]
-    slow = drive(r.geometry.coordinates, plate="川A12345", start=START, speed_kmh=40, event_prefix="q")[1:3]
+    later = START + timedelta(minutes=5)
+    slow = drive(r.geometry.coordinates, plate="川A12345", start=later, speed_kmh=40, event_prefix="q")[1:3]
     _, alerts = run([*fast, *slow], fence)
     assert [(a.kind, a.state) for a in alerts] == [("speeding", "raised"), ("speeding", "cleared")]
     assert "hazmat limit 60 km/h" in alerts[0].message_en
@@ -150,3 +151,27 @@ def test_a_ping_on_the_zone_border_counts_as_inside(router):
     edge = Position(schema_version=1, event_id="b1", plate="川A00001", at=START, lon=104.08, lat=30.685, speed_kmh=10)
     _, alerts = check(edge, VehicleState(plate="川A00001"), CHECKED, None, fence, SETTINGS)
     assert [a.kind for a in alerts] == ["zone_entry"]
+
+
+def test_a_ping_redelivered_after_later_ones_replays_its_alerts_and_changes_nothing(trip):
+    """SIGKILL after the state was saved but before offsets were committed: pings come again."""
+    r, fence, inside = trip
+    positions = drive(
+        [r.geometry.coordinates[0], inside, r.geometry.coordinates[0]], plate="川A12345", start=START, speed_kmh=40
+    )
+    state, first = run(positions, fence)
+    replayed_state = state
+    again = []
+    for pos in positions:
+        replayed_state, alerts = check(pos, replayed_state, CHECKED, None, fence, SETTINGS)
+        again += alerts
+    assert [a.alert_id for a in again] == [a.alert_id for a in first]
+    assert replayed_state == state
+
+
+def test_a_late_ping_changes_nothing(trip):
+    r, fence, inside = trip
+    positions = drive([r.geometry.coordinates[0], inside], plate="川A12345", start=START, speed_kmh=40)
+    state, _ = run(positions, fence)
+    late = positions[0].model_copy(update={"event_id": "late-1"})
+    assert check(late, state, CHECKED, None, fence, SETTINGS) == (state, [])
