@@ -199,3 +199,43 @@ def test_fuzzed_input_goes_to_the_dlq_and_valid_input_around_it_is_judged(setup)
     finally:
         tap.close()
         worker.stop()
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def test_a_burst_of_100000_checkins_is_processed_in_bounded_memory(setup):
+    kafka, prefix, tmp = setup
+    n = 100_000
+    archive = tmp / "archive.sqlite"
+    produce(kafka, names.CHECKINS.name(prefix), checkins(n, "burst"))  # the whole burst waits in Kafka first
+    worker = Worker(bootstrap=kafka, prefix=prefix, archive=archive, log=tmp / "w.log").start()
+    tap = Tap(kafka, prefix, names.VERDICTS)
+    samples: list[float] = []
+    seen: set[str] = set()
+
+    def done(t: Tap) -> bool:
+        assert worker.proc is not None
+        samples.append(_rss_mb(worker.proc.pid))
+        seen.update(m["checkin_event_id"] for m in t.messages["hazmat.verdicts"])
+        t.messages["hazmat.verdicts"].clear()  # the tap itself must not hold 100,000 verdicts
+        return len(seen) >= n
+
+    try:
+        tap.wait_for(done, timeout=600, worker=worker)
+        rows = archived(archive, "burst")
+        print(
+            f"\n[burst] produced {n}, distinct verdicts {len(seen)}, archived {rows}, worker RSS max {max(samples):.0f} MB"
+        )
+        assert len(seen) == n
+        assert rows == n
+        assert max(samples) < 1024, "the worker's memory grew with the backlog"
+        early = samples[len(samples) // 10]
+        assert max(samples) - early < 300, (early, max(samples))
+    finally:
+        tap.close()
+        worker.stop()
