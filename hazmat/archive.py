@@ -16,7 +16,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from hazmat.events import Verdict
 
@@ -197,8 +197,39 @@ def _record(row: tuple[Any, ...]) -> Record:
     )
 
 
-class SqliteArchive:
+class _SqlArchive:
+    """Look-ups shared by both databases; subclasses set the placeholder and open ``_db``."""
+
+    _mark: ClassVar[str]
+    _db: Any
+
+    def query(
+        self,
+        *,
+        plate: str | None = None,
+        site_id: str | None = None,
+        rule_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[Record]:
+        sql, args = _select(
+            self._mark, plate=plate, site_id=site_id, rule_id=rule_id, since=since, until=until, limit=limit
+        )
+        return [_record(row) for row in self._db.execute(sql, args).fetchall()]
+
+    def count(self) -> int:
+        row = self._db.execute("SELECT count(*) FROM checkins").fetchone()
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class SqliteArchive(_SqlArchive):
     """The archive in one SQLite file (WAL mode, so readers do not block the writer)."""
+
+    _mark = "?"
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -230,28 +261,11 @@ class SqliteArchive:
                 raise
         return added
 
-    def query(
-        self,
-        *,
-        plate: str | None = None,
-        site_id: str | None = None,
-        rule_id: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 1000,
-    ) -> list[Record]:
-        sql, args = _select("?", plate=plate, site_id=site_id, rule_id=rule_id, since=since, until=until, limit=limit)
-        return [_record(row) for row in self._db.execute(sql, args)]
 
-    def count(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM checkins").fetchone()[0])
-
-    def close(self) -> None:
-        self._db.close()
-
-
-class PostgresArchive:
+class PostgresArchive(_SqlArchive):
     """The archive in PostgreSQL, for deployments where several workers share the partitions."""
+
+    _mark = "%s"
 
     def __init__(self, url: str) -> None:
         import psycopg
@@ -279,26 +293,6 @@ class PostgresArchive:
                         [(v.checkin_event_id, r) for r in sorted({f.rule_id for f in v.findings})],
                     )
         return added
-
-    def query(
-        self,
-        *,
-        plate: str | None = None,
-        site_id: str | None = None,
-        rule_id: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 1000,
-    ) -> list[Record]:
-        sql, args = _select("%s", plate=plate, site_id=site_id, rule_id=rule_id, since=since, until=until, limit=limit)
-        return [_record(row) for row in self._db.execute(sql, args).fetchall()]
-
-    def count(self) -> int:
-        row = self._db.execute("SELECT count(*) FROM checkins").fetchone()
-        return int(row[0]) if row else 0
-
-    def close(self) -> None:
-        self._db.close()
 
 
 def open_archive(target: str | Path) -> Archive:

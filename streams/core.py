@@ -10,7 +10,7 @@ import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from hazmat.alerts import invalid_event_alert, verdict_alerts
 from hazmat.archive import Entry
@@ -29,6 +29,8 @@ from hazmat.events import (
 from rules import RuleSettings, evaluate
 
 from . import names
+
+M = TypeVar("M", bound=Strict)
 
 
 @dataclass(frozen=True)
@@ -99,14 +101,22 @@ def reject(raw: bytes | None, source: Source, errors: list[dict[str, Any]], now:
     )
 
 
-def handle_checkin(raw: bytes | None, source: Source, settings: RuleSettings, now: datetime) -> Handled:
-    """Judge one check-in message: verdict (to archive and publish) and alerts, or a dead letter."""
+def _decoded(model: type[M], raw: bytes | None, source: Source, now: datetime) -> M | Handled:
+    """The event, or the dead letter (with its alert) that says why it is not one."""
     if raw is None:
         return reject(raw, source, [{"loc": [], "msg": "empty message (null value)"}], now)
     try:
-        checkin = decode(CheckIn, raw)
+        return decode(model, raw)
     except InvalidEvent as exc:
         return reject(raw, source, exc.errors, now)
+
+
+def handle_checkin(raw: bytes | None, source: Source, settings: RuleSettings, now: datetime) -> Handled:
+    """Judge one check-in message: verdict (to archive and publish) and alerts, or a dead letter."""
+    checkin = _decoded(CheckIn, raw, source, now)
+    if isinstance(checkin, Handled):
+        return checkin
+    assert raw is not None
     verdict = evaluate(checkin, settings)
     key = checkin.vehicle.plate.encode("utf-8")
     outputs = [Out(names.VERDICTS, key, encode(verdict))]
@@ -119,12 +129,9 @@ def handle_route_request(
     raw: bytes | None, source: Source, plan: Callable[[RouteRequest], Route], now: datetime
 ) -> Handled:
     """Plan one route request (``plan`` is the router's), or a dead letter when it is not one."""
-    if raw is None:
-        return reject(raw, source, [{"loc": [], "msg": "empty message (null value)"}], now)
-    try:
-        request = decode(RouteRequest, raw)
-    except InvalidEvent as exc:
-        return reject(raw, source, exc.errors, now)
+    request = _decoded(RouteRequest, raw, source, now)
+    if isinstance(request, Handled):
+        return request
     route = plan(request)
     return Handled(outputs=[Out(names.ROUTES, request.plate.encode("utf-8"), encode(route))])
 
