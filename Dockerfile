@@ -8,6 +8,7 @@ COPY rules ./rules
 COPY routing ./routing
 COPY streams ./streams
 COPY monitor ./monitor
+COPY api ./api
 COPY config ./config
 RUN pip install -e . && useradd --create-home hazmat
 USER hazmat

@@ -71,6 +71,10 @@ class Archive(Protocol):
         limit: int = 1000,
     ) -> list[Record]: ...
 
+    def get(self, event_id: str) -> Record | None:
+        """The archived check-in with this event id, if any."""
+        ...
+
     def count(self) -> int: ...
 
     def close(self) -> None: ...
@@ -217,6 +221,11 @@ class _SqlArchive:
             self._mark, plate=plate, site_id=site_id, rule_id=rule_id, since=since, until=until, limit=limit
         )
         return [_record(row) for row in self._db.execute(sql, args).fetchall()]
+
+    def get(self, event_id: str) -> Record | None:
+        sql = f"SELECT {_COLUMNS} FROM checkins WHERE event_id = {self._mark}"
+        row = self._db.execute(sql, (event_id,)).fetchone()
+        return _record(row) if row else None
 
     def count(self) -> int:
         row = self._db.execute("SELECT count(*) FROM checkins").fetchone()

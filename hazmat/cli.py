@@ -528,5 +528,34 @@ def _print_route(r: Any) -> None:
         out.print(f"  earliest permitted departure: {r.earliest_departure_at.isoformat()}")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    config: ConfigOpt = None,
+) -> None:
+    """The HTTP API (OpenAPI docs at /docs) and the web page at /, against KAFKA_BOOTSTRAP_SERVERS or the local broker."""
+    import uvicorn
+
+    from api.app import create_app
+    from streams.admin import ensure_topics
+    from streams.bootstrap import NoBrokerError, bootstrap_servers
+
+    with _city(config) as city:
+        try:
+            servers = bootstrap_servers()
+            ensure_topics(servers)
+            web = create_app(city, servers)
+        except (NoBrokerError, ConnectionError) as exc:
+            err.print(f"[red]{exc}[/]")
+            raise typer.Exit(1) from None
+        except ConfigError as exc:
+            for problem in exc.problems:
+                err.print(f"  {problem}", markup=False)
+            raise typer.Exit(EXIT_CONFIG) from None
+    err.print(f"hazmat API for {city.city.name_en} on http://{host}:{port}/ (docs at /docs), Kafka {servers}")
+    uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
 def main() -> None:
     app()

@@ -91,4 +91,4 @@ def test_workers_archive_in_the_compose_postgres(worker):
 def test_dockerfile_copies_every_package_and_the_config():
     dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
     copied = set(re.findall(r"^COPY (\S+) ", dockerfile, flags=re.M))
-    assert {"hazmat", "rules", "routing", "streams", "monitor", "config"} <= copied
+    assert {"hazmat", "rules", "routing", "streams", "monitor", "api", "config"} <= copied

@@ -1,0 +1,1 @@
+from tests.integration.conftest import kafka  # noqa: F401  (the session's broker)

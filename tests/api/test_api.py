@@ -1,0 +1,189 @@
+"""The HTTP API as its users call it: a real ``hazmat serve`` and a real worker on the real broker."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.helpers import REPO, changed
+from tests.kafka_helpers import Worker, new_prefix, prepare
+from tests.routing_helpers import CHENGDU
+
+pytestmark = pytest.mark.kafka
+
+SITE, OTHER_SITE, DISPATCH, POLICE = "demo-site-DT-LS-001", "demo-site-DT-LS-002", "demo-dispatcher", "demo-police"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("api")
+    prefix = new_prefix()
+    prepare(kafka, prefix)
+    env = {"HAZMAT_CITY": str(CHENGDU), "HAZMAT_ARCHIVE": str(folder / "archive.sqlite")}
+    worker = Worker(
+        bootstrap=kafka, prefix=prefix, archive=folder / "archive.sqlite", log=folder / "worker.log", extra_env=env
+    ).start()
+    port = _free_port()
+    with (folder / "api.log").open("ab") as log:
+        api = subprocess.Popen(
+            [sys.executable, "-m", "hazmat", "serve", "--port", str(port)],
+            env={**os.environ, **env, "KAFKA_BOOTSTRAP_SERVERS": kafka, "HAZMAT_TOPIC_PREFIX": prefix},
+            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).json().get("feed"):
+                break
+        except httpx.HTTPError:
+            pass
+        assert api.poll() is None, (folder / "api.log").read_text()
+        time.sleep(0.1)  # polling a starting server, bounded by the deadline
+    else:
+        raise AssertionError((folder / "api.log").read_text())
+    try:
+        yield base
+    finally:
+        os.killpg(api.pid, signal.SIGTERM)
+        api.wait(timeout=30)
+        worker.stop()
+
+
+def post(base: str, path: str, key: str | None, body: object) -> httpx.Response:
+    headers = {"X-API-Key": key} if key else {}
+    data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+    return httpx.post(
+        f"{base}{path}", content=data, headers={**headers, "Content-Type": "application/json"}, timeout=30
+    )
+
+
+def get(base: str, path: str, key: str) -> httpx.Response:
+    return httpx.get(f"{base}{path}", headers={"X-API-Key": key}, timeout=40)
+
+
+def test_health_and_openapi(server):
+    assert httpx.get(f"{server}/healthz").json()["status"] == "ok"
+    paths = httpx.get(f"{server}/openapi.json").json()["paths"]
+    assert {
+        "/v1/checkins",
+        "/v1/verdicts/{event_id}",
+        "/v1/route-requests",
+        "/v1/routes/{request_id}",
+        "/v1/alerts",
+        "/v1/alerts/stream",
+        "/v1/archive",
+        "/healthz",
+    } <= set(paths)
+
+
+@pytest.mark.parametrize(
+    ("key", "status"), [(None, 401), ("wrong", 401), (DISPATCH, 403), (POLICE, 403), (OTHER_SITE, 403)]
+)
+def test_checkin_auth(server, key, status):
+    assert post(server, "/v1/checkins", key, changed(event_id="api-auth")).status_code == status
+
+
+def test_a_checkin_over_http_gets_its_verdict_over_http(server):
+    response = post(server, "/v1/checkins", SITE, changed(event_id="api-load"))
+    assert response.status_code == 202, response.text
+    assert response.json()["event_id"] == "api-load"
+    verdict = get(server, "/v1/verdicts/api-load?wait=30", SITE)
+    assert verdict.status_code == 200, verdict.text
+    assert verdict.json()["verdict"] == "load"
+    assert get(server, "/v1/verdicts/api-load", POLICE).status_code == 200
+    assert get(server, "/v1/verdicts/api-load", OTHER_SITE).status_code == 403
+    assert get(server, "/v1/verdicts/api-load", DISPATCH).status_code == 403
+    assert get(server, "/v1/verdicts/no-such-event", SITE).status_code == 404
+
+
+def test_an_invalid_body_gets_field_errors_and_is_not_produced(server):
+    response = post(server, "/v1/checkins", SITE, changed(event_id="api-bad", vehicle__plate="XX"))
+    assert response.status_code == 422
+    assert {"loc": ["vehicle", "plate"], "msg": response.json()["detail"][0]["msg"]} == response.json()["detail"][0]
+    assert post(server, "/v1/checkins", SITE, b"{not json").status_code == 422
+    assert post(server, "/v1/checkins", SITE, changed(event_id="api-after-bad")).status_code == 202
+    assert get(server, "/v1/verdicts/api-after-bad?wait=30", SITE).status_code == 200
+    assert get(server, "/v1/verdicts/api-bad", POLICE).status_code == 404  # never judged: never produced
+
+
+def test_a_body_over_the_limit_is_refused(server):
+    assert post(server, "/v1/checkins", SITE, b"{" + b" " * 70_000 + b"}").status_code == 413
+
+
+def test_a_route_request_over_http(server):
+    body = {
+        "schema_version": 1, "request_id": "api-rq-1", "plate": "川A12345",
+        "load": [{"un_number": "UN1203", "hazard_class": "3", "quantity_kg": 20000}],
+        "origin": {"lon": 104.06, "lat": 30.67}, "destination": {"lon": 104.11, "lat": 30.71},
+        "depart_at": "2026-11-26T10:00:00+08:00",
+    }  # fmt: skip
+    assert post(server, "/v1/route-requests", SITE, body).status_code == 403
+    assert post(server, "/v1/route-requests", DISPATCH, body).status_code == 202
+    route = get(server, "/v1/routes/api-rq-1?wait=30", DISPATCH)
+    assert route.status_code == 200, route.text
+    assert route.json()["status"] == "ok"
+
+
+def test_a_refusal_reaches_the_alert_stream_and_the_alert_query(server):
+    received: list[dict] = []
+    connected = threading.Event()
+
+    def listen() -> None:
+        with httpx.stream("GET", f"{server}/v1/alerts/stream?key={POLICE}", timeout=60) as stream:
+            for line in stream.iter_lines():
+                if line.startswith(": connected"):
+                    connected.set()
+                if line.startswith("data: "):
+                    alert = json.loads(line[6:])
+                    received.append(alert)
+                    if alert.get("source_event_id") == "api-refuse":
+                        return
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    assert connected.wait(30)
+    assert (
+        post(
+            server, "/v1/checkins", SITE, changed(event_id="api-refuse", tank__inspection_valid_until="2026-10-01")
+        ).status_code
+        == 202
+    )
+    thread.join(60)
+    assert any(a["alert_id"] == "a-api-refuse-checkin_refused" for a in received)
+    alerts = get(server, "/v1/alerts?plate=晋B12345&kind=checkin_refused", POLICE).json()
+    assert any(a["source_event_id"] == "api-refuse" for a in alerts)
+    assert get(server, "/v1/alerts", SITE).status_code == 403
+
+
+def test_archive_query_is_scoped_to_the_site(server):
+    assert post(server, "/v1/checkins", SITE, changed(event_id="api-arch")).status_code == 202
+    assert get(server, "/v1/verdicts/api-arch?wait=30", SITE).status_code == 200
+    mine = get(server, "/v1/archive?plate=晋B12345", SITE).json()
+    assert any(r["event_id"] == "api-arch" for r in mine)
+    assert get(server, "/v1/archive?site=DT-LS-002", SITE).status_code == 403
+    assert get(server, "/v1/archive?since=2026-11-26T00:00:00", POLICE).status_code == 422
+
+
+def test_the_page_is_served(server):
+    page = httpx.get(f"{server}/").text
+    assert "<svg" in page
+    assert "EventSource" in page
+    assert "© OpenStreetMap contributors" in page
+    assert httpx.get(f"{server}/v1/zones").json()["type"] == "FeatureCollection"
