@@ -50,6 +50,7 @@ SiteOrPolice = Annotated[ApiKey, _caller("site", "police")]
 Dispatcher = Annotated[ApiKey, _caller("dispatcher")]
 DispatcherOrPolice = Annotated[ApiKey, _caller("dispatcher", "police")]
 Police = Annotated[ApiKey, _caller("police")]
+Anyone = Annotated[ApiKey, _caller("site", "dispatcher", "police")]
 
 
 def create_app(city: City, bootstrap: str) -> FastAPI:
@@ -104,6 +105,11 @@ def create_app(city: City, bootstrap: str) -> FastAPI:
             "city": city.folder.name,
             "feed": state.get("feed") is not None and state["feed"].ready.is_set(),
         }
+
+    @app.get("/v1/whoami")
+    async def whoami(who: Anyone) -> dict[str, Any]:
+        """The caller's role (the page shows what a key may do before trying it)."""
+        return {"name": who.name, "role": who.role, "site_id": who.site_id}
 
     @app.post("/v1/checkins", status_code=202)
     async def post_checkin(request: Request, who: Site) -> dict[str, str]:

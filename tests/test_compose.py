@@ -23,8 +23,18 @@ CODE_ENV = {"KAFKA_BOOTSTRAP_SERVERS", "HAZMAT_TOPIC_PREFIX", "HAZMAT_ARCHIVE", 
 
 
 def test_services():
-    assert {"kafka", "topics", "postgres"} <= set(SERVICES)
+    assert {"kafka", "topics", "postgres", "api"} <= set(SERVICES)
     assert len(WORKERS) == 2
+
+
+def test_the_api_serves_with_the_workers_environment():
+    api = SERVICES["api"]
+    assert api["command"][:2] == ["hazmat", "serve"]
+    assert "serve" in {c.name or c.callback.__name__ for c in cli_app.registered_commands if c.callback}
+    assert api["environment"] == SERVICES[WORKERS[0]]["environment"]
+    port = api["command"][api["command"].index("--port") + 1]
+    assert api["ports"] == [f"{port}:{port}"]
+    assert "/healthz" in " ".join(api["healthcheck"]["test"])
 
 
 def test_kafka_image_is_the_version_the_tests_run_against():

@@ -1,0 +1,70 @@
+"""The web page in a real headless browser (Debian's chromium and chromedriver, driven by selenium)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.api.conftest import DISPATCH, POLICE
+from tests.helpers import REPO
+
+pytestmark = pytest.mark.kafka
+
+SCREENSHOTS = REPO / "out" / "screenshots"
+
+
+@pytest.fixture
+def browser():
+    webdriver = pytest.importorskip("selenium.webdriver")
+    if not shutil.which("chromedriver") or not shutil.which("chromium"):
+        pytest.skip("chromium and chromium-driver are not installed (.ci/run installs them)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1400,900"):  # fmt: skip
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    from selenium.webdriver.chrome.service import Service
+
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=shutil.which("chromedriver")))
+    yield driver
+    driver.quit()
+
+
+def test_the_page_draws_zones_streams_alerts_and_draws_a_requested_route(server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 40)
+    browser.get(f"{server}/")
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, 'path.zone[data-zone="rs-test-corner"]')))
+    key = browser.find_element(By.ID, "key")
+    key.clear()
+    key.send_keys(POLICE)
+    browser.execute_script("document.getElementById('key').dispatchEvent(new Event('change'))")
+    wait.until(ec.text_to_be_present_in_element((By.ID, "feed-status"), "connected"))
+
+    key.clear()
+    key.send_keys(DISPATCH)
+    for field, value in (
+        ("plate", "川A12345"),
+        ("from", "104.06,30.67"),
+        ("to", "104.11,30.71"),
+        ("un", "UN1203"),
+        ("cls", "3"),
+    ):
+        element = browser.find_element(By.ID, field)
+        element.clear()
+        element.send_keys(value)
+    browser.find_element(By.ID, "route-go").click()
+    wait.until(ec.presence_of_element_located((By.ID, "route")))
+    assert browser.find_element(By.ID, "route").get_attribute("d").startswith("M")
+    assert "km" in browser.find_element(By.ID, "route-result").text
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SCREENSHOTS / "page.png"))
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == [], errors
