@@ -1,10 +1,12 @@
 """Route latency on Harbin with 10 active zones, against networkx Dijkstra on the same graph (issue: routing).
 
 Our figure includes everything a request costs: snapping, restriction handling, the
-time-dependent search, geometry, the unrestricted search for ``avoided`` and the final
-re-check against the exact zone shapes. The baseline is networkx's ``dijkstra_path`` on the
-same graph with a weight function that hides blocked edges (search only). Both must agree
-on the optimal travel time for every pair; the script fails if they do not.
+search, geometry, the unrestricted search for ``avoided`` and the final re-check against
+the exact zone shapes. Baselines in the same run: (a) networkx's ``dijkstra_path`` on the
+same graph with a weight function that hides blocked edges (search only), which must agree
+with us on the optimal travel time for every pair (the script fails if not); (b) Valhalla
+via pyvalhalla in its own Python 3.12 venv, tiles built from the same extract, truck
+costing, the same zones as ``exclude_polygons``.
 Target from the issue: p50 ≤ 1 ms, p95 ≤ 3 ms (not reached by this Python search; see the note).
 
     python benchmarks/bench_routes.py [--pairs 200] [--seed 7]
@@ -14,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -43,6 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-valhalla", action="store_true", help="skip the Valhalla comparison")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     city = load_city("harbin")
@@ -97,6 +102,7 @@ def main() -> None:
         return best
 
     ours, theirs, diffs, n = [], [], 0, 0
+    pairs, lengths = [], []
     while n < args.pairs:
         o, d = rng.sample(nodes, 2)
         if any(s.intersects(Point(o)) or s.intersects(Point(d)) for s in shapes):
@@ -114,6 +120,8 @@ def main() -> None:
         t3 = time.perf_counter()
         ours.append((t1 - t0) * 1000)
         theirs.append((t3 - t2) * 1000)
+        pairs.append((o, d))
+        lengths.append(route.length_m if route.status == "ok" else None)
         if (route.status == "ok") != (ref is not None) or (ref is not None and abs(route.duration_s - ref) > 0.2):
             diffs += 1
         n += 1
@@ -124,10 +132,65 @@ def main() -> None:
         ("networkx dijkstra (search only)", theirs),
     ):
         print(f"{name:44}{pct(values, 50):>9.1f}{pct(values, 95):>9.1f}{statistics.mean(values):>9.1f}")
+    if not args.no_valhalla:
+        rings = [f.geometry.coordinates[0] for f in features]
+        valhalla = run_valhalla(pairs, rings)
+        if valhalla:
+            ok = [v for v in valhalla if "ms" in v and "error" not in v]
+            ms = [v["ms"] for v in valhalla]
+            print(
+                f"{'valhalla (pyvalhalla 3.9, truck, exclude_polygons)':44}{pct(ms, 50):>9.1f}{pct(ms, 95):>9.1f}{statistics.mean(ms):>9.1f}"
+            )
+            both = [
+                (mine, v["length_m"]) for mine, v in zip(lengths, valhalla, strict=True) if mine and "length_m" in v
+            ]
+            if both:
+                print(
+                    f"route length, median over {len(both)} pairs both answered: ours {statistics.median(a for a, _ in both) / 1000:.2f} km, "
+                    f"valhalla {statistics.median(b for _, b in both) / 1000:.2f} km (different costing and graph: "
+                    f"valhalla truck profile on its own tiles); valhalla answered {len(ok)}/{len(valhalla)}"
+                )
+            print(
+                f"speed-up at p50: {pct(theirs, 50) / pct(ours, 50):.1f}x networkx, {pct(ms, 50) / pct(ours, 50):.1f}x valhalla"
+            )
     print(f"optimal travel time equal to networkx's on {args.pairs - diffs}/{args.pairs} pairs")
     print(f"target p50 ≤ 1 ms, p95 ≤ 3 ms: {'meets' if pct(ours, 50) <= 1 and pct(ours, 95) <= 3 else 'misses'}")
     if diffs:
         raise SystemExit(f"{diffs} pairs disagree with the networkx reference")
+
+
+VALHALLA_VENV = Path.home() / ".cache" / "hazmat-checker" / "valhalla-venv"
+PBF = REPO / "config" / "cities" / "harbin" / "harbin_center.osm.pbf"
+
+
+def run_valhalla(pairs: list, rings: list) -> list[dict] | None:
+    """Time Valhalla on the same pairs and zones, in its own Python 3.12 venv (made on first use)."""
+    python = VALHALLA_VENV / "bin" / "python"
+    if not python.exists():
+        versions = sorted(p.name for p in (Path.home() / ".pyenv" / "versions").glob("3.12*"))
+        env = {**os.environ, **({"PYENV_VERSION": versions[-1]} if versions else {})}
+        try:
+            subprocess.run(["python3.12", "-m", "venv", str(VALHALLA_VENV)], check=True, env=env)
+            subprocess.run([str(python), "-m", "pip", "install", "-q", "pyvalhalla"], check=True)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            print(f"valhalla: skipped, no Python 3.12 venv with pyvalhalla ({exc})")
+            return None
+    work = VALHALLA_VENV.parent / "valhalla-harbin"
+    work.mkdir(parents=True, exist_ok=True)
+    warm = [pairs[0]]  # the first request loads tiles: time it, then drop it
+    (work / "pairs.json").write_text(json.dumps({"pairs": warm + pairs, "zones": rings}), encoding="utf-8")
+    subprocess.run(
+        [
+            str(python),
+            str(REPO / "benchmarks" / "valhalla_side.py"),
+            str(PBF),
+            str(work),
+            str(work / "pairs.json"),
+            str(work / "out.json"),
+        ],
+        check=True,
+    )
+    return json.loads((work / "out.json").read_text(encoding="utf-8"))[1:]
 
 
 def _body(o, d) -> dict:
