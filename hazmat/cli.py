@@ -387,10 +387,12 @@ def worker(config: ConfigOpt = None) -> None:
 
 @app.command()
 def demo(
-    config: ConfigOpt = None,
+    config: Annotated[
+        str, typer.Option("--config", "-c", help="City (default: harbin, with its road graph).")
+    ] = "harbin",
     keep_broker: Annotated[bool, typer.Option("--keep-broker", help="Leave the broker running afterwards.")] = False,
 ) -> None:
-    """The main job on the embedded default: broker, worker, a morning of check-ins, verdicts and alerts live."""
+    """The main job on the embedded default: broker, worker, check-ins, a route, a trip; results live, a map."""
     from hazmat.demo import run_demo
 
     with _city(config) as city:
