@@ -7,6 +7,7 @@ for the same bytes.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,3 +58,17 @@ def judge(line: int, raw: str, settings: RuleSettings) -> Outcome:
     except InvalidEvent as exc:
         return Outcome(line=line, raw=raw, errors=exc.errors)
     return Outcome(line=line, raw=raw, checkin=checkin, verdict=evaluate(checkin, settings))
+
+
+def log_verdict(log: logging.Logger, verdict: Verdict, *, load_level: int = logging.INFO) -> None:
+    """One structured line per verdict; refusals always at INFO (someone must act on them)."""
+    log.log(
+        logging.INFO if verdict.verdict == "refuse" else load_level,
+        "judged",
+        extra={
+            "event_id": verdict.checkin_event_id,
+            "plate": verdict.plate,
+            "verdict": verdict.verdict,
+            "rule_ids": [f.rule_id for f in verdict.findings],
+        },
+    )

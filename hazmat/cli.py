@@ -22,7 +22,7 @@ from rich.table import Table
 
 from hazmat import logs
 from hazmat.archive import Entry, open_archive
-from hazmat.checking import Outcome, judge, split_records
+from hazmat.checking import Outcome, judge, log_verdict, split_records
 from hazmat.cityconfig import City, load_city
 from hazmat.errors import ConfigError
 from hazmat.events import EVENT_MODELS, Verdict, format_loc
@@ -166,15 +166,7 @@ def check(
     machine = as_json or is_jsonl or not out.is_terminal
     for o in outcomes:
         if o.verdict is not None:
-            log.info(
-                "judged",
-                extra={
-                    "event_id": o.verdict.checkin_event_id,
-                    "plate": o.verdict.plate,
-                    "verdict": o.verdict.verdict,
-                    "rule_ids": [f.rule_id for f in o.verdict.findings],
-                },
-            )
+            log_verdict(log, o.verdict)
         else:
             log.warning("invalid event", extra={"line": o.line, "errors": o.errors})
         if machine:

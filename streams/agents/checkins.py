@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 from faust import EventT, StreamT
 
+from hazmat.checking import log_verdict
+
 from .. import core, state, topics
 from ..app import app
 
@@ -44,17 +46,7 @@ async def judge_checkins(stream: StreamT) -> None:
             for out in h.outputs:
                 await topics.send(out)
             if h.verdict is not None:
-                # refusals at INFO (someone must act); loads at DEBUG to keep 5,000/s readable
-                log.log(
-                    logging.INFO if h.verdict.verdict == "refuse" else logging.DEBUG,
-                    "judged",
-                    extra={
-                        "event_id": h.verdict.checkin_event_id,
-                        "plate": h.verdict.plate,
-                        "verdict": h.verdict.verdict,
-                        "rule_ids": [f.rule_id for f in h.verdict.findings],
-                    },
-                )
+                log_verdict(log, h.verdict, load_level=logging.DEBUG)  # loads at DEBUG: thousands a second
             else:
                 log.warning(
                     "dead letter",
