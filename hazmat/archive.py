@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
-from contextlib import closing
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from hazmat.events import Verdict
+from hazmat.flows import Flow, FlowStatus, TrackPoint
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Entry:
     raw: str
     site_id: str
     verdict: Verdict
+    flows: tuple[Flow, ...] = ()  # high-hazard flows this verdict opens (hazmat.flows.opened_by)
 
 
 class Archive(Protocol):
@@ -77,10 +79,72 @@ class Archive(Protocol):
 
     def count(self) -> int: ...
 
+    def flows(
+        self, *, plate: str | None = None, open_only: bool = False, opened_before: datetime | None = None
+    ) -> list[FlowStatus]:
+        """High-hazard flows, oldest first, each with its last tracked point and how it closed."""
+        ...
+
+    def track(self, flow_ids: Iterable[str], point: TrackPoint) -> None:
+        """Add a position to the track of each flow (once per flow and source event)."""
+        ...
+
+    def close_flows(
+        self, flow_ids: Iterable[str], closed_at: datetime, how: str, source_event_id: str, point: TrackPoint | None
+    ) -> list[str]:
+        """Close the flows not closed yet; return the ids this call closed."""
+        ...
+
+    def mark_alerted(self, flow_id: str, kind: str, at: datetime) -> bool:
+        """Record that an alert of ``kind`` went out for this flow; False if one already had."""
+        ...
+
+    def alerted(self, flow_id: str, kind: str) -> bool: ...
+
     def close(self) -> None: ...
 
 
-_SQLITE_SCHEMA = """
+_FLOW_TABLES = """
+CREATE TABLE IF NOT EXISTS flows (
+    flow_id          TEXT PRIMARY KEY,
+    checkin_event_id TEXT NOT NULL,
+    plate            TEXT NOT NULL,
+    site_id          TEXT NOT NULL,
+    un_number        TEXT NOT NULL,
+    name             TEXT NOT NULL,
+    quantity_kg      DOUBLE PRECISION NOT NULL,
+    consignor        TEXT,
+    consignee        TEXT,
+    destination      TEXT,
+    opened_at        TEXT NOT NULL  -- UTC ISO 8601, like every time here
+);
+CREATE INDEX IF NOT EXISTS flows_plate ON flows(plate, opened_at);
+CREATE TABLE IF NOT EXISTS flow_track (
+    flow_id         TEXT NOT NULL REFERENCES flows(flow_id),
+    source_event_id TEXT NOT NULL,
+    at              TEXT NOT NULL,
+    lon             DOUBLE PRECISION NOT NULL,
+    lat             DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (flow_id, source_event_id)
+);
+CREATE TABLE IF NOT EXISTS flow_closures (
+    flow_id         TEXT PRIMARY KEY REFERENCES flows(flow_id),
+    closed_at       TEXT NOT NULL,
+    how             TEXT NOT NULL,  -- arrived | delivery
+    source_event_id TEXT NOT NULL,
+    lon             DOUBLE PRECISION,
+    lat             DOUBLE PRECISION
+);
+CREATE TABLE IF NOT EXISTS flow_alerts (
+    flow_id TEXT NOT NULL REFERENCES flows(flow_id),
+    kind    TEXT NOT NULL,
+    at      TEXT NOT NULL,
+    PRIMARY KEY (flow_id, kind)
+);
+"""
+
+_SQLITE_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS checkins (
     event_id        TEXT PRIMARY KEY,
     plate           TEXT NOT NULL,
@@ -101,13 +165,33 @@ CREATE INDEX IF NOT EXISTS checkins_plate ON checkins(plate, occurred_at);
 CREATE INDEX IF NOT EXISTS checkins_site ON checkins(site_id, occurred_at);
 CREATE INDEX IF NOT EXISTS checkins_time ON checkins(occurred_at);
 CREATE INDEX IF NOT EXISTS checkin_rules_rule ON checkin_rules(rule_id);
+"""
+    + _FLOW_TABLES
+    + """CREATE TRIGGER IF NOT EXISTS flows_no_update BEFORE UPDATE ON flows
+    BEGIN SELECT RAISE(ABORT, 'the archive is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS flows_no_delete BEFORE DELETE ON flows
+    BEGIN SELECT RAISE(ABORT, 'the archive is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS flow_track_no_update BEFORE UPDATE ON flow_track
+    BEGIN SELECT RAISE(ABORT, 'the archive is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS flow_track_no_delete BEFORE DELETE ON flow_track
+    BEGIN SELECT RAISE(ABORT, 'the archive is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS flow_closures_no_update BEFORE UPDATE ON flow_closures
+    BEGIN SELECT RAISE(ABORT, 'the archive is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS flow_closures_no_delete BEFORE DELETE ON flow_closures
+    BEGIN SELECT RAISE(ABORT, 'the archive is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS flow_alerts_no_update BEFORE UPDATE ON flow_alerts
+    BEGIN SELECT RAISE(ABORT, 'the archive is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS flow_alerts_no_delete BEFORE DELETE ON flow_alerts
+    BEGIN SELECT RAISE(ABORT, 'the archive is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS checkins_no_update BEFORE UPDATE ON checkins
     BEGIN SELECT RAISE(ABORT, 'the archive is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS checkins_no_delete BEFORE DELETE ON checkins
     BEGIN SELECT RAISE(ABORT, 'the archive is append-only'); END;
 """
+)
 
-_POSTGRES_SCHEMA = """
+_POSTGRES_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS checkins (
     event_id        TEXT PRIMARY KEY,
     plate           TEXT NOT NULL,
@@ -128,12 +212,27 @@ CREATE INDEX IF NOT EXISTS checkins_plate ON checkins(plate, occurred_at);
 CREATE INDEX IF NOT EXISTS checkins_site ON checkins(site_id, occurred_at);
 CREATE INDEX IF NOT EXISTS checkins_time ON checkins(occurred_at);
 CREATE INDEX IF NOT EXISTS checkin_rules_rule ON checkin_rules(rule_id);
-CREATE OR REPLACE FUNCTION hazmat_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+"""
+    + _FLOW_TABLES
+    + """CREATE OR REPLACE FUNCTION hazmat_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN RAISE EXCEPTION 'the archive is append-only'; END $$;
+DROP TRIGGER IF EXISTS flows_append_only ON flows;
+CREATE TRIGGER flows_append_only BEFORE UPDATE OR DELETE ON flows
+    FOR EACH ROW EXECUTE FUNCTION hazmat_append_only();
+DROP TRIGGER IF EXISTS flow_track_append_only ON flow_track;
+CREATE TRIGGER flow_track_append_only BEFORE UPDATE OR DELETE ON flow_track
+    FOR EACH ROW EXECUTE FUNCTION hazmat_append_only();
+DROP TRIGGER IF EXISTS flow_closures_append_only ON flow_closures;
+CREATE TRIGGER flow_closures_append_only BEFORE UPDATE OR DELETE ON flow_closures
+    FOR EACH ROW EXECUTE FUNCTION hazmat_append_only();
+DROP TRIGGER IF EXISTS flow_alerts_append_only ON flow_alerts;
+CREATE TRIGGER flow_alerts_append_only BEFORE UPDATE OR DELETE ON flow_alerts
+    FOR EACH ROW EXECUTE FUNCTION hazmat_append_only();
 DROP TRIGGER IF EXISTS checkins_append_only ON checkins;
 CREATE TRIGGER checkins_append_only BEFORE UPDATE OR DELETE ON checkins
     FOR EACH ROW EXECUTE FUNCTION hazmat_append_only();
 """
+)
 
 _COLUMNS = "event_id, plate, site_id, occurred_at, event_json, verdict_json, archived_at"
 
@@ -201,11 +300,116 @@ def _record(row: tuple[Any, ...]) -> Record:
     )
 
 
+_FLOW_COLUMNS = (
+    "f.flow_id, f.checkin_event_id, f.plate, f.site_id, f.un_number, f.name, f.quantity_kg, f.consignor,"
+    " f.consignee, f.destination, f.opened_at, c.closed_at, c.how,"
+    " (SELECT t.at || ' ' || t.lon || ' ' || t.lat || ' ' || t.source_event_id FROM flow_track t"
+    "  WHERE t.flow_id = f.flow_id ORDER BY t.at DESC LIMIT 1)"
+)
+
+
+def _flow_row(flow: Flow) -> tuple[Any, ...]:
+    return (
+        flow.flow_id,
+        flow.checkin_event_id,
+        flow.plate,
+        flow.site_id,
+        flow.un_number,
+        flow.name,
+        flow.quantity_kg,
+        flow.consignor,
+        flow.consignee,
+        flow.destination,
+        _utc(flow.opened_at),
+    )
+
+
+def _flow_status(row: tuple[Any, ...]) -> FlowStatus:
+    *fields, closed_at, how, last = row
+    flow = Flow(*fields[:10], opened_at=datetime.fromisoformat(fields[10]))  # type: ignore[arg-type]
+    point = None
+    if last:
+        at, lon, lat, source = last.split(" ", 3)
+        point = TrackPoint(datetime.fromisoformat(at), float(lon), float(lat), source)
+    return FlowStatus(
+        flow=flow, last=point, closed_at=datetime.fromisoformat(closed_at) if closed_at else None, closed_how=how
+    )
+
+
 class _SqlArchive:
     """Look-ups shared by both databases; subclasses set the placeholder and open ``_db``."""
 
     _mark: ClassVar[str]
     _db: Any
+
+    def _transaction(self) -> AbstractContextManager[Any]:
+        """A cursor inside one transaction (committed on exit, rolled back on error)."""
+        raise NotImplementedError
+
+    def flows(
+        self, *, plate: str | None = None, open_only: bool = False, opened_before: datetime | None = None
+    ) -> list[FlowStatus]:
+        m = self._mark
+        where, args = [], []
+        if plate:
+            where.append(f"f.plate = {m}")
+            args.append(plate)
+        if opened_before:
+            where.append(f"f.opened_at < {m}")
+            args.append(_utc(opened_before))
+        if open_only:
+            where.append("c.flow_id IS NULL")
+        sql = f"SELECT {_FLOW_COLUMNS} FROM flows f LEFT JOIN flow_closures c ON c.flow_id = f.flow_id"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY f.opened_at, f.flow_id"
+        return [_flow_status(row) for row in self._db.execute(sql, args).fetchall()]
+
+    def track(self, flow_ids: Iterable[str], point: TrackPoint) -> None:
+        m = self._mark
+        rows = [(fid, point.source_event_id, _utc(point.at), point.lon, point.lat) for fid in flow_ids]
+        with self._transaction() as cur:
+            cur.executemany(f"INSERT INTO flow_track VALUES ({m}, {m}, {m}, {m}, {m}) ON CONFLICT DO NOTHING", rows)
+
+    def close_flows(
+        self, flow_ids: Iterable[str], closed_at: datetime, how: str, source_event_id: str, point: TrackPoint | None
+    ) -> list[str]:
+        m = self._mark
+        closed = []
+        with self._transaction() as cur:
+            for fid in flow_ids:
+                if point is not None:
+                    cur.execute(
+                        f"INSERT INTO flow_track VALUES ({m}, {m}, {m}, {m}, {m}) ON CONFLICT DO NOTHING",
+                        (fid, point.source_event_id, _utc(point.at), point.lon, point.lat),
+                    )
+                cur.execute(
+                    f"INSERT INTO flow_closures VALUES ({m}, {m}, {m}, {m}, {m}, {m}) ON CONFLICT DO NOTHING",
+                    (
+                        fid,
+                        _utc(closed_at),
+                        how,
+                        source_event_id,
+                        point.lon if point else None,
+                        point.lat if point else None,
+                    ),
+                )
+                if cur.rowcount == 1:
+                    closed.append(fid)
+        return closed
+
+    def mark_alerted(self, flow_id: str, kind: str, at: datetime) -> bool:
+        m = self._mark
+        with self._transaction() as cur:
+            cur.execute(
+                f"INSERT INTO flow_alerts VALUES ({m}, {m}, {m}) ON CONFLICT DO NOTHING", (flow_id, kind, _utc(at))
+            )
+            return bool(cur.rowcount == 1)
+
+    def alerted(self, flow_id: str, kind: str) -> bool:
+        m = self._mark
+        sql = f"SELECT 1 FROM flow_alerts WHERE flow_id = {m} AND kind = {m}"
+        return self._db.execute(sql, (flow_id, kind)).fetchone() is not None
 
     def query(
         self,
@@ -249,6 +453,17 @@ class SqliteArchive(_SqlArchive):
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SQLITE_SCHEMA)
 
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        with closing(self._db.cursor()) as cur:
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+
     def record(self, entries: Iterable[Entry]) -> int:
         now = datetime.now(UTC).isoformat()
         added = 0
@@ -264,6 +479,10 @@ class SqliteArchive(_SqlArchive):
                             "INSERT OR IGNORE INTO checkin_rules VALUES (?, ?)",
                             [(v.checkin_event_id, r) for r in {f.rule_id for f in v.findings}],
                         )
+                    cur.executemany(
+                        "INSERT OR IGNORE INTO flows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [_flow_row(f) for f in entry.flows],
+                    )
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
@@ -285,6 +504,11 @@ class PostgresArchive(_SqlArchive):
             self._db.execute("SELECT pg_advisory_xact_lock(7426730)")  # one schema creator at a time
             self._db.execute(_POSTGRES_SCHEMA)
 
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        with self._db.transaction(), self._db.cursor() as cur:
+            yield cur
+
     def record(self, entries: Iterable[Entry]) -> int:
         now = datetime.now(UTC).isoformat()
         added = 0
@@ -301,6 +525,10 @@ class PostgresArchive(_SqlArchive):
                         "INSERT INTO checkin_rules VALUES (%s, %s) ON CONFLICT DO NOTHING",
                         [(v.checkin_event_id, r) for r in sorted({f.rule_id for f in v.findings})],
                     )
+                cur.executemany(
+                    "INSERT INTO flows VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    [_flow_row(f) for f in entry.flows],
+                )
         return added
 
 

@@ -111,6 +111,16 @@ class CityFile(_File):
     water_source_buffer_m: float = Field(100, ge=0, le=5000, description="buffer around OSM water sources")
     corridor_m: float = Field(200, gt=0, le=5000, description="route-deviation corridor width")
     deviation_pings: int = Field(2, ge=1, le=100, description="consecutive off-corridor pings before an alert")
+    flow_overdue_h: float = Field(
+        24,
+        gt=0,
+        le=24 * 365 * 10,
+        description="hours after loading when an undelivered high-hazard flow raises flow_overdue",
+    )
+    flow_arrival_radius_m: float = Field(
+        300, gt=0, le=5000, description="a vehicle stopped this close to its routed destination has delivered"
+    )
+    flow_track_every_s: float = Field(60, ge=0, le=3600, description="at most one flow track point per this many s")
     archive_path: str | None = Field(None, description="SQLite archive file; default under the user's data dir")
 
     @field_validator("province")

@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +26,7 @@ from hazmat.checking import Outcome, judge, log_verdict, split_records
 from hazmat.cityconfig import City, load_city
 from hazmat.errors import ConfigError
 from hazmat.events import EVENT_MODELS, Verdict, format_loc
+from hazmat.flows import FlowStatus, opened_by
 
 EXIT_OK, EXIT_CONFIG, EXIT_INPUT, EXIT_NO_ROUTE = 0, 1, 2, 3
 
@@ -157,7 +158,12 @@ def check(
             store = open_archive(city.archive_path())
             try:
                 store.record(
-                    Entry(raw=o.raw, site_id=o.checkin.site_id, verdict=o.verdict)
+                    Entry(
+                        raw=o.raw,
+                        site_id=o.checkin.site_id,
+                        verdict=o.verdict,
+                        flows=tuple(opened_by(o.checkin, o.verdict, settings.high_hazard_un_numbers)),
+                    )
                     for o in outcomes
                     if o.verdict is not None and o.checkin is not None
                 )
@@ -283,13 +289,36 @@ def archive_query(
     since: Annotated[str | None, typer.Option(help="From this time on (RFC 3339).")] = None,
     until: Annotated[str | None, typer.Option(help="Before this time (RFC 3339).")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many records.")] = 1000,
+    open_flows: Annotated[
+        bool,
+        typer.Option(
+            "--open-flows",
+            help="List high-hazard loads (流向) not delivered yet, loaded more than --older-than ago.",
+        ),
+    ] = False,
+    older_than: Annotated[
+        float | None,
+        typer.Option("--older-than", help="Hours since loading for --open-flows; default: the city's flow_overdue_h."),
+    ] = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Look up archived check-ins and verdicts; ``--json`` prints one archived record per line."""
+    """Look up archived check-ins and verdicts; ``--json`` prints one archived record per line.
+
+    With ``--open-flows``: the high-hazard loads still on the road after the given time.
+    """
     since_ts, until_ts = _parse_time(since, "--since"), _parse_time(until, "--until")
     with _city(config) as city:
         store = open_archive(city.archive_path())
+    if open_flows:
+        try:
+            hours = city.city.flow_overdue_h if older_than is None else older_than
+            cutoff = datetime.now(city.tz) - timedelta(hours=hours)
+            flows = store.flows(plate=plate, open_only=True, opened_before=cutoff)
+        finally:
+            store.close()
+        _print_flows(flows, hours, city, as_json)
+        return
     try:
         records = store.query(plate=plate, site_id=site, rule_id=rule, since=since_ts, until=until_ts, limit=limit)
     finally:
@@ -312,6 +341,30 @@ def archive_query(
             f"[{colour}]{v.verdict}[/]",
             ", ".join(f.rule_id for f in v.findings),
             v.ruleset_version,
+        )
+    out.print(table)
+
+
+def _print_flows(flows: list[FlowStatus], hours: float, city: City, as_json: bool) -> None:
+    if as_json or not out.is_terminal:
+        for f in flows:
+            print(_json_line(f.as_json()))
+        return
+    table = Table(title=f"open flows 未送达流向 (loaded over {hours:g} h ago: {len(flows)})", header_style="bold")
+    for column in ("loaded at", "plate", "UN", "name", "kg", "consignee", "destination", "last seen"):
+        table.add_column(column)
+    for s in flows:
+        f, last = s.flow, s.last
+        seen = f"{last.at.astimezone(city.tz):%m-%d %H:%M} {last.lon:.4f},{last.lat:.4f}" if last else "—"
+        table.add_row(
+            f.opened_at.astimezone(city.tz).isoformat(),
+            f.plate,
+            f.un_number,
+            f.name,
+            f"{f.quantity_kg:g}",
+            f.consignee or "—",
+            f.destination or "—",
+            seen,
         )
     out.print(table)
 

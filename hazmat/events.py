@@ -271,6 +271,20 @@ class Position(Strict):
     speed_kmh: Annotated[float, Field(ge=0, le=300)]
 
 
+class Delivery(Strict):
+    """The consignee confirms a delivery (``hazmat.deliveries``, key: plate): closes the plate's open flows.
+
+    With ``checkin_event_id`` only the flows of that load; without, every open flow of the plate.
+    """
+
+    schema_version: Literal[1]
+    event_id: EventId
+    plate: Plate
+    at: AwareDatetime
+    site_id: Text
+    checkin_event_id: EventId | None = None
+
+
 AlertKind = Literal[
     "checkin_refused",
     "zone_entry",
@@ -279,6 +293,7 @@ AlertKind = Literal[
     "out_of_province",
     "speeding",
     "invalid_event",
+    "flow_overdue",
 ]
 
 
@@ -343,6 +358,7 @@ EVENT_MODELS: dict[str, type[Strict]] = {
     "route-request": RouteRequest,
     "route": Route,
     "position": Position,
+    "delivery": Delivery,
     "alert": Alert,
     "dead-letter": DeadLetter,
     "blacklist-entry": BlacklistEntry,

@@ -37,17 +37,35 @@ class VehicleState:
 
 @dataclass(frozen=True)
 class LoadInfo:
-    """The last ``load`` verdict of a plate: when, and what it carries (for ``applies_to``)."""
+    """The last ``load`` verdict of a plate: when, what it carries (for ``applies_to``), open flows.
+
+    ``flows`` are the high-hazard flow ids still open for the plate (this load's and any
+    earlier undelivered ones); ``tracked_at_s`` is when the last flow track point was kept.
+    """
 
     decided_at_s: float
     classes: tuple[str, ...]
     un_numbers: tuple[str, ...]
+    flows: tuple[str, ...] = ()
+    tracked_at_s: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"decided_at_s": self.decided_at_s, "classes": list(self.classes), "un_numbers": list(self.un_numbers)}
+        return {
+            "decided_at_s": self.decided_at_s,
+            "classes": list(self.classes),
+            "un_numbers": list(self.un_numbers),
+            "flows": list(self.flows),
+            "tracked_at_s": self.tracked_at_s,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> LoadInfo | None:
         if not data:
             return None
-        return cls(data["decided_at_s"], tuple(data["classes"]), tuple(data["un_numbers"]))
+        return cls(
+            data["decided_at_s"],
+            tuple(data["classes"]),
+            tuple(data["un_numbers"]),
+            tuple(data.get("flows", ())),
+            data.get("tracked_at_s"),
+        )

@@ -10,13 +10,14 @@ import os
 
 import faust
 
-from . import names
+from . import names, transport
 from .bootstrap import bootstrap_servers, faust_url
 
 app = faust.App(
     names.app_id(),
-    broker=faust_url(bootstrap_servers()),
+    broker=faust_url(bootstrap_servers(), scheme=transport.SCHEME),
     store="memory://",
+    TableManager="streams.recovery:OrderedTableManager",
     processing_guarantee="at_least_once",
     topic_partitions=names.DEFAULT_PARTITIONS,
     consumer_auto_offset_reset="earliest",

@@ -22,6 +22,9 @@ def bootstrap_servers() -> str:
     return info.bootstrap
 
 
-def faust_url(servers: str) -> str:
-    """faust's form of a bootstrap list: ``kafka://h1:9092;kafka://h2:9092``."""
-    return ";".join(f"kafka://{s.strip()}" for s in servers.split(",") if s.strip())
+def faust_url(servers: str, scheme: str = "kafka") -> str:
+    """faust's form of a bootstrap list: ``kafka://h1:9092;kafka://h2:9092``.
+
+    The scheme picks faust's transport; the worker uses :mod:`streams.transport`'s.
+    """
+    return ";".join(f"{scheme}://{s.strip()}" for s in servers.split(",") if s.strip())

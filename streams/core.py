@@ -26,6 +26,7 @@ from hazmat.events import (
     decode,
     summarize,
 )
+from hazmat.flows import opened_by
 from rules import RuleSettings, evaluate
 
 from . import names
@@ -121,7 +122,8 @@ def handle_checkin(raw: bytes | None, source: Source, settings: RuleSettings, no
     key = checkin.vehicle.plate.encode("utf-8")
     outputs = [Out(names.VERDICTS, key, encode(verdict))]
     outputs += [Out(names.ALERTS, key, encode(alert)) for alert in verdict_alerts(checkin, verdict)]
-    entry = Entry(raw=raw.decode("utf-8"), site_id=checkin.site_id, verdict=verdict)
+    flows = tuple(opened_by(checkin, verdict, settings.high_hazard_un_numbers))
+    entry = Entry(raw=raw.decode("utf-8"), site_id=checkin.site_id, verdict=verdict, flows=flows)
     return Handled(outputs=outputs, verdict=verdict, entry=entry)
 
 

@@ -31,13 +31,24 @@ VERDICTS = TopicSpec("hazmat.verdicts", "vehicle plate", "verdict")
 ROUTE_REQUESTS = TopicSpec("hazmat.route-requests", "vehicle plate", "route request")
 ROUTES = TopicSpec("hazmat.routes", "vehicle plate", "route")
 POSITIONS = TopicSpec("hazmat.positions", "vehicle plate", "position")
+DELIVERIES = TopicSpec("hazmat.deliveries", "vehicle plate", "delivery (closes high-hazard flows)")
 ALERTS = TopicSpec("hazmat.alerts", "vehicle plate", "alert")
 DLQ = TopicSpec("hazmat.dlq", "original key", "dead letter", {"retention.ms": str(30 * 24 * 3600 * 1000)})
 BLACKLIST = TopicSpec(
     "hazmat.blacklist", "listed value", "blacklist entry (null removes)", {"cleanup.policy": "compact"}
 )
 
-ALL: tuple[TopicSpec, ...] = (CHECKINS, VERDICTS, ROUTE_REQUESTS, ROUTES, POSITIONS, ALERTS, DLQ, BLACKLIST)
+ALL: tuple[TopicSpec, ...] = (
+    CHECKINS,
+    VERDICTS,
+    ROUTE_REQUESTS,
+    ROUTES,
+    POSITIONS,
+    DELIVERIES,
+    ALERTS,
+    DLQ,
+    BLACKLIST,
+)
 
 
 def prefix_from_env() -> str:

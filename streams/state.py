@@ -12,7 +12,8 @@ import logging
 import threading
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from operator import methodcaller
+from typing import Any, TypeVar
 
 from hazmat.archive import Archive, Entry, open_archive
 from hazmat.cityconfig import City, load_city
@@ -24,6 +25,7 @@ from .core import BlacklistChange, no_router
 log = logging.getLogger("hazmat.streams")
 
 ARCHIVE_RETRY_MAX_S = 30.0
+T = TypeVar("T")
 
 
 @cache
@@ -150,11 +152,23 @@ async def record(entries: list[Entry]) -> int:
     """
     if not entries:
         return 0
+    return await in_archive(methodcaller("record", entries), what="record", batch=len(entries))
+
+
+async def in_archive(call: Callable[..., T], *args: Any, what: str, **context: Any) -> T:
+    """Run ``call(archive, *args)`` off the event loop, retrying with back-off while the archive fails."""
     delay = 0.1
     while True:
         try:
-            return await asyncio.get_running_loop().run_in_executor(None, archive().record, entries)
+            return await asyncio.get_running_loop().run_in_executor(None, call, archive(), *args)
         except Exception:
-            log.exception("archive write failed; retrying", extra={"batch": len(entries), "retry_in_s": delay})
+            log.exception("archive call failed; retrying", extra={"call": what, "retry_in_s": delay, **context})
             await asyncio.sleep(delay)
             delay = min(delay * 2, ARCHIVE_RETRY_MAX_S)
+
+
+def flow_settings() -> Any:
+    from monitor.flowwatch import FlowSettings
+
+    c = city().city
+    return FlowSettings(arrival_radius_m=c.flow_arrival_radius_m, track_every_s=c.flow_track_every_s)

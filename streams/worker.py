@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any, NoReturn
 
 LOGGING: dict[str, Any] = {
@@ -12,7 +13,10 @@ LOGGING: dict[str, Any] = {
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
     "root": {"handlers": ["stderr"], "level": "INFO"},
     "loggers": {
-        "faust": {"level": "WARNING"},
+        **{  # faust's services, ours among them (streams/recovery.py, streams/transport.py)
+            name: {"level": os.environ.get("HAZMAT_FAUST_LOGLEVEL", "WARNING").upper()}
+            for name in ("faust", "streams.recovery", "streams.transport")
+        },
         "mode": {"level": "WARNING"},
         "aiokafka": {"level": "WARNING"},
         "kafka": {"level": "WARNING"},
@@ -24,14 +28,15 @@ def run(*, loglevel: str = "info") -> NoReturn:
     from faust.worker import Worker
 
     from . import state
-    from .agents import blacklist, checkins, positions, routes  # noqa: F401  (registers the agents)
+    from .agents import blacklist, checkins, flows, positions, routes  # noqa: F401  (registers the agents)
     from .app import app
+    from .bootstrap import bootstrap_servers
 
     state.city()
     log = logging.getLogger("hazmat.streams")
 
     @app.task
     async def _announce() -> None:
-        log.info("worker started", extra={"app_id": app.conf.id, "broker": str(app.conf.broker[0])})
+        log.info("worker started", extra={"app_id": app.conf.id, "broker": bootstrap_servers()})
 
     Worker(app, loglevel=loglevel, quiet=True, logging_config=LOGGING).execute_from_commandline()

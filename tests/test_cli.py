@@ -157,3 +157,20 @@ def test_installed_console_script_runs_end_to_end():
 @pytest.mark.parametrize("command", [["check", "--help"], ["archive", "query", "--help"], ["config", "--help"]])
 def test_every_command_has_help(command):
     assert run(*command).exit_code == 0
+
+
+def test_open_flows_lists_the_passed_high_hazard_loads_not_yet_delivered():
+    assert run("check", str(SAMPLES)).exit_code == 0
+    loaded = [v for v in lines(run("archive", "query", "--json").stdout) if v["verdict"]["verdict"] == "load"]
+    high_hazard = {"UN1005", "UN1017", "UN1689", "UN1942", "UN2067"}
+    expected = sorted(
+        f"f-{r['event_id']}-{un}" for r in loaded for un in {i["un_number"] for i in r["event"]["load"]} & high_hazard
+    )
+    assert expected, "the samples hold passed high-hazard loads"
+    result = run("archive", "query", "--open-flows", "--older-than", "0", "--json")
+    assert result.exit_code == 0, result.output
+    flows = lines(result.stdout)
+    assert sorted(f["flow_id"] for f in flows) == expected
+    assert all(f["closed_at"] is None and f["last_seen"] is None for f in flows)
+    # loaded on 2026-11-26: not open for ten years yet
+    assert lines(run("archive", "query", "--open-flows", "--older-than", "87600", "--json").stdout) == []

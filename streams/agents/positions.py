@@ -12,11 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
+from operator import methodcaller
 
 from faust import StreamT
 
-from hazmat.events import CheckIn, InvalidEvent, Position, Route, decode
+from hazmat.events import Alert, CheckIn, InvalidEvent, Position, Route, decode
+from hazmat.flows import TrackPoint, opened_by
 from monitor.check import check
+from monitor.flowwatch import FlowStep, follow
 from monitor.state import LoadInfo, VehicleState
 from rules import evaluate
 
@@ -42,12 +45,17 @@ async def remember_loads(stream: StreamT) -> None:
             checkin = decode(CheckIn, event.value)
         except InvalidEvent:
             continue  # the check-in agent dead-letters it; nothing to remember
-        verdict = evaluate(checkin, state.blacklist().settings)
+        settings = state.blacklist().settings
+        verdict = evaluate(checkin, settings)
         if verdict.verdict == "load":
+            earlier = LoadInfo.from_json(vehicle_loads.get(checkin.vehicle.plate))
+            flows = [f.flow_id for f in opened_by(checkin, verdict, settings.high_hazard_un_numbers)]
+            still_open = [f for f in (earlier.flows if earlier else ()) if f not in flows]
             info = LoadInfo(
                 decided_at_s=verdict.decided_at.timestamp(),
                 classes=tuple(sorted({i.hazard_class for i in checkin.load})),
                 un_numbers=tuple(sorted({i.un_number for i in checkin.load})),
+                flows=tuple(still_open + flows),
             )
             vehicle_loads[checkin.vehicle.plate] = info.to_json()
 
@@ -63,6 +71,21 @@ async def remember_routes(stream: StreamT) -> None:
             continue
         if route.status == "ok" and route.geometry is not None:
             vehicle_routes[route.plate] = {"route_id": route.route_id, "coordinates": route.geometry.coordinates}
+
+
+async def _follow_flows(pos: Position, step: FlowStep) -> list[Alert]:
+    """Add the ping to the open flows' tracks; close them when it arrived (cleared overdue alerts)."""
+    from .flows import close
+
+    point = TrackPoint(pos.at, pos.lon, pos.lat, pos.event_id)
+    if step.arrived:
+        log.info("flows arrived", extra={"plate": pos.plate, "event_id": pos.event_id, "flows": list(step.arrived)})
+        return await state.in_archive(
+            close, pos.plate, step.arrived, pos.at, "arrived", pos.event_id, point, what="close flows"
+        )
+    if step.track:
+        await state.in_archive(methodcaller("track", step.track, point), what="track flows")
+    return []
 
 
 @app.agent(positions)
@@ -89,6 +112,11 @@ async def monitor_positions(stream: StreamT) -> None:
                 await topics.send(out)
             continue
         vehicle_monitor[pos.plate] = new_state.to_json()
+        step = follow(pos, load, route, state.flow_settings())
+        if step is not None:
+            alerts = alerts + await _follow_flows(pos, step)
+            if load is not None and step.load != load:
+                vehicle_loads[pos.plate] = step.load.to_json()
         for alert in alerts:
             await topics.send(core.Out(names.ALERTS, pos.plate.encode("utf-8"), core.encode(alert)))
             log.info(

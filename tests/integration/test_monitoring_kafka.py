@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 from shapely.geometry import shape
 
+from hazmat.archive import open_archive
 from hazmat.events import Position
 from monitor.simulate import drive, with_detour
 from streams import names
@@ -137,14 +138,6 @@ def test_a_vehicle_without_a_check_in_raises_unchecked_movement(kafka, env):
     assert [(a["kind"], a["state"]) for a in alerts] == [("unchecked_movement", "raised")]
 
 
-@pytest.mark.xfail(
-    reason=(
-        "open bug: the replacement worker handles the first ping after its table recovery, then its positions "
-        "agent stalls (about half the runs, SIGTERM or SIGKILL alike); the redelivery rules themselves are "
-        "unit-tested in tests/monitor/test_check.py"
-    ),
-    strict=False,
-)
 def test_a_worker_killed_mid_trip_loses_no_state(kafka, env, tmp_path):
     prefix, worker, tap = env
     coords = check_in_and_route(kafka, prefix, worker, tap, "川A10004")
@@ -172,3 +165,64 @@ def test_a_worker_killed_mid_trip_loses_no_state(kafka, env, tmp_path):
     assert counts[("zone_entry", "raised")] == 1, counts
     assert counts[("zone_entry", "cleared")] == 1, counts
     assert counts[("route_deviation", "raised")] == 1, counts
+
+
+def test_a_high_hazard_load_is_tracked_and_closed_when_it_stops_at_its_destination(kafka, env):
+    prefix, worker, tap = env
+    coords = check_in_and_route(kafka, prefix, worker, tap, "川A10005")
+    trip = drive(coords, plate="川A10005", start=START, speed_kmh=40, event_prefix="fl")
+    last = trip[-1]
+    stop = Position(
+        schema_version=1, event_id="fl-stop", plate=last.plate, at=last.at + timedelta(seconds=30),
+        lon=coords[-1][0], lat=coords[-1][1], speed_kmh=0,
+    )  # fmt: skip
+    alerts = drive_and_mark(kafka, prefix, [*trip, stop], tap, worker)
+    assert alerts == []
+    archive = open_archive(worker.archive)
+    try:
+        [flow] = archive.flows(plate="川A10005")
+    finally:
+        archive.close()
+    assert flow.flow.flow_id == "f-ci-10005-UN1005"
+    assert flow.closed_how == "arrived"
+    assert flow.closed_at is not None
+    assert trip[0].at < flow.closed_at <= stop.at  # the drive ends standing at the destination, or the stop
+    assert flow.last is not None
+    assert flow.last.at == flow.closed_at  # the closing ping is the track's last point
+
+
+def test_a_late_load_raises_flow_overdue_and_its_delivery_clears_it(kafka, env):
+    prefix, worker, tap = env
+    plate = "川A10006"
+    checkin = changed(
+        event_id="ci-late", occurred_at="2015-11-26T09:00:00+08:00", vehicle__plate=plate,
+        documents__waybill__plate=plate,
+    )  # fmt: skip
+    send(kafka, names.CHECKINS.name(prefix), [(plate, json.dumps(checkin, ensure_ascii=False).encode())])
+
+    def overdue(state: str):
+        return lambda t: any(
+            a["plate"] == plate and a["kind"] == "flow_overdue" and a["state"] == state
+            for a in t.messages["hazmat.alerts"]
+        )
+
+    tap.wait_for(overdue("raised"), timeout=60, worker=worker)  # the worker checks every 10 s
+    delivery = {
+        "schema_version": 1, "event_id": "dl-late", "plate": plate, "at": "2026-11-26T12:00:00+08:00",
+        "site_id": "CD-COLD-01", "checkin_event_id": "ci-late",
+    }  # fmt: skip
+    send(kafka, names.DELIVERIES.name(prefix), [(plate, json.dumps(delivery).encode()), (plate, b'{"plate": 1}')])
+    tap.wait_for(overdue("cleared"), timeout=60, worker=worker)
+    raised = [a for a in tap.messages["hazmat.alerts"] if a["plate"] == plate and a["kind"] == "flow_overdue"]
+    assert sorted({a["alert_id"] for a in raised}) == [
+        "a-f-ci-late-UN1005-flow_overdue",
+        "a-f-ci-late-UN1005-flow_overdue-cleared",
+    ]
+    tap.wait_for(lambda t: any(a["kind"] == "invalid_event" and "deliveries" in a.get("message_en", "")
+                               for a in t.messages["hazmat.alerts"]), timeout=60, worker=worker)  # fmt: skip
+    archive = open_archive(worker.archive)
+    try:
+        [flow] = archive.flows(plate=plate)
+    finally:
+        archive.close()
+    assert flow.closed_how == "delivery"

@@ -1,0 +1,111 @@
+"""High-hazard flows (流向): deliveries close them, a timer raises ``flow_overdue`` for late ones.
+
+Flows open in the archive with the verdict that passed the load (``core.handle_checkin``);
+the positions agent tracks them and closes them on arrival. Everything that touches the
+archive is idempotent (insert-once rows), so redelivery and several workers are harmless:
+of two workers that see the same overdue flow, the one whose alert mark is new sends it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from faust import StreamT
+
+from hazmat.archive import Archive
+from hazmat.events import Alert, Delivery, InvalidEvent, decode
+from hazmat.flows import OVERDUE, FlowStatus, TrackPoint, is_overdue, overdue_alert
+from monitor.state import LoadInfo
+
+from .. import core, names, state, topics
+from ..app import app
+from .checkins import source_of
+from .positions import vehicle_loads
+
+log = logging.getLogger("hazmat.streams.flows")
+
+deliveries = topics.BY_BASE[names.DELIVERIES.base]
+
+#: how often a worker looks for overdue flows (a cheap indexed query)
+OVERDUE_CHECK_S = 10.0
+
+
+def close(
+    archive: Archive,
+    plate: str,
+    flow_ids: tuple[str, ...],
+    at: datetime,
+    how: str,
+    source_event_id: str,
+    point: TrackPoint | None,
+) -> list[Alert]:
+    """Close the plate's flows; a ``flow_overdue`` cleared alert for each that had raised one (again on redelivery)."""
+    archive.close_flows(flow_ids, at, how, source_event_id, point)
+    wanted = set(flow_ids)
+    return [
+        overdue_alert(s, "cleared", at)
+        for s in archive.flows(plate=plate)
+        if s.flow.flow_id in wanted and archive.alerted(s.flow.flow_id, OVERDUE)
+    ]
+
+
+def open_flows_of(archive: Archive, plate: str) -> list[FlowStatus]:
+    return archive.flows(plate=plate, open_only=True)
+
+
+async def send_alerts(alerts: list[Alert]) -> None:
+    for alert in alerts:
+        await topics.send(core.Out(names.ALERTS, (alert.plate or "").encode("utf-8"), core.encode(alert)))
+        log.info(
+            "alert", extra={"plate": alert.plate, "kind": alert.kind, "state": alert.state, "alert_id": alert.alert_id}
+        )
+
+
+@app.agent(deliveries)
+async def close_delivered(stream: StreamT) -> None:
+    async for event in stream.events():
+        source = source_of(event)
+        try:
+            delivery = decode(Delivery, event.value if event.value is not None else b"")
+        except InvalidEvent as exc:
+            for out in core.reject(event.value, source, exc.errors, datetime.now(UTC)).outputs:
+                await topics.send(out)
+            continue
+        open_flows = await state.in_archive(open_flows_of, delivery.plate, what="flows")
+        ids = tuple(
+            s.flow.flow_id
+            for s in open_flows
+            if delivery.checkin_event_id is None or s.flow.checkin_event_id == delivery.checkin_event_id
+        )
+        if not ids:
+            log.warning("delivery without an open flow", extra={"plate": delivery.plate, "event_id": delivery.event_id})
+            continue
+        alerts = await state.in_archive(
+            close, delivery.plate, ids, delivery.at, "delivery", delivery.event_id, None, what="close flows"
+        )
+        load = LoadInfo.from_json(vehicle_loads.get(delivery.plate))
+        if load is not None and set(load.flows) & set(ids):
+            vehicle_loads[delivery.plate] = LoadInfo(
+                load.decided_at_s,
+                load.classes,
+                load.un_numbers,
+                tuple(f for f in load.flows if f not in ids),
+                load.tracked_at_s,
+            ).to_json()
+        log.info("flows delivered", extra={"plate": delivery.plate, "event_id": delivery.event_id, "flows": list(ids)})
+        await send_alerts(alerts)
+
+
+def overdue(archive: Archive, now: datetime, after: timedelta) -> list[Alert]:
+    """Raised alerts for open flows past their time that no worker has alerted yet."""
+    late = [s for s in archive.flows(open_only=True, opened_before=now - after) if is_overdue(s, now, after)]
+    return [overdue_alert(s, "raised", now) for s in late if archive.mark_alerted(s.flow.flow_id, OVERDUE, now)]
+
+
+@app.timer(OVERDUE_CHECK_S)
+async def raise_overdue() -> None:
+    after = timedelta(hours=state.city().city.flow_overdue_h)
+    now = datetime.now(UTC)
+    alerts = await state.in_archive(overdue, now, after, what="overdue flows")
+    await send_alerts(alerts)
