@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from aiokafka import AIOKafkaProducer
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 
 from hazmat.archive import open_archive
@@ -53,6 +54,13 @@ Police = Annotated[ApiKey, _caller("police")]
 Anyone = Annotated[ApiKey, _caller("site", "dispatcher", "police")]
 
 
+def _roads(city: City) -> dict[str, Any]:
+    from routing.graph import load
+    from routing.mapview import road_lines
+
+    return road_lines(load(city))
+
+
 def create_app(city: City, bootstrap: str) -> FastAPI:
     state: dict[str, Any] = {}
 
@@ -78,6 +86,7 @@ def create_app(city: City, bootstrap: str) -> FastAPI:
     )
 
     app.state.keys = load_keys(city.folder)
+    app.add_middleware(GZipMiddleware, minimum_size=64 * 1024)  # the road layer; SSE is left alone
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Any) -> Any:
@@ -206,8 +215,24 @@ def create_app(city: City, bootstrap: str) -> FastAPI:
         return {
             "type": "FeatureCollection",
             "features": [f.model_dump(mode="json") for f in city.zones.features],
-            "city": {"name": city.city.name, "name_en": city.city.name_en},
+            "city": {
+                "name": city.city.name,
+                "name_en": city.city.name_en,
+                "tiles": None
+                if city.city.map_tiles_url is None
+                else {"url": city.city.map_tiles_url, "attribution": city.city.map_tiles_attribution},
+            },
         }
+
+    @app.get("/v1/roads")
+    async def get_roads() -> dict[str, Any]:
+        """The road network (major/minor polylines) for the page's base map; built or loaded once."""
+        if "roads" not in state:
+            try:
+                state["roads"] = await asyncio.to_thread(_roads, city)
+            except Exception as exc:  # no graph source here: the page falls back to a plain background
+                raise HTTPException(404, f"no road graph for {city.city.name_en or city.city.name}: {exc}") from exc
+        return state["roads"]
 
     @app.get("/", response_class=HTMLResponse)
     async def page() -> str:

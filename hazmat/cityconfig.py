@@ -122,6 +122,19 @@ class CityFile(_File):
     )
     flow_track_every_s: float = Field(60, ge=0, le=3600, description="at most one flow track point per this many s")
     archive_path: str | None = Field(None, description="SQLite archive file; default under the user's data dir")
+    map_tiles_url: str | None = Field(
+        None,
+        description="XYZ tile URL ({z}, {x}, {y}) for the web page's base map; unset: the page draws the road network",
+    )
+    map_tiles_attribution: str = Field("© OpenStreetMap contributors", description="credit shown under the tiles")
+
+    @field_validator("map_tiles_url")
+    @classmethod
+    def _tile_template(cls, value: str | None) -> str | None:
+        if value is not None and not all(part in value for part in ("{z}", "{x}", "{y}")):
+            msg = "a tile URL template needs {z}, {x} and {y}, e.g. https://tile.example.org/{z}/{x}/{y}.png"
+            raise ValueError(msg)
+        return value
 
     @field_validator("province")
     @classmethod

@@ -71,6 +71,30 @@ def _bounds(route: Route, router: Router) -> tuple[float, float, float, float]:
     return min(xs) - pad_x, min(ys) - pad_y, max(xs) + pad_x, max(ys) + pad_y
 
 
+def road_lines(graph: Any, *, digits: int = 5) -> dict[str, list[list[list[float]]]]:
+    """The road network as polylines, ``major`` and ``minor``, each road once (not per direction).
+
+    The web page's base layer where no tile server is reachable; coordinates rounded to
+    ``digits`` decimals (5: about a metre) keep the answer small.
+    """
+    out: dict[str, list[list[list[float]]]] = {"major": [], "minor": []}
+    seen: set[tuple[Any, Any, Any]] = set()
+    for u, v, k, data in graph.edges(keys=True, data=True):
+        if (v, u, k) in seen:
+            continue
+        seen.add((u, v, k))
+        geom = data.get("geometry")
+        coords = (
+            list(geom.coords)
+            if geom is not None
+            else [(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])]
+        )
+        highway = data.get("highway")
+        highway = highway[0] if isinstance(highway, list) else highway
+        out["major" if highway in MAJOR else "minor"].append([[round(x, digits), round(y, digits)] for x, y in coords])
+    return out
+
+
 def html_map(route: Route, router: Router, *, title: str = "") -> str:
     """A self-contained HTML page: roads, zones coloured by kind (avoided ones marked), the route."""
     west, south, east, north = _bounds(route, router)

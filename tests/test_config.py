@@ -76,6 +76,8 @@ def test_renamed_key_names_old_and_new(city):
         ("corridor_m: 200", "corridor_m: -5", "corridor_m", "greater than 0"),
         ("  source: place", "  source: file", "graph", "source is 'file' but 'file' is not set"),
         ("untagged_tunnel_policy: forbidden", "untagged_tunnel_policy: maybe", "untagged_tunnel_policy", "forbidden"),
+        ("corridor_m: 200", "corridor_m: 200\nmap_tiles_url: https://t.example/{z}/{x}.png", "map_tiles_url", "{y}"),
+        ("corridor_m: 200", "corridor_m: 200\nflow_overdue_h: 0", "flow_overdue_h", "greater than 0"),
     ],
 )
 def test_city_yaml_field_errors(city, old, new, field, msg_part):

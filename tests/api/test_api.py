@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
 import threading
 
 import httpx
@@ -135,3 +137,35 @@ def test_the_page_is_served(server):
     assert "EventSource" in page
     assert "© OpenStreetMap contributors" in page
     assert httpx.get(f"{server}/v1/zones").json()["type"] == "FeatureCollection"
+
+
+def test_roads_are_the_city_graph_as_major_and_minor_polylines(server):
+    roads = httpx.get(f"{server}/v1/roads", timeout=120).json()
+    assert set(roads) == {"major", "minor"}
+    assert len(roads["major"]) > 100
+    assert len(roads["minor"]) > 1000
+    points = [p for line in roads["major"] + roads["minor"] for p in line]
+    assert all(103.9 < lon < 104.3 and 30.5 < lat < 30.9 for lon, lat in points)  # central Chengdu
+
+
+def test_a_tile_url_in_the_city_config_reaches_the_page(tmp_path):
+    from api.app import create_app
+    from hazmat.cityconfig import load_city
+    from tests.routing_helpers import CHENGDU
+
+    city_dir = tmp_path / "chengdu"
+    shutil.copytree(CHENGDU, city_dir)
+    (city_dir / "city.yaml").write_text(
+        (CHENGDU / "city.yaml").read_text(encoding="utf-8").replace("../../osm/", f"{CHENGDU.parent.parent}/osm/")
+        + "map_tiles_url: https://tiles.example.org/{z}/{x}/{y}.png\nmap_tiles_attribution: © example\n",
+        encoding="utf-8",
+    )
+    app = create_app(load_city(str(city_dir)), "127.0.0.1:1")
+
+    async def zones() -> dict:
+        # ASGI transport without the lifespan: no Kafka needed to read the zones
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hazmat") as client:
+            return (await client.get("/v1/zones")).json()
+
+    tiles = asyncio.run(zones())["city"]["tiles"]
+    assert tiles == {"url": "https://tiles.example.org/{z}/{x}/{y}.png", "attribution": "© example"}

@@ -41,6 +41,23 @@ def test_the_page_draws_zones_streams_alerts_and_draws_a_requested_route(server,
     wait = WebDriverWait(browser, 40)
     browser.get(f"{server}/")
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, 'path.zone[data-zone="rs-test-corner"]')))
+    # no tile server configured: the base layer is the city's own road network
+    minor = browser.find_element(By.CSS_SELECTOR, "#roads path.road-minor").get_attribute("d")
+    assert minor.count("M") > 1000, "the Chengdu extract has thousands of road segments"
+    # with a tile URL the page places XYZ tiles for the view instead (a data: URL: no tile server here)
+    placed = browser.execute_script(
+        "return drawTiles({url: 'data:image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22 id=%22{z}-{x}-{y}%22/%3E',"
+        " attribution: 't'}) + '|' + [...document.querySelectorAll('#tiles image')].map((i) => i.getAttribute('href')).join('|');"
+    )
+    count, *hrefs = placed.split("|")
+    assert 1 <= int(count) <= 256
+    assert len(hrefs) == int(count)
+    ids = {h.split("id=%22")[1].split("%22")[0] for h in hrefs}
+    assert len(ids) == int(count)  # one tile per z-x-y
+    z, x, _y = (int(v) for v in sorted(ids)[0].split("-"))
+    assert 10 <= z <= 18  # a city-scale zoom
+    assert 2**z * (104.0 + 180) / 360 - 2 < x < 2**z * (104.2 + 180) / 360 + 2  # tiles around Chengdu
+    browser.execute_script("document.getElementById('tiles').innerHTML = ''")
     key = browser.find_element(By.ID, "key")
     key.clear()
     key.send_keys(POLICE)
