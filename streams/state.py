@@ -113,6 +113,11 @@ def geofence() -> Any:
     return _fence
 
 
+def built_geofence() -> Any | None:
+    """The geofence if it is built already (no thread hop per ping once it is)."""
+    return _fence
+
+
 def _build_geofence() -> Any:
     from monitor.geofence import Geofence
     from routing.geo import Projection

@@ -100,7 +100,7 @@ async def monitor_positions(stream: StreamT) -> None:
                 await topics.send(out)
             continue
         try:
-            fence = await asyncio.to_thread(state.geofence)  # built once (may load the road graph)
+            fence = state.built_geofence() or await asyncio.to_thread(state.geofence)  # built once (may load the graph)
             current = VehicleState.from_json(vehicle_monitor.get(pos.plate), pos.plate)
             load = LoadInfo.from_json(vehicle_loads.get(pos.plate))
             route = vehicle_routes.get(pos.plate)
