@@ -17,10 +17,7 @@ class VehicleState:
     recent: dict[str, list[str]] = field(default_factory=dict)
     last_at_s: float | None = None
 
-    #: more pings of one vehicle than a worker can have handled but not committed: offsets are
-    #: committed every second and a vehicle reports every 10 s or so. Kept small because the
-    #: whole state goes to the table's changelog on every ping (64 made it ~40 kB a ping).
-    RECENT: ClassVar[int] = 8
+    RECENT: ClassVar[int] = 64  # more than a worker can have handled but not committed (commits are every second)
 
     def remember(self, event_id: str, alerts: list[str], at_s: float) -> None:
         self.recent[event_id] = alerts
