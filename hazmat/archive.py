@@ -104,6 +104,9 @@ class Archive(Protocol):
     def close(self) -> None: ...
 
 
+#: every table of the archive; triggers refuse UPDATE and DELETE on each
+_APPEND_ONLY = ("checkins", "checkin_rules", "flows", "flow_track", "flow_closures", "flow_alerts")
+
 _FLOW_TABLES = """
 CREATE TABLE IF NOT EXISTS flows (
     flow_id          TEXT PRIMARY KEY,
@@ -167,27 +170,12 @@ CREATE INDEX IF NOT EXISTS checkins_time ON checkins(occurred_at);
 CREATE INDEX IF NOT EXISTS checkin_rules_rule ON checkin_rules(rule_id);
 """
     + _FLOW_TABLES
-    + """CREATE TRIGGER IF NOT EXISTS flows_no_update BEFORE UPDATE ON flows
-    BEGIN SELECT RAISE(ABORT, 'the archive is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS flows_no_delete BEFORE DELETE ON flows
-    BEGIN SELECT RAISE(ABORT, 'the archive is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS flow_track_no_update BEFORE UPDATE ON flow_track
-    BEGIN SELECT RAISE(ABORT, 'the archive is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS flow_track_no_delete BEFORE DELETE ON flow_track
-    BEGIN SELECT RAISE(ABORT, 'the archive is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS flow_closures_no_update BEFORE UPDATE ON flow_closures
-    BEGIN SELECT RAISE(ABORT, 'the archive is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS flow_closures_no_delete BEFORE DELETE ON flow_closures
-    BEGIN SELECT RAISE(ABORT, 'the archive is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS flow_alerts_no_update BEFORE UPDATE ON flow_alerts
-    BEGIN SELECT RAISE(ABORT, 'the archive is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS flow_alerts_no_delete BEFORE DELETE ON flow_alerts
-    BEGIN SELECT RAISE(ABORT, 'the archive is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS checkins_no_update BEFORE UPDATE ON checkins
-    BEGIN SELECT RAISE(ABORT, 'the archive is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS checkins_no_delete BEFORE DELETE ON checkins
-    BEGIN SELECT RAISE(ABORT, 'the archive is append-only'); END;
-"""
+    + "".join(
+        f"CREATE TRIGGER IF NOT EXISTS {t}_no_{op.lower()} BEFORE {op} ON {t}\n"
+        "    BEGIN SELECT RAISE(ABORT, 'the archive is append-only'); END;\n"
+        for t in _APPEND_ONLY
+        for op in ("UPDATE", "DELETE")
+    )
 )
 
 _POSTGRES_SCHEMA = (
@@ -216,22 +204,13 @@ CREATE INDEX IF NOT EXISTS checkin_rules_rule ON checkin_rules(rule_id);
     + _FLOW_TABLES
     + """CREATE OR REPLACE FUNCTION hazmat_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN RAISE EXCEPTION 'the archive is append-only'; END $$;
-DROP TRIGGER IF EXISTS flows_append_only ON flows;
-CREATE TRIGGER flows_append_only BEFORE UPDATE OR DELETE ON flows
-    FOR EACH ROW EXECUTE FUNCTION hazmat_append_only();
-DROP TRIGGER IF EXISTS flow_track_append_only ON flow_track;
-CREATE TRIGGER flow_track_append_only BEFORE UPDATE OR DELETE ON flow_track
-    FOR EACH ROW EXECUTE FUNCTION hazmat_append_only();
-DROP TRIGGER IF EXISTS flow_closures_append_only ON flow_closures;
-CREATE TRIGGER flow_closures_append_only BEFORE UPDATE OR DELETE ON flow_closures
-    FOR EACH ROW EXECUTE FUNCTION hazmat_append_only();
-DROP TRIGGER IF EXISTS flow_alerts_append_only ON flow_alerts;
-CREATE TRIGGER flow_alerts_append_only BEFORE UPDATE OR DELETE ON flow_alerts
-    FOR EACH ROW EXECUTE FUNCTION hazmat_append_only();
-DROP TRIGGER IF EXISTS checkins_append_only ON checkins;
-CREATE TRIGGER checkins_append_only BEFORE UPDATE OR DELETE ON checkins
-    FOR EACH ROW EXECUTE FUNCTION hazmat_append_only();
 """
+    + "".join(
+        f"DROP TRIGGER IF EXISTS {t}_append_only ON {t};\n"
+        f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t}\n"
+        "    FOR EACH ROW EXECUTE FUNCTION hazmat_append_only();\n"
+        for t in _APPEND_ONLY
+    )
 )
 
 _COLUMNS = "event_id, plate, site_id, occurred_at, event_json, verdict_json, archived_at"
