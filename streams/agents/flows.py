@@ -3,7 +3,8 @@
 Flows open in the archive with the verdict that passed the load (``core.handle_checkin``);
 the positions agent tracks them and closes them on arrival. Everything that touches the
 archive is idempotent (insert-once rows), so redelivery and several workers are harmless:
-of two workers that see the same overdue flow, the one whose alert mark is new sends it.
+an overdue alert is sent, then marked in the archive, so no worker sends it again later (two
+workers that look at the same moment both send it, with the same alert id).
 """
 
 from __future__ import annotations
@@ -97,15 +98,23 @@ async def close_delivered(stream: StreamT) -> None:
         await send_alerts(alerts)
 
 
-def overdue(archive: Archive, now: datetime, after: timedelta) -> list[Alert]:
-    """Raised alerts for open flows past their time that no worker has alerted yet."""
-    late = [s for s in archive.flows(open_only=True, opened_before=now - after) if is_overdue(s, now, after)]
-    return [overdue_alert(s, "raised", now) for s in late if archive.mark_alerted(s.flow.flow_id, OVERDUE, now)]
+def overdue(archive: Archive, now: datetime, after: timedelta) -> list[FlowStatus]:
+    """Open flows past their time that no worker has alerted yet."""
+    late = archive.flows(open_only=True, opened_before=now - after)
+    return [s for s in late if is_overdue(s, now, after) and not archive.alerted(s.flow.flow_id, OVERDUE)]
+
+
+def mark_alerted(archive: Archive, flows: list[FlowStatus], now: datetime) -> None:
+    for s in flows:
+        archive.mark_alerted(s.flow.flow_id, OVERDUE, now)
 
 
 @app.timer(OVERDUE_CHECK_S)
 async def raise_overdue() -> None:
+    # sent before it is marked: a crash in between sends it again (same alert id), never loses it
     after = timedelta(hours=state.city().city.flow_overdue_h)
     now = datetime.now(UTC)
-    alerts = await state.in_archive(overdue, now, after, what="overdue flows")
-    await send_alerts(alerts)
+    late = await state.in_archive(overdue, now, after, what="overdue flows")
+    await send_alerts([overdue_alert(s, "raised", now) for s in late])
+    if late:
+        await state.in_archive(mark_alerted, late, now, what="mark overdue")
