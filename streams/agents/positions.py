@@ -75,7 +75,7 @@ async def remember_routes(stream: StreamT) -> None:
 
 async def _follow_flows(pos: Position, step: FlowStep) -> list[Alert]:
     """Add the ping to the open flows' tracks; close them when it arrived (cleared overdue alerts)."""
-    from .flows import close
+    from .flows import close  # here: agents/flows.py imports this module's tables
 
     point = TrackPoint(pos.at, pos.lon, pos.lat, pos.event_id)
     if step.arrived:
