@@ -47,6 +47,11 @@ class Load:
 
 def static_reason(data: Mapping[str, Any], load: Load, *, untagged_tunnel_forbidden: bool) -> Avoided | None:
     """Why the map itself closes this edge to the load (time-independent), or ``None``."""
+    category = data.get("tunnel_cat")
+    closed = [c for c in data.get("hazmat_class_no") or () if any(covers((c,), lc) for lc in load.classes)]
+    tunnel = osm_tunnel.forbids(category, load.tunnel_code, untagged_forbidden=untagged_tunnel_forbidden)
+    if not (data.get("hazmat_no") or data.get("hazmat_water_no") or closed or tunnel):
+        return None  # nearly every edge: checked per edge of every route, so no names are formatted
     name = data.get("name")
     road = f"{name[0] if isinstance(name, list) else name}" if name else "未命名道路"
     road_en = road if name else "unnamed road"
@@ -60,15 +65,13 @@ def static_reason(data: Mapping[str, Any], load: Load, *, untagged_tunnel_forbid
             reason_zh=f"{road}禁止危害水体的货物通行（hazmat:water=no）",
             reason_en=f"{road_en}: hazmat:water=no",
         )
-    closed = [c for c in data.get("hazmat_class_no") or () if any(covers((c,), lc) for lc in load.classes)]
     if closed:
         return Avoided(
             kind="hazmat_class_road",
             reason_zh=f"{road}禁止第 {closed[0]} 类危险货物通行",
             reason_en=f"{road_en}: hazmat:{closed[0]}=no",
         )
-    category = data.get("tunnel_cat")
-    if osm_tunnel.forbids(category, load.tunnel_code, untagged_forbidden=untagged_tunnel_forbidden):
+    if tunnel:
         if category == osm_tunnel.UNTAGGED:
             return Avoided(
                 kind="tunnel",

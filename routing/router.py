@@ -103,6 +103,8 @@ class Router:
             if d.get("tunnel_cat") or d.get("hazmat_no") or d.get("hazmat_water_no") or d.get("hazmat_class_no")
         ]
         self.metric = list(self.projection.to_metric(np.array(self.lonlat, dtype=object)))
+        self.metric_array = np.array(self.metric, dtype=object)  # for the re-check's vectorised look-ups
+        self.lonlat_xy = [shapely.get_coordinates(g) for g in self.lonlat]  # route geometry without shapely per edge
         self._static: dict[tuple[Any, ...], frozenset[int]] = {}
         self._cch = pyroutingkit.CCHTopology()
         self._cch.build(
@@ -288,15 +290,18 @@ class Router:
         """Independent check against the exact zone shapes (no index, no cached matching)."""
         if not found.edges:
             return
-        geoms = self.projection.to_metric(np.array([self.lonlat[i] for i in found.edges], dtype=object))
+        geoms = self.metric_array[found.edges]
         for zone in self.zones:
             if not zone.applies(load.classes, load.un_numbers):
                 continue
             start = depart.timestamp()
-            active = [zone.active_at_epoch(start + entry) for entry in found.entry_s]
-            if not any(active):
-                continue
-            hits = shapely.intersects(zone.metric, geoms) & np.array(active)
+            if zone.windows is None:
+                active = np.ones(len(found.edges), dtype=bool)
+            else:
+                active = np.array([zone.active_at_epoch(start + entry) for entry in found.entry_s], dtype=bool)
+                if not active.any():
+                    continue
+            hits = shapely.intersects(zone.metric, geoms) & active
             if hits.any():
                 k = int(np.argmax(hits))
                 at = depart + timedelta(seconds=found.entry_s[k])
@@ -412,6 +417,6 @@ class Router:
         if not edges:
             node = self.graph.nodes[self.node_ids[origin]]
             return [(node["x"], node["y"]), (node["x"], node["y"])]
-        parts = [shapely.get_coordinates(self.lonlat[i]) for i in edges]
+        parts = [self.lonlat_xy[i] for i in edges]
         joined = np.concatenate([parts[0], *(p[1:] for p in parts[1:])])  # consecutive edges share a node
-        return [(float(x), float(y)) for x, y in np.round(joined, 7)]
+        return [(x, y) for x, y in np.round(joined, 7).tolist()]

@@ -72,6 +72,8 @@ class Zone:
         return any(window_active(w, local) for w in self.windows)
 
     def active_at_epoch(self, epoch_s: float) -> bool:
+        if self.windows is None:  # most zones: no window, no clock (this runs per edge per route)
+            return True
         return _active_minute(self, int(epoch_s // 60))
 
     def ends_within(self, start: datetime, hours: int = 24) -> list[datetime]:
