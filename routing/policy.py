@@ -47,11 +47,13 @@ class Load:
 
 def static_reason(data: Mapping[str, Any], load: Load, *, untagged_tunnel_forbidden: bool) -> Avoided | None:
     """Why the map itself closes this edge to the load (time-independent), or ``None``."""
-    category = data.get("tunnel_cat")
-    closed = [c for c in data.get("hazmat_class_no") or () if any(covers((c,), lc) for lc in load.classes)]
+    category, class_no = data.get("tunnel_cat"), data.get("hazmat_class_no")
+    if not (category or class_no or data.get("hazmat_no") or data.get("hazmat_water_no")):
+        return None  # nearly every edge carries no restriction tag; this runs per edge of every route
+    closed = [c for c in class_no or () if any(covers((c,), lc) for lc in load.classes)]
     tunnel = osm_tunnel.forbids(category, load.tunnel_code, untagged_forbidden=untagged_tunnel_forbidden)
     if not (data.get("hazmat_no") or data.get("hazmat_water_no") or closed or tunnel):
-        return None  # nearly every edge: checked per edge of every route, so no names are formatted
+        return None
     name = data.get("name")
     road = f"{name[0] if isinstance(name, list) else name}" if name else "未命名道路"
     road_en = road if name else "unnamed road"
