@@ -9,7 +9,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -188,6 +188,18 @@ def create_app(city: City, bootstrap: str) -> FastAPI:
                 feed.subscribers.discard(queue)
 
         return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+    @app.get("/v1/flows")
+    async def get_flows(
+        _: Police,
+        plate: str | None = None,
+        open_only: Annotated[bool, Query(alias="open")] = True,
+        older_than_h: Annotated[float, Query(ge=0)] = 0,
+    ) -> list[dict[str, Any]]:
+        """High-hazard flows (流向) with where each vehicle was last seen; by default the undelivered ones."""
+        before = datetime.now(UTC) - timedelta(hours=older_than_h)
+        flows = state["archive"].flows(plate=plate, open_only=open_only, opened_before=before)
+        return [f.as_json() for f in flows]
 
     @app.get("/v1/archive")
     async def get_archive(

@@ -39,6 +39,8 @@ def test_health_and_openapi(server):
         "/v1/alerts",
         "/v1/alerts/stream",
         "/v1/archive",
+        "/v1/flows",
+        "/v1/roads",
         "/healthz",
     } <= set(paths)
 
@@ -169,3 +171,15 @@ def test_a_tile_url_in_the_city_config_reaches_the_page(tmp_path):
 
     tiles = asyncio.run(zones())["city"]["tiles"]
     assert tiles == {"url": "https://tiles.example.org/{z}/{x}/{y}.png", "attribution": "© example"}
+
+
+def test_police_see_the_high_hazard_flow_a_passed_load_opened(server):
+    plate = "晋B54321"
+    body = changed(event_id="api-flow", vehicle__plate=plate, documents__waybill__plate=plate)
+    assert post(server, "/v1/checkins", SITE, body).status_code == 202
+    assert get(server, "/v1/verdicts/api-flow?wait=30", SITE).json()["verdict"] == "load"
+    [flow] = get(server, f"/v1/flows?plate={plate}", POLICE).json()
+    assert (flow["flow_id"], flow["un_number"], flow["quantity_kg"]) == ("f-api-flow-UN1005", "UN1005", 24000)
+    assert (flow["consignee"], flow["closed_at"]) == ("某冷库有限公司", None)
+    assert get(server, f"/v1/flows?plate={plate}&older_than_h=87600", POLICE).json() == []
+    assert get(server, "/v1/flows", SITE).status_code == 403
