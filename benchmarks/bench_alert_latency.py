@@ -17,19 +17,15 @@ import argparse
 import json
 import os
 import sys
-import tempfile
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench_kafka import pct, run_paced  # noqa: E402
+from bench_kafka import bench_kafka, pct, run_paced  # noqa: E402
 
-from hazmat import broker  # noqa: E402
 from streams import names  # noqa: E402
-from streams.admin import ensure_topics  # noqa: E402
 from tests.kafka_helpers import Worker  # noqa: E402
 
 HARBIN = REPO / "config" / "cities" / "harbin"
@@ -70,18 +66,10 @@ def main() -> None:
     )
     parser.add_argument("--bootstrap", help="use this Kafka instead of starting one")
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="hazmat-bench-"))
-    info = None
-    bootstrap = args.bootstrap
-    if not bootstrap:
-        info = broker.start(home=tmp / "broker", progress=print)
-        bootstrap = info.bootstrap
-    prefix = f"b{uuid.uuid4().hex[:6]}."
-    ensure_topics(bootstrap, prefix=prefix)
-    positions, alerts = names.POSITIONS.name(prefix), names.ALERTS.name(prefix)
-    n = int(args.rate * args.seconds)
-    print(f"broker {bootstrap}, topics {prefix}*, {os.cpu_count()} cores, {args.vehicles} vehicles")
-    try:
+    with bench_kafka(args.bootstrap) as (bootstrap, prefix, tmp):
+        positions, alerts = names.POSITIONS.name(prefix), names.ALERTS.name(prefix)
+        n = int(args.rate * args.seconds)
+        print(f"broker {bootstrap}, topics {prefix}*, {os.cpu_count()} cores, {args.vehicles} vehicles")
         worker = Worker(
             bootstrap=bootstrap, prefix=prefix, archive=tmp / "archive.sqlite", log=tmp / "worker.log",
             extra_env={"HAZMAT_CITY": str(HARBIN)},
@@ -110,9 +98,6 @@ def main() -> None:
             print(f"{name:28}{len(values):>7}{pct(values, 50):>9.1f}{pct(values, 99):>9.1f}{values[-1]:>9.1f}")
         print(f"worker adds {pct(lat, 50) - pct(base, 50):.1f} ms at p50, {pct(lat, 99) - pct(base, 99):.1f} ms at p99")
         print(f"alerts for {len(lat)} of {n} pings, worker alive: {alive}")
-    finally:
-        if info:
-            broker.stop(home=tmp / "broker")
 
 
 if __name__ == "__main__":

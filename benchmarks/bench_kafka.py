@@ -24,6 +24,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -47,6 +49,22 @@ def messages(run: str, n: int) -> list[tuple[str, bytes, bytes]]:
         data["event_id"] = f"{run}-{i}"
         out.append((data["event_id"], data["vehicle"]["plate"].encode(), json.dumps(data, ensure_ascii=False).encode()))
     return out
+
+
+@contextmanager
+def bench_kafka(bootstrap: str | None) -> Iterator[tuple[str, str, Path]]:
+    """(bootstrap, a fresh topic prefix with its topics, a scratch folder): the Kafka given, or a
+    local broker started in the scratch folder and stopped afterwards."""
+    tmp = Path(tempfile.mkdtemp(prefix="hazmat-bench-"))
+    info = None if bootstrap else broker.start(home=tmp / "broker", progress=print)
+    address = bootstrap or info.bootstrap  # type: ignore[union-attr]
+    prefix = f"b{uuid.uuid4().hex[:6]}."
+    ensure_topics(address, prefix=prefix)
+    try:
+        yield address, prefix, tmp
+    finally:
+        if info:
+            broker.stop(home=tmp / "broker")
 
 
 def consumer_at_end(bootstrap: str, topic: str) -> KafkaConsumer:
@@ -114,17 +132,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="worker processes sharing the partitions")
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="hazmat-bench-"))
-    info = None
-    bootstrap = args.bootstrap
-    if not bootstrap:
-        info = broker.start(home=tmp / "broker", progress=print)
-        bootstrap = info.bootstrap
-    prefix = f"b{uuid.uuid4().hex[:6]}."
-    ensure_topics(bootstrap, prefix=prefix)
-    checkins, verdicts = names.CHECKINS.name(prefix), names.VERDICTS.name(prefix)
-    print(f"broker {bootstrap}, topics {prefix}*, {os.cpu_count()} cores, {args.workers} worker(s)")
-    try:
+    with bench_kafka(args.bootstrap) as (bootstrap, prefix, tmp):
+        checkins, verdicts = names.CHECKINS.name(prefix), names.VERDICTS.name(prefix)
+        print(f"broker {bootstrap}, topics {prefix}*, {os.cpu_count()} cores, {args.workers} worker(s)")
         # baseline: the broker alone, no worker (check-ins produced and read back)
         base = run_paced(
             bootstrap, checkins, checkins, "event_id", messages("base", int(args.rate * args.seconds)), args.rate
@@ -180,9 +190,6 @@ def main() -> None:
         )
         print(f"target ≥ 5,000/s sustained: {'meets' if len(seen) / done_s >= 5000 else 'misses'}")
         print(f"target p99 ≤ 100 ms at 1,000/s: {'meets' if pct(lat, 99) <= 100 else 'misses'}")
-    finally:
-        if info:
-            broker.stop(home=tmp / "broker")
 
 
 if __name__ == "__main__":
