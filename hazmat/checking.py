@@ -11,7 +11,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from hazmat.archive import Entry
 from hazmat.events import CheckIn, InvalidEvent, Verdict, decode
+from hazmat.flows import opened_by
 from rules import RuleSettings, evaluate
 
 
@@ -72,3 +74,9 @@ def log_verdict(log: logging.Logger, verdict: Verdict, *, load_level: int = logg
             "rule_ids": [f.rule_id for f in verdict.findings],
         },
     )
+
+
+def archive_entry(raw: str, checkin: CheckIn, verdict: Verdict, settings: RuleSettings) -> Entry:
+    """What the archive keeps of a judged check-in: its text, site, verdict and the flows it opens."""
+    flows = tuple(opened_by(checkin, verdict, settings.high_hazard_un_numbers))
+    return Entry(raw=raw, site_id=checkin.site_id, verdict=verdict, flows=flows)

@@ -21,12 +21,12 @@ from rich.console import Console
 from rich.table import Table
 
 from hazmat import logs
-from hazmat.archive import Entry, open_archive
-from hazmat.checking import Outcome, judge, log_verdict, split_records
+from hazmat.archive import open_archive
+from hazmat.checking import Outcome, archive_entry, judge, log_verdict, split_records
 from hazmat.cityconfig import City, load_city
 from hazmat.errors import ConfigError
 from hazmat.events import EVENT_MODELS, Verdict, format_loc
-from hazmat.flows import FlowStatus, opened_by
+from hazmat.flows import FlowStatus
 
 EXIT_OK, EXIT_CONFIG, EXIT_INPUT, EXIT_NO_ROUTE = 0, 1, 2, 3
 
@@ -158,12 +158,7 @@ def check(
             store = open_archive(city.archive_path())
             try:
                 store.record(
-                    Entry(
-                        raw=o.raw,
-                        site_id=o.checkin.site_id,
-                        verdict=o.verdict,
-                        flows=tuple(opened_by(o.checkin, o.verdict, settings.high_hazard_un_numbers)),
-                    )
+                    archive_entry(o.raw, o.checkin, o.verdict, settings)
                     for o in outcomes
                     if o.verdict is not None and o.checkin is not None
                 )

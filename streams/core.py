@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from hazmat.alerts import invalid_event_alert, verdict_alerts
 from hazmat.archive import Entry
+from hazmat.checking import archive_entry
 from hazmat.events import (
     BlacklistEntry,
     CheckIn,
@@ -26,7 +27,6 @@ from hazmat.events import (
     decode,
     summarize,
 )
-from hazmat.flows import opened_by
 from rules import RuleSettings, evaluate
 
 from . import names
@@ -102,7 +102,7 @@ def reject(raw: bytes | None, source: Source, errors: list[dict[str, Any]], now:
     )
 
 
-def _decoded(model: type[M], raw: bytes | None, source: Source, now: datetime) -> M | Handled:
+def decoded(model: type[M], raw: bytes | None, source: Source, now: datetime) -> M | Handled:
     """The event, or the dead letter (with its alert) that says why it is not one."""
     if raw is None:
         return reject(raw, source, [{"loc": [], "msg": "empty message (null value)"}], now)
@@ -114,7 +114,7 @@ def _decoded(model: type[M], raw: bytes | None, source: Source, now: datetime) -
 
 def handle_checkin(raw: bytes | None, source: Source, settings: RuleSettings, now: datetime) -> Handled:
     """Judge one check-in message: verdict (to archive and publish) and alerts, or a dead letter."""
-    checkin = _decoded(CheckIn, raw, source, now)
+    checkin = decoded(CheckIn, raw, source, now)
     if isinstance(checkin, Handled):
         return checkin
     assert raw is not None
@@ -122,16 +122,16 @@ def handle_checkin(raw: bytes | None, source: Source, settings: RuleSettings, no
     key = checkin.vehicle.plate.encode("utf-8")
     outputs = [Out(names.VERDICTS, key, encode(verdict))]
     outputs += [Out(names.ALERTS, key, encode(alert)) for alert in verdict_alerts(checkin, verdict)]
-    flows = tuple(opened_by(checkin, verdict, settings.high_hazard_un_numbers))
-    entry = Entry(raw=raw.decode("utf-8"), site_id=checkin.site_id, verdict=verdict, flows=flows)
-    return Handled(outputs=outputs, verdict=verdict, entry=entry)
+    return Handled(
+        outputs=outputs, verdict=verdict, entry=archive_entry(raw.decode("utf-8"), checkin, verdict, settings)
+    )
 
 
 def handle_route_request(
     raw: bytes | None, source: Source, plan: Callable[[RouteRequest], Route], now: datetime
 ) -> Handled:
     """Plan one route request (``plan`` is the router's), or a dead letter when it is not one."""
-    request = _decoded(RouteRequest, raw, source, now)
+    request = decoded(RouteRequest, raw, source, now)
     if isinstance(request, Handled):
         return request
     route = plan(request)

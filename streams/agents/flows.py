@@ -10,17 +10,18 @@ workers that look at the same moment both send it, with the same alert id).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from faust import StreamT
 
-from hazmat.archive import Archive
-from hazmat.events import Alert, Delivery, InvalidEvent, decode
-from hazmat.flows import OVERDUE, FlowStatus, TrackPoint, is_overdue, overdue_alert
+from hazmat.events import Alert, Delivery
+from hazmat.flows import overdue_alert
 from monitor.state import LoadInfo
 
 from .. import core, names, state, topics
 from ..app import app
+from ..flowrecords import close, mark_alerted, open_flows_of, overdue
 from .checkins import source_of
 from .positions import vehicle_loads
 
@@ -30,29 +31,6 @@ deliveries = topics.BY_BASE[names.DELIVERIES.base]
 
 #: how often a worker looks for overdue flows (a cheap indexed query)
 OVERDUE_CHECK_S = 10.0
-
-
-def close(
-    archive: Archive,
-    plate: str,
-    flow_ids: tuple[str, ...],
-    at: datetime,
-    how: str,
-    source_event_id: str,
-    point: TrackPoint | None,
-) -> list[Alert]:
-    """Close the plate's flows; a ``flow_overdue`` cleared alert for each that had raised one (again on redelivery)."""
-    archive.close_flows(flow_ids, at, how, source_event_id, point)
-    wanted = set(flow_ids)
-    return [
-        overdue_alert(s, "cleared", at)
-        for s in archive.flows(plate=plate)
-        if s.flow.flow_id in wanted and archive.alerted(s.flow.flow_id, OVERDUE)
-    ]
-
-
-def open_flows_of(archive: Archive, plate: str) -> list[FlowStatus]:
-    return archive.flows(plate=plate, open_only=True)
 
 
 async def send_alerts(alerts: list[Alert]) -> None:
@@ -67,10 +45,9 @@ async def send_alerts(alerts: list[Alert]) -> None:
 async def close_delivered(stream: StreamT) -> None:
     async for event in stream.events():
         source = source_of(event)
-        try:
-            delivery = decode(Delivery, event.value if event.value is not None else b"")
-        except InvalidEvent as exc:
-            for out in core.reject(event.value, source, exc.errors, datetime.now(UTC)).outputs:
+        delivery = core.decoded(Delivery, event.value, source, datetime.now(UTC))
+        if isinstance(delivery, core.Handled):
+            for out in delivery.outputs:
                 await topics.send(out)
             continue
         open_flows = await state.in_archive(open_flows_of, delivery.plate, what="flows")
@@ -87,26 +64,9 @@ async def close_delivered(stream: StreamT) -> None:
         )
         load = LoadInfo.from_json(vehicle_loads.get(delivery.plate))
         if load is not None and set(load.flows) & set(ids):
-            vehicle_loads[delivery.plate] = LoadInfo(
-                load.decided_at_s,
-                load.classes,
-                load.un_numbers,
-                tuple(f for f in load.flows if f not in ids),
-                load.tracked_at_s,
-            ).to_json()
+            vehicle_loads[delivery.plate] = replace(load, flows=tuple(f for f in load.flows if f not in ids)).to_json()
         log.info("flows delivered", extra={"plate": delivery.plate, "event_id": delivery.event_id, "flows": list(ids)})
         await send_alerts(alerts)
-
-
-def overdue(archive: Archive, now: datetime, after: timedelta) -> list[FlowStatus]:
-    """Open flows past their time that no worker has alerted yet."""
-    late = archive.flows(open_only=True, opened_before=now - after)
-    return [s for s in late if is_overdue(s, now, after) and not archive.alerted(s.flow.flow_id, OVERDUE)]
-
-
-def mark_alerted(archive: Archive, flows: list[FlowStatus], now: datetime) -> None:
-    for s in flows:
-        archive.mark_alerted(s.flow.flow_id, OVERDUE, now)
 
 
 @app.timer(OVERDUE_CHECK_S)

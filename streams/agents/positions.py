@@ -25,6 +25,7 @@ from rules import evaluate
 
 from .. import core, names, state, topics
 from ..app import app
+from ..flowrecords import close
 from .checkins import source_of
 
 log = logging.getLogger("hazmat.streams.positions")
@@ -75,8 +76,6 @@ async def remember_routes(stream: StreamT) -> None:
 
 async def _follow_flows(pos: Position, step: FlowStep) -> list[Alert]:
     """Add the ping to the open flows' tracks; close them when it arrived (cleared overdue alerts)."""
-    from .flows import close  # here: agents/flows.py imports this module's tables
-
     point = TrackPoint(pos.at, pos.lon, pos.lat, pos.event_id)
     if step.arrived:
         log.info("flows arrived", extra={"plate": pos.plate, "event_id": pos.event_id, "flows": list(step.arrived)})
@@ -93,10 +92,9 @@ async def monitor_positions(stream: StreamT) -> None:
     async for event in stream.events():
         source = source_of(event)
         now = datetime.now(UTC)
-        try:
-            pos = decode(Position, event.value if event.value is not None else b"")
-        except InvalidEvent as exc:
-            for out in core.reject(event.value, source, exc.errors, now).outputs:
+        pos = core.decoded(Position, event.value, source, now)
+        if isinstance(pos, core.Handled):
+            for out in pos.outputs:
                 await topics.send(out)
             continue
         try:

@@ -1,0 +1,43 @@
+"""The archive side of high-hazard flows, shared by the positions and deliveries agents (blocking: run via ``state.in_archive``)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from hazmat.archive import Archive
+from hazmat.events import Alert
+from hazmat.flows import OVERDUE, FlowStatus, TrackPoint, is_overdue, overdue_alert
+
+
+def close(
+    archive: Archive,
+    plate: str,
+    flow_ids: tuple[str, ...],
+    at: datetime,
+    how: str,
+    source_event_id: str,
+    point: TrackPoint | None,
+) -> list[Alert]:
+    """Close the plate's flows; a ``flow_overdue`` cleared alert for each that had raised one (again on redelivery)."""
+    archive.close_flows(flow_ids, at, how, source_event_id, point)
+    wanted = set(flow_ids)
+    return [
+        overdue_alert(s, "cleared", at)
+        for s in archive.flows(plate=plate)
+        if s.flow.flow_id in wanted and archive.alerted(s.flow.flow_id, OVERDUE)
+    ]
+
+
+def open_flows_of(archive: Archive, plate: str) -> list[FlowStatus]:
+    return archive.flows(plate=plate, open_only=True)
+
+
+def overdue(archive: Archive, now: datetime, after: timedelta) -> list[FlowStatus]:
+    """Open flows past their time that no worker has alerted yet."""
+    late = archive.flows(open_only=True, opened_before=now - after)
+    return [s for s in late if is_overdue(s, now, after) and not archive.alerted(s.flow.flow_id, OVERDUE)]
+
+
+def mark_alerted(archive: Archive, flows: list[FlowStatus], now: datetime) -> None:
+    for s in flows:
+        archive.mark_alerted(s.flow.flow_id, OVERDUE, now)
