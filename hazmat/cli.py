@@ -447,7 +447,7 @@ RouteCityOpt = Annotated[
 ]
 
 
-def _load_graph(city: City, *, rebuild: bool = False) -> Any:
+def _load_graph(city: City, *, rebuild: bool = False, download: bool = False) -> Any:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from routing import graph as road_graph
@@ -464,6 +464,7 @@ def _load_graph(city: City, *, rebuild: bool = False) -> Any:
             return road_graph.load(
                 city,
                 rebuild=rebuild,
+                download=download,
                 progress=lambda label, fraction: bar.update(task, description=label, completed=fraction),
             )
     except road_graph.GraphSourceError as exc:
@@ -475,14 +476,18 @@ def _load_graph(city: City, *, rebuild: bool = False) -> Any:
 def graph_build(
     config: RouteCityOpt = "harbin", rebuild: Annotated[bool, typer.Option(help="Ignore the cache.")] = True
 ) -> None:
-    """Build and cache the city's road graph (osmnx, truck roads, hazmat tags), with a progress bar."""
+    """Build and cache the city's road graph (osmnx, truck roads, hazmat tags), with a progress bar.
+
+    A city whose graph.source is a place name or bbox is downloaded from OpenStreetMap here
+    (the one command that uses the network); later commands and workers use the cache.
+    """
     import time
 
     from routing import graph as road_graph
 
     with _city(config) as city:
         started = time.monotonic()
-        g = _load_graph(city, rebuild=rebuild)
+        g = _load_graph(city, rebuild=rebuild, download=True)
         err.print(
             f"{city.city.name_en}: {g.number_of_nodes():,} nodes, {g.number_of_edges():,} edges "
             f"in {time.monotonic() - started:.1f} s; cached at {road_graph.cache_path(city)}"

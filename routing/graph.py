@@ -1,11 +1,13 @@
 """The road graph: built once from OpenStreetMap with osmnx, cached on disk, loaded fast.
 
 One core for every source (a local ``.osm``/``.osm.bz2`` extract, the offline default, or a
-place name / bbox online), as osmnx's ``graph_from_xml`` shares ``_create_graph``. Only
-roads a truck may use are kept; restriction tags stay on the edges and are never merged
-away by simplification; travel times use the city's hazmat speed caps. The cache records
-its provenance (source file hash, restriction set, settings) and a cache whose provenance
-does not match is rebuilt, never used.
+place name / bbox downloaded from OpenStreetMap), as osmnx's ``graph_from_xml`` and
+``graph_from_place``/``graph_from_bbox`` share ``_create_graph``. Only roads a truck may use
+are kept; restriction tags stay on the edges and are never merged away by simplification;
+travel times use the city's hazmat speed caps. The cache records its provenance (source,
+file hash, restriction set, settings) and a cache whose provenance does not match is
+rebuilt, never used. A download is a deliberate deployment step (``hazmat graph build``):
+a route request or a worker never reaches for the network, it says which command to run.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ DEFAULT_KMH = {
     "residential": 30, "living_street": 10, "service": 15, "road": 30,
 }  # fmt: skip
 FAST_ROADS = frozenset({"motorway", "motorway_link", "trunk", "trunk_link"})
+#: Overpass QL for a download: drivable highways only (``truck_usable`` then decides per way, as for a file)
+OVERPASS_FILTER = f'["highway"~"^({"|".join(sorted(DRIVABLE))})$"]'
 EXTRA_TAGS = ("hgv", "goods", "motor_vehicle", "motorcar", "access", "maxspeed", "service", "name", "ref")
 
 
@@ -93,13 +97,20 @@ def _speed_kmh(data: dict[str, Any], caps: tuple[float, float]) -> float:
     return min(speed, cap)
 
 
+def online(city: City) -> bool:
+    """The graph is downloaded (place name or bbox), not read from a file."""
+    return city.city.graph.source != "file"
+
+
+def _describe(city: City) -> str:
+    source = city.city.graph
+    return source.place if source.source == "place" else f"bbox {list(source.bbox or ())}"  # type: ignore[return-value]
+
+
 def source_path(city: City) -> Path:
     source = city.city.graph
     if source.source != "file" or source.file is None:
-        msg = (
-            f"{city.folder / 'city.yaml'}: graph.source is '{source.source}'; only local extracts are built here. "
-            "Building from a place name or bbox needs network access to OpenStreetMap (a deployment step)"
-        )
+        msg = f"{city.folder / 'city.yaml'}: graph.source is '{source.source}', not a local extract (graph.file)"
         raise GraphSourceError(msg)
     path = (city.folder / source.file).resolve()
     if not path.is_file():
@@ -117,17 +128,20 @@ def _sha256(path: Path) -> str:
 
 
 def provenance(city: City) -> dict[str, Any]:
-    path = source_path(city)
     settings = {
         "caps": city.city.speed_caps_kmh.model_dump(),
         "drivable": sorted(DRIVABLE),
         "excluded_service": sorted(EXCLUDED_SERVICE),
         "default_kmh": DEFAULT_KMH,
     }
+    if online(city):
+        source = {"source": f"{city.city.graph.source}:{_describe(city)}", "source_sha256": None}
+    else:
+        path = source_path(city)
+        source = {"source": path.name, "source_sha256": _sha256(path)}
     return {
         "builder_version": BUILDER_VERSION,
-        "source": path.name,
-        "source_sha256": _sha256(path),
+        **source,
         "restrictions": [*(m.NAME for m in restrictions.REGISTRY), osm_water_sources.NAME],
         "settings_sha256": hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest(),
     }
@@ -143,16 +157,53 @@ def configure_osmnx() -> None:
     ox.settings.use_cache = False
 
 
+def _read(city: City, step: Callable[[str, float], None]) -> tuple[nx.MultiDiGraph, Callable[[], list[dict[str, Any]]]]:
+    """The raw (unsimplified) graph of the city's source, and how to get its water sources."""
+    import osmnx as ox
+    from osmnx._errors import InsufficientResponseError
+    from requests import RequestException
+
+    source = city.city.graph
+    if source.source == "file":
+        path = source_path(city)
+        step("reading OSM extract", 0.05)
+        graph = ox.graph_from_xml(path, bidirectional=False, simplify=False, retain_all=True)
+        return graph, lambda: osm_water_sources.extract(path)
+    step(f"downloading roads of {_describe(city)} from OpenStreetMap", 0.05)
+    try:
+        if source.source == "place":
+            graph = ox.graph_from_place(
+                source.place, custom_filter=OVERPASS_FILTER, simplify=False, retain_all=True, truncate_by_edge=True
+            )
+        else:
+            graph = ox.graph_from_bbox(
+                source.bbox, custom_filter=OVERPASS_FILTER, simplify=False, retain_all=True, truncate_by_edge=True
+            )
+    # no network, Nominatim finds nothing or no area (osmnx raises TypeError/ValueError), Overpass returns nothing
+    except (RequestException, InsufficientResponseError, TypeError, ValueError) as exc:
+        msg = (
+            f"{city.folder / 'city.yaml'}: could not download the roads of {_describe(city)} from OpenStreetMap "
+            f"({type(exc).__name__}: {exc}). Run `hazmat graph build` where Nominatim and Overpass are reachable, "
+            "check graph.place (a name Nominatim finds as an area), or give graph.file (a local extract)"
+        )
+        raise GraphSourceError(msg) from exc
+
+    def water() -> list[dict[str, Any]]:
+        if source.source == "place":
+            return osm_water_sources.download_place(source.place)  # type: ignore[arg-type]
+        return osm_water_sources.download_bbox(source.bbox)  # type: ignore[arg-type]
+
+    return graph, water
+
+
 def build(city: City, *, progress: Callable[[str, float], None] | None = None) -> nx.MultiDiGraph:
-    """Build the city's truck road graph from its local extract (about 20 s for central Harbin)."""
+    """Build the city's truck road graph from its source (about 20 s for the central Harbin extract)."""
     import osmnx as ox
 
     step = progress or (lambda _label, _fraction: None)
-    path = source_path(city)
     configure_osmnx()
     started = time.monotonic()
-    step("reading OSM extract", 0.05)
-    graph = ox.graph_from_xml(path, bidirectional=False, simplify=False, retain_all=True)
+    graph, water_sources = _read(city, step)
     step("keeping truck-usable roads", 0.45)
     drop = [(u, v, k) for u, v, k, d in graph.edges(keys=True, data=True) if not truck_usable(d)]
     graph.remove_edges_from(drop)
@@ -170,7 +221,7 @@ def build(city: City, *, progress: Callable[[str, float], None] | None = None) -
         data["travel_time"] = float(data["length"]) / (kmh / 3.6)
     restrictions.mark_all(graph)
     step("water sources mapped in OSM", 0.95)
-    graph.graph["water_sources"] = osm_water_sources.extract(path)
+    graph.graph["water_sources"] = water_sources()
     graph.graph["provenance"] = provenance(city)
     graph.graph["city"] = city.folder.name
     log.info(
@@ -191,8 +242,18 @@ def cache_path(city: City) -> Path:
     return root / f"{city.folder.name}.pickle"
 
 
-def load(city: City, *, rebuild: bool = False, progress: Callable[[str, float], None] | None = None) -> nx.MultiDiGraph:
-    """The cached graph when its provenance matches the city's source and settings, else a fresh build."""
+def load(
+    city: City,
+    *,
+    rebuild: bool = False,
+    download: bool = False,
+    progress: Callable[[str, float], None] | None = None,
+) -> nx.MultiDiGraph:
+    """The cached graph when its provenance matches the city's source and settings, else a fresh build.
+
+    A city whose graph is downloaded is built only with ``download=True`` (``hazmat graph
+    build``); otherwise a missing cache is an error that names the command to run.
+    """
     path = cache_path(city)
     expected = provenance(city)
     if not rebuild and path.is_file():
@@ -204,6 +265,13 @@ def load(city: City, *, rebuild: bool = False, progress: Callable[[str, float], 
             log.info("graph cache is stale; rebuilding", extra={"cache": str(path)})
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as exc:
             log.warning("graph cache unreadable; rebuilding", extra={"cache": str(path), "error": str(exc)})
+    if online(city) and not download:
+        msg = (
+            f"{city.folder / 'city.yaml'}: graph.source is '{city.city.graph.source}' ({_describe(city)}) and no road "
+            f"graph is cached at {path}: run `hazmat graph build --config {city.folder}` once where OpenStreetMap is "
+            "reachable (it downloads and caches the graph), or give graph.file (a local extract)"
+        )
+        raise GraphSourceError(msg)
     graph = build(city, progress=progress)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

@@ -38,6 +38,7 @@ from hazmat.events import LineString as GeoLine
 from .geo import Projection
 from .policy import Load, static_reason, zone_reason
 from .restrictions import osm_water_sources
+from .snapping import NodeGrid
 from .zones import Zone, ZoneIndex, load_zones
 
 #: an origin or destination farther than this from every road is outside the map
@@ -74,6 +75,7 @@ class Router:
         node_index = {n: i for i, n in enumerate(self.node_ids)}
         mx, my = self.projection.forward.transform(np.array(xs), np.array(ys))
         self.node_xy = np.column_stack([mx, my])
+        self._grid = NodeGrid(self.node_xy)
         self.bounds = (min(xs), min(ys), max(xs), max(ys))
         # edges as flat arrays: what the search loop reads
         self.head: list[int] = []
@@ -97,14 +99,14 @@ class Router:
                 )
             self.lonlat.append(geom)
             self.out[node_index[u]].append(i)
-        self.tagged = [
-            i
-            for i, d in enumerate(self.data)
-            if d.get("tunnel_cat") or d.get("hazmat_no") or d.get("hazmat_water_no") or d.get("hazmat_class_no")
-        ]
+        self.time_array = np.array(self.time)
+        self.length_array = np.array(self.length)
+        self.tagged = self._tagged_edges()
         self.metric = list(self.projection.to_metric(np.array(self.lonlat, dtype=object)))
         self.metric_array = np.array(self.metric, dtype=object)  # for the re-check's vectorised look-ups
-        self.lonlat_xy = [shapely.get_coordinates(g) for g in self.lonlat]  # route geometry without shapely per edge
+        self.metric_bounds = shapely.bounds(self.metric_array)  # (minx, miny, maxx, maxy) per edge
+        # route geometry as ready-made coordinate lists: a route joins them, no shapely or numpy per request
+        self.lonlat_xy = [[(x, y) for x, y in np.round(shapely.get_coordinates(g), 7).tolist()] for g in self.lonlat]
         self._static: dict[tuple[Any, ...], frozenset[int]] = {}
         self._cch = pyroutingkit.CCHTopology()
         self._cch.build(
@@ -134,21 +136,29 @@ class Router:
     def set_zones(self, zones: list[Zone]) -> None:
         """Match every edge to the zones its geometry meets (once per zone set)."""
         self.zones = zones
+        self.zone_bounds = np.array([z.metric.bounds for z in zones], dtype=float).reshape(-1, 4)
         self.edge_zones = ZoneIndex(zones).meeting(self.metric)
         self.zone_edges: list[list[int]] = [[] for _ in zones]
         for i, zs in enumerate(self.edge_zones):
             for z in zs:
                 self.zone_edges[z].append(i)
         self._metrics: dict[tuple[Any, ...], Any] = {}
+        self._applying: dict[Load, tuple[int, ...]] = {}
+
+    def applying(self, load: Load) -> tuple[int, ...]:
+        """The zones (indices) whose ``applies_to`` covers the load: every zone for most loads."""
+        found = self._applying.get(load)
+        if found is None:
+            found = self._applying[load] = tuple(
+                z for z, zone in enumerate(self.zones) if zone.applies(load.classes, load.un_numbers)
+            )
+        return found
 
     # --- snapping ---------------------------------------------------------------------
 
     def snap(self, lon: float, lat: float) -> tuple[int, float]:
         """The nearest road node and its distance in metres."""
-        x, y = self.projection.point(lon, lat)
-        d2 = (self.node_xy[:, 0] - x) ** 2 + (self.node_xy[:, 1] - y) ** 2
-        i = int(np.argmin(d2))
-        return i, math.sqrt(float(d2[i]))
+        return self._grid.nearest(*self.projection.point(lon, lat))
 
     # --- search -----------------------------------------------------------------------
 
@@ -215,9 +225,19 @@ class Router:
         keys = ("tunnel_cat", "hazmat_no", "hazmat_water_no", "hazmat_class_no")
         return [i for i, d in enumerate(self.data) if any(d.get(k) for k in keys)]
 
+    @property
+    def tagged(self) -> list[int]:
+        return self._tagged
+
+    @tagged.setter
+    def tagged(self, edges: list[int]) -> None:
+        self._tagged = edges
+        self._tagged_set = frozenset(edges)
+
     def refresh_restrictions(self) -> None:
         """Forget cached closures and metrics after edge attributes were edited in place."""
         self.tagged = self._tagged_edges()
+        self._applying.clear()
         self._static.clear()
         self._metrics.clear()
 
@@ -231,10 +251,12 @@ class Router:
             )
         return self._static[key]
 
-    def _metric(self, kind: str, closed: frozenset[int], key: tuple[Any, ...]) -> Any:
+    def _metric(self, kind: str, key: tuple[Any, ...], closing: Callable[[], frozenset[int]]) -> Any:
+        """The customised metric for ``key``; ``closing`` gives its closed edges, asked only on a cache miss."""
         metric = self._metrics.get((kind, *key))
         if metric is None:
             weights = self._weights[kind].copy()
+            closed = closing()
             if closed:
                 weights[np.fromiter(closed, dtype=np.int64)] = pyroutingkit.INF_WEIGHT
             metric = pyroutingkit.CCHMetric(self._cch)
@@ -245,23 +267,29 @@ class Router:
         return metric
 
     def _path(self, arcs: Sequence[int]) -> _Search:
-        edges = [int(a) for a in arcs]
-        entry, t = [], 0.0
-        for i in edges:
-            entry.append(t)
-            t += self.time[i]
-        return _Search(edges=edges, entry_s=entry, length_m=sum(self.length[i] for i in edges), duration_s=t)
+        if not arcs:
+            return _Search(edges=[], entry_s=[], length_m=0.0, duration_s=0.0)
+        times = np.cumsum(self.time_array[arcs])
+        return _Search(
+            edges=list(arcs),
+            entry_s=[0.0, *times[:-1].tolist()],
+            length_m=float(self.length_array[arcs].sum()),
+            duration_s=float(times[-1]),
+        )
 
     def _fast(self, src: int, dst: int, depart: datetime, load: Load | None, kind: str) -> _Search | bool | None:
         """The CCH answer; ``None`` when no path exists, ``False`` when the time-dependent search must decide."""
         if load is None:
-            found = self._metric(kind, frozenset(), ("free",)).query(src, dst)
+            found = self._metric(kind, ("free",), frozenset).query(src, dst)
             return None if found[0] >= pyroutingkit.INF_WEIGHT else self._path(found[2])
-        applying = [z for z, zone in enumerate(self.zones) if zone.applies(load.classes, load.un_numbers)]
+        applying = self.applying(load)
         active = frozenset(z for z in applying if self.zones[z].active(depart))
-        static = self._static_blocked(load)
-        closed = static.union(*(self.zone_edges[z] for z in active)) if active else static
-        distance, _nodes, arcs = self._metric(kind, closed, (load, self.untagged_forbidden, active)).query(src, dst)
+
+        def closing() -> frozenset[int]:
+            return self._static_blocked(load).union(*(self.zone_edges[z] for z in active))
+
+        metric = self._metric(kind, (load, self.untagged_forbidden, active), closing)
+        distance, _nodes, arcs = metric.query(src, dst)
         found = None if distance >= pyroutingkit.INF_WEIGHT else self._path(arcs)
         horizon = found.duration_s if found is not None and kind == "time" else DISTANCE_HORIZON_S
         start = int(depart.timestamp() // 60)
@@ -276,38 +304,53 @@ class Router:
     def violations(self, found: _Search, load: Load, depart_s: float) -> list[Avoided]:
         """Every restriction a path breaks, in path order, each named once."""
         out: dict[str, Avoided] = {}
+        static, applying, edge_zones = self._static_blocked(load), self.applying(load), self.edge_zones
         for i, entry in zip(found.edges, found.entry_s, strict=True):
-            reason = static_reason(self.data[i], load, untagged_tunnel_forbidden=self.untagged_forbidden)
-            if reason is not None:
-                out.setdefault(f"{reason.kind}:{reason.reason_en}", reason)
-            for z in self.edge_zones[i]:
+            if i in static:
+                reason = static_reason(self.data[i], load, untagged_tunnel_forbidden=self.untagged_forbidden)
+                if reason is not None:
+                    out.setdefault(f"{reason.kind}:{reason.reason_en}", reason)
+            for z in edge_zones[i]:
                 zone = self.zones[z]
-                if zone.applies(load.classes, load.un_numbers) and zone.active_at_epoch(depart_s + entry):
+                if z in applying and zone.active_at_epoch(depart_s + entry):
                     out.setdefault(f"zone:{zone.id}", zone_reason(zone))
         return list(out.values())
 
     def recheck(self, found: _Search, load: Load, depart: datetime) -> None:
-        """Independent check against the exact zone shapes (no index, no cached matching)."""
+        """Independent check against the exact zone shapes (no zone index, no cached matching).
+
+        Only edges whose bounding box meets the zone's are handed to shapely: a box that
+        misses cannot intersect, and most zones are nowhere near a given route.
+        """
         if not found.edges:
             return
-        geoms = self.metric_array[found.edges]
-        for zone in self.zones:
+        edges = np.asarray(found.edges)
+        boxes, zb = self.metric_bounds[edges][:, None, :], self.zone_bounds[None, :, :]  # edges × zones
+        overlap = (
+            (boxes[..., 0] <= zb[..., 2])
+            & (boxes[..., 2] >= zb[..., 0])
+            & (boxes[..., 1] <= zb[..., 3])
+            & (boxes[..., 3] >= zb[..., 1])
+        )
+        start = depart.timestamp()
+        for z in np.flatnonzero(overlap.any(axis=0)).tolist():
+            zone, near = self.zones[z], overlap[:, z]
             if not zone.applies(load.classes, load.un_numbers):
                 continue
-            start = depart.timestamp()
-            if zone.windows is None:
-                active = np.ones(len(found.edges), dtype=bool)
-            else:
-                active = np.array([zone.active_at_epoch(start + entry) for entry in found.entry_s], dtype=bool)
-                if not active.any():
-                    continue
-            hits = shapely.intersects(zone.metric, geoms) & active
+            if zone.windows is not None:
+                near &= np.array([zone.active_at_epoch(start + entry) for entry in found.entry_s], dtype=bool)
+            (candidates,) = np.nonzero(near)
+            if not len(candidates):
+                continue
+            hits = shapely.intersects(zone.metric, self.metric_array[edges[candidates]])
             if hits.any():
-                k = int(np.argmax(hits))
+                k = int(candidates[int(np.argmax(hits))])
                 at = depart + timedelta(seconds=found.entry_s[k])
                 msg = f"route enters zone {zone.id} on edge {found.edges[k]} at {at.isoformat()}: a routing bug"
                 raise RouteViolation(msg)
         for i in found.edges:
+            if i not in self._tagged_set:  # an edge without restriction tags has no reason
+                continue
             reason = static_reason(self.data[i], load, untagged_tunnel_forbidden=self.untagged_forbidden)
             if reason is not None:
                 msg = f"route uses a closed road on edge {i}: {reason.reason_en}"
@@ -329,52 +372,58 @@ class Router:
                 reason_en=f"the {far} is more than {MAX_SNAP_M:.0f} m from any road of the city's map",
             )
         kind = request.optimize
-        found, blocked_by = self._attempt(request, load, origin, target, kind, request.depart_at)
+        found, reasons = self._attempt(request, load, origin, target, kind, request.depart_at)
         if found is None:
-            return self._no_route(request, load, origin, target, kind, blocked_by, base)
-        depart_s = request.depart_at.timestamp()
+            return self._no_route(request, load, origin, target, kind, reasons, base)
         self.recheck(found, load, request.depart_at)
-        free = self._fast(origin, target, request.depart_at, None, kind)
-        assert free is not False
-        avoided = [] if free is None or free.edges == found.edges else self.violations(free, load, depart_s)
         return Route(
             **base,
             status="ok",
             length_m=round(found.length_m, 1),
             duration_s=round(found.duration_s, 1),
             geometry=GeoLine(coordinates=self._coordinates(found.edges, origin)),
-            avoided=avoided,
+            avoided=reasons,
             arrive_at=request.depart_at + timedelta(seconds=round(found.duration_s)),
         )
 
     def _inside(self, lon: float, lat: float, load: Load, at: datetime) -> list[Zone]:
-        point = Point(self.projection.point(lon, lat))
+        x, y = self.projection.point(lon, lat)
+        zones, bounds = self.zones, self.zone_bounds.tolist()
         return [
-            z
-            for z in self.zones
-            if z.applies(load.classes, load.un_numbers) and z.active(at) and z.metric.intersects(point)
+            zones[z]
+            for z in self.applying(load)
+            if bounds[z][0] <= x <= bounds[z][2]
+            and bounds[z][1] <= y <= bounds[z][3]
+            and zones[z].active(at)
+            and zones[z].metric.intersects(Point(x, y))
         ]
 
     def _attempt(
         self, request: RouteRequest, load: Load, origin: int, target: int, kind: str, depart: datetime
     ) -> tuple[_Search | None, list[Avoided]]:
+        """The permitted route, or ``None``; with what the unrestricted route breaks (``avoided``, or ``blocked_by``).
+
+        The unrestricted route comes first: when it breaks nothing it is the answer (optimal
+        among all routes, so among the permitted ones), and the restricted search is skipped.
+        """
         ends = self._inside(request.origin.lon, request.origin.lat, load, depart)
         ends += [
             z for z in self._inside(request.destination.lon, request.destination.lat, load, depart) if z not in ends
         ]
         if ends:
             return None, [zone_reason(z) for z in ends]
+        free = self._fast(origin, target, depart, None, kind)
+        assert free is not False
+        if free is None:
+            return None, []  # no road at all between the two
+        broken = self.violations(free, load, depart.timestamp())
+        if not broken:
+            return free, []
         fast = self._fast(origin, target, depart, load, kind)
         if fast is False:  # a zone changes state during the trip: the time-dependent search decides
             weight = self.time if kind == "time" else self.length
             fast = self._search(origin, target, depart.timestamp(), weight, self._blocker(load))
-        if fast is not None:
-            return fast, []
-        free = self._fast(origin, target, depart, None, kind)
-        assert free is not False
-        if free is None:
-            return None, []
-        return None, self.violations(free, load, depart.timestamp())
+        return fast, broken
 
     def _no_route(
         self,
@@ -417,6 +466,8 @@ class Router:
         if not edges:
             node = self.graph.nodes[self.node_ids[origin]]
             return [(node["x"], node["y"]), (node["x"], node["y"])]
-        parts = [self.lonlat_xy[i] for i in edges]
-        joined = np.concatenate([parts[0], *(p[1:] for p in parts[1:])])  # consecutive edges share a node
-        return [(x, y) for x, y in np.round(joined, 7).tolist()]
+        parts = self.lonlat_xy
+        joined = list(parts[edges[0]])
+        for i in edges[1:]:
+            joined += parts[i][1:]  # consecutive edges share a node
+        return joined

@@ -9,6 +9,7 @@ time and kept in the graph's metadata.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +33,30 @@ def is_water_source(row: Any) -> bool:
 def extract(path: Path) -> list[dict[str, Any]]:
     """The water-source polygons of an OSM XML extract, as GeoJSON-like dicts."""
     import osmnx as ox
+
+    return _from_features(lambda: ox.features_from_xml(path, tags=QUERY))
+
+
+def download_place(place: str) -> list[dict[str, Any]]:
+    """The water-source polygons of a place, from OpenStreetMap (Overpass)."""
+    import osmnx as ox
+
+    return _from_features(lambda: ox.features_from_place(place, tags=QUERY))
+
+
+def download_bbox(bbox: tuple[float, float, float, float]) -> list[dict[str, Any]]:
+    """The water-source polygons within west, south, east, north, from OpenStreetMap (Overpass)."""
+    import osmnx as ox
+
+    return _from_features(lambda: ox.features_from_bbox(bbox, tags=QUERY))
+
+
+def _from_features(fetch: Callable[[], Any]) -> list[dict[str, Any]]:
     from osmnx._errors import InsufficientResponseError
 
     try:
-        gdf = ox.features_from_xml(path, tags=QUERY)
-    except InsufficientResponseError:
+        gdf = fetch()
+    except InsufficientResponseError:  # osmnx's way of saying "none here"
         return []
     out = []
     for (element, osm_id), row in gdf.iterrows():

@@ -237,6 +237,26 @@ def test_the_recheck_catches_a_route_through_a_zone(router, with_zones):
         r.recheck(found, load, datetime.fromisoformat(DAY))
 
 
+def test_the_recheck_lets_a_route_through_a_zone_outside_its_window(router, with_zones):
+    origin, destination, _free, mid = _crossing_case(router, with_zones)
+    evening = [{"start": "19:00", "end": "21:00"}]
+    later = zone("rs-eve", mid[0] - 0.002, mid[1] - 0.002, mid[0] + 0.002, mid[1] + 0.002, windows=evening)
+    r = with_zones(later)
+    load = Load.of(request(origin, destination).load, router.city.rules.tunnel_codes)
+    found = r._search(r.snap(*origin)[0], r.snap(*destination)[0], 0, r.time, lambda _i, _t: False)
+    r.recheck(found, load, datetime.fromisoformat(DAY))  # 10:00: the zone sleeps, nothing to report
+    with pytest.raises(RouteViolation, match="route enters zone rs-eve"):
+        r.recheck(found, load, datetime.fromisoformat("2026-11-26T19:30:00+08:00"))
+
+
+def test_the_recheck_catches_a_closed_road(router):
+    load = Load.of(request((0, 0), (0, 0)).load, router.city.rules.tunnel_codes)
+    closed = sorted(router._static_blocked(load))
+    assert closed, "the Chengdu extract has tunnels this load may not use"
+    with pytest.raises(RouteViolation, match=f"closed road on edge {closed[0]}"):
+        router.recheck(router._path([closed[0]]), load, datetime.fromisoformat(DAY))
+
+
 class _Tags(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
