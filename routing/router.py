@@ -100,6 +100,7 @@ class Router:
             self.lonlat.append(geom)
             self.out[node_index[u]].append(i)
         self.time_array = np.array(self.time)
+        self._all_nodes = np.arange(len(self.node_ids), dtype=np.uint32)
         self.length_array = np.array(self.length)
         self.tagged = self._tagged_edges()
         self.metric = list(self.projection.to_metric(np.array(self.lonlat, dtype=object)))
@@ -120,6 +121,18 @@ class Router:
             "time": np.maximum(1, np.round(np.array(self.time) * 1000)).astype(np.uint32),  # ms
             "distance": np.maximum(1, np.round(np.array(self.length) * 1000)).astype(np.uint32),  # mm
         }
+        # The reversed graph, for A* potentials of the time-dependent search: the distance of every
+        # node to the target with nothing closed, from one one-to-many query. Weights are rounded
+        # down so that the potential never exceeds the true remaining cost (admissible, consistent).
+        self._reverse = pyroutingkit.CCHTopology()
+        self._reverse.build(
+            np.array(self.head, dtype=np.uint32),
+            np.array(self.tail, dtype=np.uint32),
+            np.array(ys, dtype=np.float32),
+            np.array(xs, dtype=np.float32),
+            len(self.node_ids),
+        )
+        self._to_target: dict[str, Any] = {}
         self.set_zones(load_zones(city, self.projection, self.city_zone_features() if zones is None else zones))
 
     def city_zone_features(self) -> list[ZoneFeature]:
@@ -162,33 +175,53 @@ class Router:
 
     # --- search -----------------------------------------------------------------------
 
+    def potentials(self, dst: int, kind: str) -> list[float]:
+        """A lower bound of the cost from every node to ``dst`` (seconds or metres; inf: unreachable)."""
+        metric = self._to_target.get(kind)
+        if metric is None:
+            scale = self.time_array if kind == "time" else self.length_array
+            metric = self._to_target[kind] = pyroutingkit.CCHMetric(self._reverse)
+            metric.customize(np.floor(scale * 1000).astype(np.uint32))
+        found = metric.distances_many_to_many(np.array([dst], dtype=np.uint32), self._all_nodes)[0]
+        bound = found.astype(float) / 1000
+        bound[found >= pyroutingkit.INF_WEIGHT] = math.inf
+        return bound.tolist()
+
     def _search(
-        self, src: int, dst: int, depart_s: float, weight: list[float], blocked: Callable[[int, float], bool]
+        self,
+        src: int,
+        dst: int,
+        depart_s: float,
+        weight: list[float],
+        blocked: Callable[[int, float], bool],
+        potential: Sequence[float] | None = None,
     ) -> _Search | None:
+        """Time-dependent label-setting search (A* when ``potential`` bounds the cost to ``dst``)."""
         head, out, ttime = self.head, self.out, self.time
+        h = potential if potential is not None else [0.0] * len(self.node_ids)
         best = {src: 0.0}
         at = {src: 0.0}
         pred: dict[int, int] = {}
-        heap = [(0.0, src)]
+        heap = [(h[src], src)]
         done: set[int] = set()
         while heap:
-            cost, u = heapq.heappop(heap)
+            _, u = heapq.heappop(heap)
             if u in done:
                 continue
             done.add(u)
             if u == dst:
                 break
-            t = at[u]
+            cost, t = best[u], at[u]
             for i in out[u]:
                 v = head[i]
-                if v in done or blocked(i, depart_s + t):
+                if v in done or h[v] == math.inf or blocked(i, depart_s + t):
                     continue
                 c = cost + weight[i]
                 if c < best.get(v, math.inf):
                     best[v] = c
                     at[v] = t + ttime[i]
                     pred[v] = i
-                    heapq.heappush(heap, (c, v))
+                    heapq.heappush(heap, (c + h[v], v))
         if dst not in done:
             return None
         edges: list[int] = []
@@ -216,7 +249,8 @@ class Router:
         def blocked(i: int, epoch_s: float) -> bool:
             if i in static:
                 return True
-            return any(applying[z] and zones[z].active_at_epoch(epoch_s) for z in edge_zones[i])
+            near = edge_zones[i]
+            return bool(near) and any(applying[z] and zones[z].active_at_epoch(epoch_s) for z in near)
 
         return blocked
 
@@ -422,7 +456,8 @@ class Router:
         fast = self._fast(origin, target, depart, load, kind)
         if fast is False:  # a zone changes state during the trip: the time-dependent search decides
             weight = self.time if kind == "time" else self.length
-            fast = self._search(origin, target, depart.timestamp(), weight, self._blocker(load))
+            bound = self.potentials(target, kind)
+            fast = self._search(origin, target, depart.timestamp(), weight, self._blocker(load), bound)
         return fast, broken
 
     def _no_route(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from functools import lru_cache
 
 from shapely import STRtree, prepare
@@ -77,19 +77,25 @@ class Zone:
         return _active_minute(self, int(epoch_s // 60))
 
     def ends_within(self, start: datetime, hours: int = 24) -> list[datetime]:
-        """The moments within ``hours`` after ``start`` when this zone turns inactive (whole minutes)."""
+        """The moments within ``hours`` after ``start`` when this zone turns inactive (whole minutes).
+
+        A zone can only turn inactive when one of its windows ends, so only the end times of
+        the days around the interval are tried, not every minute of it.
+        """
         if self.windows is None:
             return []
-        out = []
-        t = start.replace(second=0, microsecond=0)
-        was = self.active(t)
-        for _ in range(hours * 60):
-            t += timedelta(minutes=1)
-            now = self.active(t)
-            if was and not now:
-                out.append(t)
-            was = now
-        return out
+        t0 = start.replace(second=0, microsecond=0)
+        last = t0 + timedelta(hours=hours)
+        first_day = t0.astimezone(self.tz).date() - timedelta(days=1)
+        candidates = {
+            datetime.combine(first_day + timedelta(days=d), time(), tzinfo=self.tz) + timedelta(minutes=_minutes(w.end))
+            for w in self.windows
+            for d in range(hours // 24 + 3)
+        }  # wall-clock arithmetic: "24:00" is the next midnight
+        ends = (c for c in candidates if t0 < c <= last)
+        return sorted(
+            c.astimezone(start.tzinfo) for c in ends if self.active(c - timedelta(minutes=1)) and not self.active(c)
+        )
 
 
 @lru_cache(maxsize=65536)

@@ -302,6 +302,39 @@ def test_the_contraction_hierarchy_and_the_reference_search_agree(router, with_z
             assert fast.duration_s == pytest.approx(slow.duration_s, abs=0.05)
 
 
+@pytest.mark.parametrize("kind", ["time", "distance"])
+def test_the_potentials_bound_the_remaining_cost_and_keep_the_search_optimal(router, with_zones, kind):
+    """A* on the reversed-graph potentials finds what plain Dijkstra finds, on random zones, in fewer steps."""
+    rng = random.Random(23)
+    weight = router.time if kind == "time" else router.length
+    looked_at = {"plain": 0, "guided": 0}
+
+    def counting(blocked, which):
+        def count(i: int, t: float) -> bool:
+            looked_at[which] += 1
+            return blocked(i, t)
+
+        return count
+
+    for _ in range(15):
+        o, d, origin, destination, zones, _shapes = random_case(router, rng)
+        r = with_zones(*zones)
+        load = Load.of(request(origin, destination).load, r.city.rules.tunnel_codes)
+        depart = datetime.fromisoformat(DAY).timestamp()
+        bound = r.potentials(d, kind)
+        free = r._fast(o, d, datetime.fromisoformat(DAY), None, kind)
+        assert free is not None
+        assert bound[o] <= (free.duration_s if kind == "time" else free.length_m) + 1e-9  # a lower bound
+        assert bound[d] == 0
+        plain = r._search(o, d, depart, weight, counting(r._blocker(load), "plain"))
+        guided = r._search(o, d, depart, weight, counting(r._blocker(load), "guided"), bound)
+        assert (plain is None) == (guided is None)
+        if plain is not None:
+            cost = (lambda s: s.duration_s) if kind == "time" else (lambda s: s.length_m)
+            assert cost(guided) == pytest.approx(cost(plain), abs=1e-6)
+    assert looked_at["guided"] < looked_at["plain"] / 2, looked_at  # edges examined
+
+
 def test_a_zone_that_opens_during_the_trip_is_respected_when_the_vehicle_gets_there(router, with_zones):
     origin, destination, free, _ = _crossing_case(router, with_zones)
     coords = free.geometry.coordinates
