@@ -10,7 +10,7 @@ committing its offsets neither loses nor invents an alert.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from hazmat.alerts import alert_id
@@ -42,27 +42,17 @@ def check(
 ) -> tuple[VehicleState, list[Alert]]:
     if pos.event_id in state.recent:  # redelivered: the same answer again, state unchanged
         return state, [Alert.model_validate_json(a) for a in state.recent[pos.event_id]]
-    if state.last_at_s is not None and pos.at.timestamp() < state.last_at_s:
+    at_s = pos.at.timestamp()
+    if state.last_at_s is not None and at_s < state.last_at_s:
         return state, []  # older than what this vehicle already reported: a late ping changes nothing
     opened = dict(state.open)
     alerts: list[Alert] = []
-    p = fence.point(pos.lon, pos.lat)
+    x, y = fence.xy(pos.lon, pos.lat)
 
-    def change(
-        key: str,
-        kind: str,
-        now: bool,
-        severity: str,
-        zh: str,
-        en: str,
-        zone_id: str | None = None,
-        *,
-        by_zone: bool = False,
-    ) -> None:
-        if now == (key in opened):
-            return
+    # Each lasting condition: `change` is called only when it flips (messages are built only then).
+    def change(key: str, kind: str, now: bool, severity: str, zh: str, en: str, zone_id: str | None = None) -> None:
         status = "raised" if now else "cleared"
-        suffix = f"{kind}-{zone_id}" if by_zone else kind
+        suffix = f"{kind}-{zone_id}" if zone_id is not None and by_zone else kind
         alerts.append(
             Alert(
                 alert_id=alert_id(pos.event_id, suffix, status),
@@ -87,8 +77,8 @@ def check(
     # zones: active now and applying to what the vehicle carries (unknown load: every zone)
     inside = {
         z.id: z
-        for z in fence.zones_at(p)
-        if z.active(pos.at) and (load is None or z.applies(load.classes, load.un_numbers))
+        for z in fence.zones_at(x, y)
+        if z.active_at_epoch(at_s) and (load is None or z.applies(load.classes, load.un_numbers))
     }
     leaving = sorted(
         k.split(":", 1)[1] for k in opened if k.startswith("zone_entry:") and k.split(":", 1)[1] not in inside
@@ -104,53 +94,55 @@ def check(
             f"{pos.plate} 已驶离 {zid}",
             f"{pos.plate} left {zid}",
             zid,
-            by_zone=by_zone,
         )
     for zid in entering:
         z = inside[zid]
         zh = f"危险货物车辆 {pos.plate} 驶入{z.name or zid}（{KIND_ZH[z.kind]}）"
         en = f"Hazmat vehicle {pos.plate} entered {zid} ({z.kind.replace('_', ' ')})"
-        change(f"zone_entry:{zid}", "zone_entry", True, "high", zh, en, zid, by_zone=by_zone)
+        change(f"zone_entry:{zid}", "zone_entry", True, "high", zh, en, zid)
 
     # the issued route: off the corridor for N consecutive pings
     off_route = state.off_route
     if route is not None:
-        distance = fence.route_distance_m(route["route_id"], route["coordinates"], p)
-        off_route = off_route + 1 if distance > settings.corridor_m else 0
-        if off_route >= settings.deviation_pings:
+        distance = fence.off_route_m(route["route_id"], route["coordinates"], x, y, settings.corridor_m)
+        off_route = 0 if distance is None else off_route + 1
+        deviating = "route_deviation" in opened
+        if distance is not None and off_route >= settings.deviation_pings and not deviating:
             change(
                 "route_deviation", "route_deviation", True, "medium",
                 f"{pos.plate} 偏离核准路线 {distance:.0f} 米（连续 {off_route} 次定位）",
                 f"{pos.plate} is {distance:.0f} m off its permitted route ({off_route} pings in a row)",
             )  # fmt: skip
-        elif off_route == 0:
+        elif off_route == 0 and deviating:
             change(
-                "route_deviation",
-                "route_deviation",
-                False,
-                "medium",
-                f"{pos.plate} 已回到核准路线",
-                f"{pos.plate} is back on its route",
-            )
+                "route_deviation", "route_deviation", False, "medium",
+                f"{pos.plate} 已回到核准路线", f"{pos.plate} is back on its route",
+            )  # fmt: skip
 
     # moving without a passed check-in in the last 24 h
-    checked = load is not None and 0 <= pos.at.timestamp() - load.decided_at_s <= settings.check_valid_s
-    if pos.speed_kmh > settings.moving_kmh or checked:
+    checked = load is not None and 0 <= at_s - load.decided_at_s <= settings.check_valid_s
+    unchecked_open = "unchecked_movement" in opened
+    if (pos.speed_kmh > settings.moving_kmh or checked) and (not checked) != unchecked_open:
         change(
             "unchecked_movement", "unchecked_movement", not checked, "high",
             f"{pos.plate} 24 小时内无装货前查验放行记录却在行驶" if not checked else f"{pos.plate} 已有查验放行记录",
             f"{pos.plate} is moving without a passed check-in in the last 24 h" if not checked else f"{pos.plate} now has a passed check-in",
         )  # fmt: skip
 
-    # hazmat speed caps
-    cap = settings.motorway_kmh if fence.on_fast_road(p) else settings.default_kmh
-    over = pos.speed_kmh > cap
-    change(
-        "speeding", "speeding", over, "medium",
-        f"{pos.plate} 超速：{pos.speed_kmh:.0f} km/h，危险货物车辆限速 {cap:.0f} km/h" if over else f"{pos.plate} 车速已恢复正常",
-        f"{pos.plate} speeding: {pos.speed_kmh:.0f} km/h, hazmat limit {cap:.0f} km/h" if over else f"{pos.plate} back under the limit",
-    )  # fmt: skip
+    # hazmat speed caps (below both, the road does not matter and is not looked up)
+    over, cap = False, settings.default_kmh
+    if pos.speed_kmh > min(settings.motorway_kmh, settings.default_kmh):
+        cap = settings.motorway_kmh if fence.on_fast_road(x, y) else settings.default_kmh
+        over = pos.speed_kmh > cap
+    if over != ("speeding" in opened):
+        change(
+            "speeding", "speeding", over, "medium",
+            f"{pos.plate} 超速：{pos.speed_kmh:.0f} km/h，危险货物车辆限速 {cap:.0f} km/h" if over else f"{pos.plate} 车速已恢复正常",
+            f"{pos.plate} speeding: {pos.speed_kmh:.0f} km/h, hazmat limit {cap:.0f} km/h" if over else f"{pos.plate} back under the limit",
+        )  # fmt: skip
 
-    new_state = replace(state, off_route=off_route, open=opened, recent=dict(state.recent))
-    new_state.remember(pos.event_id, [a.model_dump_json() for a in alerts], pos.at.timestamp())
+    new_state = VehicleState(
+        plate=state.plate, off_route=off_route, open=opened, recent=dict(state.recent), last_at_s=state.last_at_s
+    )
+    new_state.remember(pos.event_id, [a.model_dump_json() for a in alerts], at_s)
     return new_state, alerts
