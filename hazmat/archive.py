@@ -281,7 +281,7 @@ def _record(row: tuple[Any, ...]) -> Record:
 
 _FLOW_COLUMNS = (
     "f.flow_id, f.checkin_event_id, f.plate, f.site_id, f.un_number, f.name, f.quantity_kg, f.consignor,"
-    " f.consignee, f.destination, f.opened_at, c.closed_at, c.how,"
+    " f.consignee, f.destination, f.opened_at, c.closed_at, c.how, c.source_event_id,"
     " (SELECT t.at || ' ' || t.lon || ' ' || t.lat || ' ' || t.source_event_id FROM flow_track t"
     "  WHERE t.flow_id = f.flow_id ORDER BY t.at DESC LIMIT 1)"
 )
@@ -304,14 +304,18 @@ def _flow_row(flow: Flow) -> tuple[Any, ...]:
 
 
 def _flow_status(row: tuple[Any, ...]) -> FlowStatus:
-    *fields, closed_at, how, last = row
+    *fields, closed_at, how, closed_by, last = row
     flow = Flow(*fields[:10], opened_at=datetime.fromisoformat(fields[10]))  # type: ignore[arg-type]
     point = None
     if last:
         at, lon, lat, source = last.split(" ", 3)
         point = TrackPoint(datetime.fromisoformat(at), float(lon), float(lat), source)
     return FlowStatus(
-        flow=flow, last=point, closed_at=datetime.fromisoformat(closed_at) if closed_at else None, closed_how=how
+        flow=flow,
+        last=point,
+        closed_at=datetime.fromisoformat(closed_at) if closed_at else None,
+        closed_how=how,
+        closed_by=closed_by,
     )
 
 

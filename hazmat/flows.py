@@ -66,6 +66,7 @@ class FlowStatus:
     last: TrackPoint | None = None
     closed_at: datetime | None = None
     closed_how: str | None = None
+    closed_by: str | None = None  # the event (delivery or position) that closed it
 
     def as_json(self) -> dict[str, object]:
         last = self.last

@@ -28,8 +28,9 @@ def close(
     ]
 
 
-def open_flows_of(archive: Archive, plate: str) -> list[FlowStatus]:
-    return archive.flows(plate=plate, open_only=True)
+def delivered_by(archive: Archive, plate: str, event_id: str) -> list[FlowStatus]:
+    """The plate's flows still open, and those this very event closed before (it is being redelivered)."""
+    return [s for s in archive.flows(plate=plate) if s.closed_at is None or s.closed_by == event_id]
 
 
 def overdue(archive: Archive, now: datetime, after: timedelta) -> list[FlowStatus]:

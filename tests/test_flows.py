@@ -13,6 +13,7 @@ from hazmat.flows import OVERDUE, FlowStatus, TrackPoint, arrived, distance_m, f
 from monitor.flowwatch import FlowSettings, destination_of, follow
 from monitor.state import LoadInfo
 from rules.context import DEFAULT_HIGH_HAZARD
+from streams.flowrecords import close, delivered_by
 from tests.helpers import changed, judge, to_checkin
 from tests.test_archive import raw_db, store  # noqa: F401  (the two-backend fixture)
 
@@ -140,6 +141,24 @@ def test_track_close_and_alert_marks_are_insert_once(store):  # noqa: F811
     assert [s.flow.plate for s in store.flows(open_only=True)] == ["晋B22222"]
     [closed] = store.flows(plate="晋B12345")
     assert (closed.closed_how, closed.closed_at, closed.last) == ("arrived", point.at, point)
+
+    assert closed.closed_by == "p-3"
+
+
+def test_a_redelivered_delivery_sends_its_cleared_alert_again(store):  # noqa: F811
+    """The worker died after closing the flow, before the clear went out: the redelivery resends it."""
+    store.record([flow_entry(event_id="c-1")])
+    fid = flow_id("c-1", "UN1005")
+    store.mark_alerted(fid, OVERDUE, T0 + timedelta(hours=25))
+    done = T0 + timedelta(hours=30)
+    [candidate] = delivered_by(store, "晋B12345", "d-1")
+    first = close(store, "晋B12345", (candidate.flow.flow_id,), done, "delivery", "d-1", None)
+    assert [(a.kind, a.state) for a in first] == [("flow_overdue", "cleared")]
+    [again] = delivered_by(store, "晋B12345", "d-1")  # the same delivery, redelivered: its own closed flow
+    assert again.closed_by == "d-1"
+    resent = close(store, "晋B12345", (again.flow.flow_id,), done, "delivery", "d-1", None)
+    assert [a.alert_id for a in resent] == [a.alert_id for a in first]
+    assert delivered_by(store, "晋B12345", "d-2") == []  # another delivery finds nothing left to close
 
 
 def test_open_flows_are_filtered_by_loading_time(store):  # noqa: F811

@@ -21,7 +21,7 @@ from monitor.state import LoadInfo
 
 from .. import core, names, state, topics
 from ..app import app
-from ..flowrecords import close, mark_alerted, open_flows_of, overdue
+from ..flowrecords import close, delivered_by, mark_alerted, overdue
 from .checkins import source_of
 from .positions import vehicle_loads
 
@@ -50,10 +50,12 @@ async def close_delivered(stream: StreamT) -> None:
             for out in delivery.outputs:
                 await topics.send(out)
             continue
-        open_flows = await state.in_archive(open_flows_of, delivery.plate, what="flows")
+        # A redelivered delivery (the worker died before committing it) finds its flows closed by
+        # itself: it closes nothing new but sends their cleared alerts again (same ids).
+        candidates = await state.in_archive(delivered_by, delivery.plate, delivery.event_id, what="flows")
         ids = tuple(
             s.flow.flow_id
-            for s in open_flows
+            for s in candidates
             if delivery.checkin_event_id is None or s.flow.checkin_event_id == delivery.checkin_event_id
         )
         if not ids:
