@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from hazmat import broker
+from tests.kafka_helpers import Worker, new_prefix, prepare
+from tests.routing_helpers import CHENGDU
 
 
 @pytest.fixture(scope="session")
@@ -18,3 +20,23 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield info.bootstrap
     finally:
         broker.stop(home=home)
+
+
+@pytest.fixture(scope="session")
+def chengdu_worker(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
+    """One worker whose city is Chengdu (it has a road graph), shared by the route and monitoring tests.
+
+    They keep out of each other's way with their own plates and request ids; a test that kills
+    it starts it again before it returns.
+    """
+    folder = tmp_path_factory.mktemp("chengdu-worker")
+    prefix = new_prefix()
+    prepare(kafka, prefix)
+    worker = Worker(
+        bootstrap=kafka, prefix=prefix, archive=folder / "archive.sqlite", log=folder / "worker.log",
+        extra_env={"HAZMAT_CITY": str(CHENGDU)},
+    ).start()  # fmt: skip
+    try:
+        yield worker
+    finally:
+        worker.stop()

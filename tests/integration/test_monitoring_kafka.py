@@ -16,8 +16,7 @@ from hazmat.events import Position
 from monitor.simulate import drive, with_detour
 from streams import names
 from tests.helpers import changed
-from tests.kafka_helpers import Tap, Worker, new_prefix, prepare, producer
-from tests.routing_helpers import CHENGDU
+from tests.kafka_helpers import Tap, Worker, producer
 
 pytestmark = pytest.mark.kafka
 
@@ -26,20 +25,13 @@ A, B = (104.060, 30.670), (104.095, 30.715)  # the route between them passes the
 
 
 @pytest.fixture(scope="module")
-def env(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Worker, Tap]]:
-    folder = tmp_path_factory.mktemp("monitor")
-    prefix = new_prefix()
-    prepare(kafka, prefix)
-    worker = Worker(
-        bootstrap=kafka, prefix=prefix, archive=folder / "archive.sqlite", log=folder / "worker.log",
-        extra_env={"HAZMAT_CITY": str(CHENGDU)},
-    ).start()  # fmt: skip
-    tap = Tap(kafka, prefix, names.VERDICTS, names.ROUTES, names.ALERTS)
+def env(kafka: str, chengdu_worker: Worker) -> Iterator[tuple[str, Worker, Tap]]:
+    """The shared Chengdu worker (plates 川A1000x are this module's) and a tap on its outputs."""
+    tap = Tap(kafka, chengdu_worker.prefix, names.VERDICTS, names.ROUTES, names.ALERTS)
     try:
-        yield prefix, worker, tap
+        yield chengdu_worker.prefix, chengdu_worker, tap
     finally:
         tap.close()
-        worker.stop()
 
 
 def send(kafka: str, topic: str, messages: list[tuple[str, bytes]]) -> None:

@@ -3,30 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from streams import names
-from tests.kafka_helpers import Tap, Worker, new_prefix, prepare, producer
-from tests.routing_helpers import CHENGDU
+from tests.kafka_helpers import Tap, producer
 
 pytestmark = pytest.mark.kafka
-
-
-@pytest.fixture(scope="module")
-def worker(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
-    folder = tmp_path_factory.mktemp("route-worker")
-    prefix = new_prefix()
-    prepare(kafka, prefix)
-    w = Worker(
-        bootstrap=kafka, prefix=prefix, archive=folder / "archive.sqlite", log=folder / "worker.log",
-        extra_env={"HAZMAT_CITY": str(CHENGDU)},
-    ).start()  # fmt: skip
-    try:
-        yield w
-    finally:
-        w.stop()
 
 
 def route_request(request_id: str, **extra) -> bytes:
@@ -43,7 +26,9 @@ def route_request(request_id: str, **extra) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode()
 
 
-def test_a_route_request_gets_a_route_and_a_bad_one_a_dead_letter(kafka, worker):
+def test_a_route_request_gets_a_route_and_a_bad_one_a_dead_letter(kafka, chengdu_worker):
+    worker = chengdu_worker  # shared with the monitoring tests: only this test's request ids count
+    ours = {"rq-1", "rq-far"}
     tap = Tap(kafka, worker.prefix, names.ROUTES, names.DLQ)
     try:
         p = producer(kafka)
@@ -53,16 +38,24 @@ def test_a_route_request_gets_a_route_and_a_bad_one_a_dead_letter(kafka, worker)
         p.send(topic, key="川A12345".encode(), value=route_request("rq-far", origin={"lon": 100.0, "lat": 30.0}))
         p.flush()
         p.close()
-        tap.wait_for(
-            lambda t: len(t.messages["hazmat.routes"]) >= 2 and t.messages["hazmat.dlq"], timeout=120, worker=worker
-        )
-        routes = {r["request_id"]: r for r in tap.messages["hazmat.routes"]}
+
+        def mine(t: Tap) -> list[dict]:
+            return [r for r in t.messages["hazmat.routes"] if r["request_id"] in ours]
+
+        def bad(t: Tap) -> list[dict]:
+            return [d for d in t.messages["hazmat.dlq"] if "rq-bad" in d.get("raw", "")]
+
+        tap.wait_for(lambda t: len(mine(t)) == 2 and bad(t), timeout=120, worker=worker)
+        routes = {r["request_id"]: r for r in mine(tap)}
         assert routes["rq-1"]["status"] == "ok"
         assert routes["rq-1"]["route_id"] == "rt-rq-1"
         assert routes["rq-1"]["length_m"] > 1000
         assert routes["rq-far"]["status"] == "outside_map"
-        [dead] = tap.messages["hazmat.dlq"]
+        [dead] = bad(tap)
         assert "origin.lon" in dead["error"]
-        assert tap.keys["hazmat.routes"][0] == "川A12345".encode()
+        keys = [
+            k for k, r in zip(tap.keys["hazmat.routes"], tap.messages["hazmat.routes"], strict=True) if r in mine(tap)
+        ]
+        assert keys == ["川A12345".encode()] * 2
     finally:
         tap.close()
