@@ -6,7 +6,9 @@ Harbin city, then sends position pings at ``--rate``/s for ``--seconds``: each o
 a ``speeding`` condition and yields exactly one alert whose ``source_event_id`` is the ping.
 Reports p50/p99 from ping produced to alert consumed; the baseline in the same run is the
 broker alone (pings produced and read back from the positions topic once the worker has
-stopped).
+stopped). Also the worker's own CPU time per ping (from /proc): the broker and this load
+generator share the machine's cores with it, so the CPU cost, not the latency knee, says
+how many pings a core given to a worker can take.
 
     python benchmarks/bench_alert_latency.py [--rate 500] [--seconds 10]
 """
@@ -79,6 +81,7 @@ def main() -> None:
             run_paced(
                 bootstrap, positions, alerts, "source_event_id", pings("warm", 2 * args.vehicles, args.vehicles), 200
             )
+            cpu_before = cpu_seconds(worker.proc.pid)
             lat = run_paced(
                 bootstrap,
                 positions,
@@ -88,6 +91,7 @@ def main() -> None:
                 args.rate,
             )
             alive = worker.alive()
+            cpu = cpu_seconds(worker.proc.pid) - cpu_before
         finally:
             worker.stop()
         # baseline after the worker has stopped, so it does not also handle these pings
@@ -98,6 +102,13 @@ def main() -> None:
             print(f"{name:28}{len(values):>7}{pct(values, 50):>9.1f}{pct(values, 99):>9.1f}{values[-1]:>9.1f}")
         print(f"worker adds {pct(lat, 50) - pct(base, 50):.1f} ms at p50, {pct(lat, 99) - pct(base, 99):.1f} ms at p99")
         print(f"alerts for {len(lat)} of {n} pings, worker alive: {alive}")
+        print(f"worker CPU: {cpu * 1e6 / n:.0f} µs per ping, so one core sustains about {n / cpu:,.0f} pings/s")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ def check(
     settings: MonitorSettings,
 ) -> tuple[VehicleState, list[Alert]]:
     if pos.event_id in state.recent:  # redelivered: the same answer again, state unchanged
-        return state, [Alert.model_validate_json(a) for a in state.recent[pos.event_id]]
+        return state, [Alert.model_validate(a, strict=False) for a in state.recent[pos.event_id]]  # our own JSON
     at_s = pos.at.timestamp()
     if state.last_at_s is not None and at_s < state.last_at_s:
         return state, []  # older than what this vehicle already reported: a late ping changes nothing
@@ -144,5 +144,5 @@ def check(
     new_state = VehicleState(
         plate=state.plate, off_route=off_route, open=opened, recent=dict(state.recent), last_at_s=state.last_at_s
     )
-    new_state.remember(pos.event_id, [a.model_dump_json() for a in alerts], at_s)
+    new_state.remember(pos.event_id, [a.model_dump(mode="json") for a in alerts], at_s)
     return new_state, alerts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -175,3 +176,19 @@ def test_a_late_ping_changes_nothing(trip):
     state, _ = run(positions, fence)
     late = positions[0].model_copy(update={"event_id": "late-1"})
     assert check(late, state, CHECKED, None, fence, SETTINGS) == (state, [])
+
+
+def test_a_redelivered_ping_gets_the_same_alerts_after_the_state_went_through_the_table(trip):
+    """The table keeps the state as JSON: the replayed alerts are equal to the first ones, field by field."""
+    r, fence, inside = trip
+    positions = drive([r.geometry.coordinates[0], inside], plate="川A12345", start=START, speed_kmh=40)
+    state, first = run(positions, fence)
+    assert first
+    stored = json.loads(json.dumps(state.to_json()))
+    restored = VehicleState.from_json(stored, "川A12345")
+    assert restored == state
+    again = [a for pos in positions for a in check(pos, restored, CHECKED, None, fence, SETTINGS)[1]]
+    assert again == first
+    # a state written by an earlier version kept each alert as a JSON string
+    older = {**stored, "recent": {k: [json.dumps(a) for a in v] for k, v in stored["recent"].items()}}
+    assert VehicleState.from_json(older, "川A12345") == state
