@@ -49,6 +49,19 @@ DISTANCE_HORIZON_S = 6 * 3600
 METRIC_CACHE = 64
 
 
+def _topology(tail: list[int], head: list[int], xs: list[float], ys: list[float]) -> Any:
+    """A contraction-hierarchy topology of the arcs tail[i] → head[i] (nested dissection on the coordinates)."""
+    topology = pyroutingkit.CCHTopology()
+    topology.build(
+        np.array(tail, dtype=np.uint32),
+        np.array(head, dtype=np.uint32),
+        np.array(ys, dtype=np.float32),
+        np.array(xs, dtype=np.float32),
+        len(xs),
+    )
+    return topology
+
+
 class RouteViolation(AssertionError):  # noqa: N818  (a violation, not an ordinary error)
     """A route crossed an active zone: a bug in the search, reported loudly."""
 
@@ -109,14 +122,7 @@ class Router:
         # route geometry as ready-made coordinate lists: a route joins them, no shapely or numpy per request
         self.lonlat_xy = [[(x, y) for x, y in np.round(shapely.get_coordinates(g), 7).tolist()] for g in self.lonlat]
         self._static: dict[tuple[Any, ...], frozenset[int]] = {}
-        self._cch = pyroutingkit.CCHTopology()
-        self._cch.build(
-            np.array(self.tail, dtype=np.uint32),
-            np.array(self.head, dtype=np.uint32),
-            np.array(ys, dtype=np.float32),
-            np.array(xs, dtype=np.float32),
-            len(self.node_ids),
-        )
+        self._cch = _topology(self.tail, self.head, xs, ys)
         self._weights = {
             "time": np.maximum(1, np.round(np.array(self.time) * 1000)).astype(np.uint32),  # ms
             "distance": np.maximum(1, np.round(np.array(self.length) * 1000)).astype(np.uint32),  # mm
@@ -124,14 +130,7 @@ class Router:
         # The reversed graph, for A* potentials of the time-dependent search: the distance of every
         # node to the target with nothing closed, from one one-to-many query. Weights are rounded
         # down so that the potential never exceeds the true remaining cost (admissible, consistent).
-        self._reverse = pyroutingkit.CCHTopology()
-        self._reverse.build(
-            np.array(self.head, dtype=np.uint32),
-            np.array(self.tail, dtype=np.uint32),
-            np.array(ys, dtype=np.float32),
-            np.array(xs, dtype=np.float32),
-            len(self.node_ids),
-        )
+        self._reverse = _topology(self.head, self.tail, xs, ys)
         self._to_target: dict[str, Any] = {}
         self.set_zones(load_zones(city, self.projection, self.city_zone_features() if zones is None else zones))
 

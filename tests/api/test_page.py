@@ -81,6 +81,16 @@ def test_the_page_draws_zones_streams_alerts_and_draws_a_requested_route(server,
     assert browser.find_element(By.ID, "route").get_attribute("d").startswith("M")
     assert "km" in browser.find_element(By.ID, "route-result").text
 
+    # the key field changes while the feed asks /v1/whoami: the feed keeps the key it was asked with
+    browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        f"keyInput.value = '{POLICE}'; const pending = connectFeed(); keyInput.value = '';"
+        "pending.then(() => done(null));"
+    )
+    wait.until(lambda b: b.execute_script("return feed.readyState") != 0)  # not connecting any more
+    assert browser.execute_script("return feed.url").endswith(f"key={POLICE}")
+    assert browser.execute_script("return feed.readyState") == 1  # open
+
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(SCREENSHOTS / "page.png"))
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
