@@ -169,31 +169,26 @@ def _read(city: City, step: Callable[[str, float], None]) -> tuple[nx.MultiDiGra
         step("reading OSM extract", 0.05)
         graph = ox.graph_from_xml(path, bidirectional=False, simplify=False, retain_all=True)
         return graph, lambda: osm_water_sources.extract(path)
+
+    def downloaded(what: str, fetch: Callable[[], Any]) -> Any:
+        try:
+            return fetch()
+        # no network, Nominatim finds nothing or no area (osmnx raises TypeError/ValueError), Overpass returns nothing
+        except (RequestException, InsufficientResponseError, TypeError, ValueError) as exc:
+            msg = (
+                f"{city.folder / 'city.yaml'}: could not download the {what} of {_describe(city)} from OpenStreetMap "
+                f"({type(exc).__name__}: {exc}). Run `hazmat graph build` where Nominatim and Overpass are "
+                "reachable, check graph.place (a name Nominatim finds as an area), or give graph.file (a local extract)"
+            )
+            raise GraphSourceError(msg) from exc
+
+    options = {"custom_filter": OVERPASS_FILTER, "simplify": False, "retain_all": True, "truncate_by_edge": True}
     step(f"downloading roads of {_describe(city)} from OpenStreetMap", 0.05)
-    try:
-        if source.source == "place":
-            graph = ox.graph_from_place(
-                source.place, custom_filter=OVERPASS_FILTER, simplify=False, retain_all=True, truncate_by_edge=True
-            )
-        else:
-            graph = ox.graph_from_bbox(
-                source.bbox, custom_filter=OVERPASS_FILTER, simplify=False, retain_all=True, truncate_by_edge=True
-            )
-    # no network, Nominatim finds nothing or no area (osmnx raises TypeError/ValueError), Overpass returns nothing
-    except (RequestException, InsufficientResponseError, TypeError, ValueError) as exc:
-        msg = (
-            f"{city.folder / 'city.yaml'}: could not download the roads of {_describe(city)} from OpenStreetMap "
-            f"({type(exc).__name__}: {exc}). Run `hazmat graph build` where Nominatim and Overpass are reachable, "
-            "check graph.place (a name Nominatim finds as an area), or give graph.file (a local extract)"
-        )
-        raise GraphSourceError(msg) from exc
-
-    def water() -> list[dict[str, Any]]:
-        if source.source == "place":
-            return osm_water_sources.download_place(source.place)  # type: ignore[arg-type]
-        return osm_water_sources.download_bbox(source.bbox)  # type: ignore[arg-type]
-
-    return graph, water
+    if source.source == "place":
+        graph = downloaded("roads", lambda: ox.graph_from_place(source.place, **options))
+        return graph, lambda: downloaded("water sources", lambda: osm_water_sources.download_place(source.place))
+    graph = downloaded("roads", lambda: ox.graph_from_bbox(source.bbox, **options))
+    return graph, lambda: downloaded("water sources", lambda: osm_water_sources.download_bbox(source.bbox))
 
 
 def build(city: City, *, progress: Callable[[str, float], None] | None = None) -> nx.MultiDiGraph:

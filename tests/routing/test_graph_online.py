@@ -125,3 +125,14 @@ def test_no_network_is_an_error_that_says_what_to_do(tmp_path, monkeypatch):
     assert "graph.file" in message
     assert "city.yaml" in message
     assert not road_graph.cache_path(city).exists()
+
+
+def test_a_failed_water_source_download_is_an_error_too(tmp_path, overpass, monkeypatch):
+    def offline(*_args: Any, **_kwargs: Any) -> None:
+        raise requests.ReadTimeout("overpass-api.de read timed out")
+
+    monkeypatch.setattr(ox, "features_from_place", offline)
+    city = _online_city(tmp_path, f"graph:\n  source: place\n  place: {PLACE}\n")
+    with pytest.raises(road_graph.GraphSourceError, match=f"could not download the water sources of {PLACE}"):
+        road_graph.load(city, download=True)
+    assert not road_graph.cache_path(city).exists()  # nothing half-built is cached
