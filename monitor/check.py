@@ -49,7 +49,8 @@ def check(
     alerts: list[Alert] = []
     x, y = fence.xy(pos.lon, pos.lat)
 
-    # Each lasting condition: `change` is called only when it flips (messages are built only then).
+    # Each lasting condition: `change` is called only when it flips (messages are built only then);
+    # `by_zone` is set below, before the first zone alert.
     def change(key: str, kind: str, now: bool, severity: str, zh: str, en: str, zone_id: str | None = None) -> None:
         status = "raised" if now else "cleared"
         suffix = f"{kind}-{zone_id}" if zone_id is not None and by_zone else kind

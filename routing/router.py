@@ -2,14 +2,16 @@
 
 An edge is closed when the map closes it to the load, or when a zone that applies to the
 load is active at the moment the vehicle would enter it (a zone outside its window changes
-nothing). Two searches answer that:
+nothing). The unrestricted route is asked first: when it breaks nothing it is the answer,
+and what it breaks is what the answer ``avoided``. Otherwise two searches answer:
 
 * the fast path, a customizable contraction hierarchy (RoutingKit's CCH via pyroutingkit):
   one topology per graph, one customised metric per set of closed edges (the load's map
   restrictions plus the zones active at departure; blocked arcs get infinite weight),
   cached, so a query costs tens of microseconds. It is exact when no applicable zone
   changes state during the trip, which is checked for every answer;
-* otherwise a time-dependent label-setting Dijkstra in Python, the reference.
+* otherwise a time-dependent label-setting search in Python (A*, its potentials the
+  distances to the target on a reversed CCH with nothing closed: a lower bound).
 
 Every route is then re-checked, independently of both searches and of the zone index,
 against the exact zone shapes; a violation raises :class:`RouteViolation`, never a quiet
