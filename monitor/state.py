@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from hazmat.events import CheckIn, Verdict
 
 
 @dataclass
@@ -62,6 +66,23 @@ class LoadInfo:
     un_numbers: tuple[str, ...]
     flows: tuple[str, ...] = ()
     tracked_at_s: float | None = None
+
+    @classmethod
+    def after_load(
+        cls, checkin: CheckIn, verdict: Verdict, opened: Sequence[str], earlier: LoadInfo | None
+    ) -> LoadInfo:
+        """A plate's load info after a ``load`` verdict: what it carries now, its flows still open.
+
+        ``opened`` are the flows this load opened; flows of earlier loads stay open until
+        they are delivered or arrive (a vehicle may reload before its last delivery is reported).
+        """
+        still_open = [f for f in (earlier.flows if earlier else ()) if f not in opened]
+        return cls(
+            decided_at_s=verdict.decided_at.timestamp(),
+            classes=tuple(sorted({i.hazard_class for i in checkin.load})),
+            un_numbers=tuple(sorted({i.un_number for i in checkin.load})),
+            flows=(*still_open, *opened),
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {

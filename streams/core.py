@@ -62,6 +62,7 @@ class Handled:
     """The outcome of one input message."""
 
     outputs: list[Out] = field(default_factory=list)
+    checkin: CheckIn | None = None
     verdict: Verdict | None = None
     entry: Entry | None = None
     errors: list[dict[str, Any]] | None = None
@@ -123,7 +124,10 @@ def handle_checkin(raw: bytes | None, source: Source, settings: RuleSettings, no
     outputs = [Out(names.VERDICTS, key, encode(verdict))]
     outputs += [Out(names.ALERTS, key, encode(alert)) for alert in verdict_alerts(checkin, verdict)]
     return Handled(
-        outputs=outputs, verdict=verdict, entry=archive_entry(raw.decode("utf-8"), checkin, verdict, settings)
+        outputs=outputs,
+        checkin=checkin,
+        verdict=verdict,
+        entry=archive_entry(raw.decode("utf-8"), checkin, verdict, settings),
     )
 
 

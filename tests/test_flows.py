@@ -73,6 +73,17 @@ def ping(event_id: str, at: datetime, lon: float, lat: float, speed: float) -> P
     return Position(schema_version=1, event_id=event_id, plate="晋B12345", at=at, lon=lon, lat=lat, speed_kmh=speed)
 
 
+def test_a_new_load_keeps_the_earlier_loads_undelivered_flows_open():
+    data = changed(event_id="c-2")
+    checkin, verdict = to_checkin(data), judge(data)
+    earlier = LoadInfo(T0.timestamp() - 3600, ("2.3",), ("UN1005",), flows=("f-old", flow_id("c-2", "UN1005")))
+    info = LoadInfo.after_load(checkin, verdict, [flow_id("c-2", "UN1005")], earlier)
+    assert info.flows == ("f-old", flow_id("c-2", "UN1005"))  # each once, the earlier first
+    assert info.decided_at_s == verdict.decided_at.timestamp()
+    assert info.un_numbers == tuple(sorted({i.un_number for i in checkin.load}))
+    assert LoadInfo.after_load(checkin, verdict, [], None).flows == ()
+
+
 def test_follow_tracks_at_most_once_per_interval_and_closes_on_arrival():
     load = LoadInfo(T0.timestamp(), ("2.3",), ("UN1005",), flows=("f-1",))
     route = {"route_id": "rt-1", "coordinates": [[104.06, 30.67], [104.095, 30.715]]}

@@ -1,4 +1,8 @@
-"""Check-ins → verdicts (+ archive) and alerts; anything invalid → dead letter + ``invalid_event`` alert."""
+"""Check-ins → verdicts (+ archive) and alerts; anything invalid → dead letter + ``invalid_event`` alert.
+
+A passed load is also recorded in the ``vehicle-loads`` table (what the vehicle carries and
+its open high-hazard flows), which the position monitor reads.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,11 @@ from datetime import UTC, datetime
 from faust import EventT, StreamT
 
 from hazmat.checking import log_verdict
+from monitor.state import LoadInfo
 
 from .. import core, state, topics
 from ..app import app
+from ..tables import load_of, set_load
 
 log = logging.getLogger("hazmat.streams.checkins")
 
@@ -33,6 +39,15 @@ def _handle(event: EventT, now: datetime) -> core.Handled:
         return core.reject(event.value, source, [{"loc": [], "msg": f"internal error: {type(exc).__name__}"}], now)
 
 
+def remember_load(h: core.Handled) -> None:
+    """A ``load`` verdict becomes the plate's current load in the table (in batch order: the latest wins)."""
+    if h.checkin is None or h.verdict is None or h.verdict.verdict != "load" or h.entry is None:
+        return
+    plate = h.checkin.vehicle.plate
+    opened = [f.flow_id for f in h.entry.flows]
+    set_load(plate, LoadInfo.after_load(h.checkin, h.verdict, opened, load_of(plate)))
+
+
 @app.agent(topics.checkins)
 async def judge_checkins(stream: StreamT) -> None:
     async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
@@ -43,6 +58,7 @@ async def judge_checkins(stream: StreamT) -> None:
         # acknowledged only after both, so a crash in between means redelivery, not loss
         added = await state.record([h.entry for h in handled if h.entry is not None])
         for event, h in zip(events, handled, strict=True):
+            remember_load(h)
             for out in h.outputs:
                 await topics.send(out)
             if h.verdict is not None:

@@ -17,13 +17,12 @@ from faust import StreamT
 
 from hazmat.events import Alert, Delivery
 from hazmat.flows import overdue_alert
-from monitor.state import LoadInfo
 
 from .. import core, names, state, topics
 from ..app import app
 from ..flowrecords import close, delivered_by, mark_alerted, overdue
+from ..tables import load_of, set_load
 from .checkins import source_of
-from .positions import vehicle_loads
 
 log = logging.getLogger("hazmat.streams.flows")
 
@@ -64,9 +63,9 @@ async def close_delivered(stream: StreamT) -> None:
         alerts = await state.in_archive(
             close, delivery.plate, ids, delivery.at, "delivery", delivery.event_id, None, what="close flows"
         )
-        load = LoadInfo.from_json(vehicle_loads.get(delivery.plate))
+        load = load_of(delivery.plate)
         if load is not None and set(load.flows) & set(ids):
-            vehicle_loads[delivery.plate] = replace(load, flows=tuple(f for f in load.flows if f not in ids)).to_json()
+            set_load(delivery.plate, replace(load, flows=tuple(f for f in load.flows if f not in ids)))
         log.info("flows delivered", extra={"plate": delivery.plate, "event_id": delivery.event_id, "flows": list(ids)})
         await send_alerts(alerts)
 

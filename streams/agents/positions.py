@@ -1,10 +1,10 @@
 """Vehicle positions → zone entry, route deviation, unchecked movement and speeding alerts.
 
-Per-vehicle state lives in faust tables keyed by plate (changelog-backed, so a restarted
-worker resumes where the last one stopped); positions, check-ins and routes are all keyed by
-plate, so each worker holds the state of exactly the vehicles whose pings it receives.
-Two small agents feed the tables the monitor reads: the last passed check-in of a plate
-(with what it carries) and the last permitted route issued to it.
+Per-vehicle state lives in faust tables keyed by plate (``streams/tables.py``,
+changelog-backed, so a restarted worker resumes where the last one stopped); positions,
+check-ins and routes are all keyed by plate, so each worker holds the state of exactly the
+vehicles whose pings it receives. The check-in agent records each plate's last passed load;
+a small agent here records the last permitted route issued to it.
 """
 
 from __future__ import annotations
@@ -16,49 +16,22 @@ from operator import methodcaller
 
 from faust import StreamT
 
-from hazmat.events import Alert, CheckIn, InvalidEvent, Position, Route, decode
-from hazmat.flows import TrackPoint, opened_by
+from hazmat.events import Alert, InvalidEvent, Position, Route, decode
+from hazmat.flows import TrackPoint
 from monitor.check import check
 from monitor.flowwatch import FlowStep, follow
-from monitor.state import LoadInfo, VehicleState
-from rules import evaluate
+from monitor.state import VehicleState
 
 from .. import core, names, state, topics
 from ..app import app
 from ..flowrecords import close
+from ..tables import load_of, set_load, vehicle_monitor, vehicle_routes
 from .checkins import source_of
 
 log = logging.getLogger("hazmat.streams.positions")
 
 positions = topics.BY_BASE[names.POSITIONS.base]
 routes = topics.BY_BASE[names.ROUTES.base]
-
-vehicle_loads = app.Table("vehicle-loads", default=None, partitions=names.DEFAULT_PARTITIONS)
-vehicle_routes = app.Table("vehicle-routes", default=None, partitions=names.DEFAULT_PARTITIONS)
-vehicle_monitor = app.Table("vehicle-monitor", default=None, partitions=names.DEFAULT_PARTITIONS)
-
-
-@app.agent(topics.checkins)
-async def remember_loads(stream: StreamT) -> None:
-    """The last ``load`` verdict per plate, with the load's classes and UN numbers."""
-    async for event in stream.events():
-        try:
-            checkin = decode(CheckIn, event.value)
-        except InvalidEvent:
-            continue  # the check-in agent dead-letters it; nothing to remember
-        settings = state.blacklist().settings
-        verdict = evaluate(checkin, settings)
-        if verdict.verdict == "load":
-            earlier = LoadInfo.from_json(vehicle_loads.get(checkin.vehicle.plate))
-            flows = [f.flow_id for f in opened_by(checkin, verdict, settings.high_hazard_un_numbers)]
-            still_open = [f for f in (earlier.flows if earlier else ()) if f not in flows]
-            info = LoadInfo(
-                decided_at_s=verdict.decided_at.timestamp(),
-                classes=tuple(sorted({i.hazard_class for i in checkin.load})),
-                un_numbers=tuple(sorted({i.un_number for i in checkin.load})),
-                flows=tuple(still_open + flows),
-            )
-            vehicle_loads[checkin.vehicle.plate] = info.to_json()
 
 
 @app.agent(routes)
@@ -100,7 +73,7 @@ async def monitor_positions(stream: StreamT) -> None:
         try:
             fence = state.built_geofence() or await asyncio.to_thread(state.geofence)  # built once (may load the graph)
             current = VehicleState.from_json(vehicle_monitor.get(pos.plate), pos.plate)
-            load = LoadInfo.from_json(vehicle_loads.get(pos.plate))
+            load = load_of(pos.plate)
             route = vehicle_routes.get(pos.plate)
             new_state, alerts = check(pos, current, load, route, fence, state.monitor_settings())
         except Exception as exc:  # a bug must not stop monitoring: the ping goes to the DLQ with the reason
@@ -114,7 +87,7 @@ async def monitor_positions(stream: StreamT) -> None:
         if step is not None:
             alerts = alerts + await _follow_flows(pos, step)
             if load is not None and step.load != load:
-                vehicle_loads[pos.plate] = step.load.to_json()
+                set_load(pos.plate, step.load)
         for alert in alerts:
             await topics.send(core.Out(names.ALERTS, pos.plate.encode("utf-8"), core.encode(alert)))
             log.info(

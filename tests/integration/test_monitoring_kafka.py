@@ -157,6 +157,8 @@ def test_a_worker_killed_mid_trip_loses_no_state(kafka, env, tmp_path):
     assert counts[("zone_entry", "raised")] == 1, counts
     assert counts[("zone_entry", "cleared")] == 1, counts
     assert counts[("route_deviation", "raised")] == 1, counts
+    # the replacement restored the plate's passed check-in (vehicle-loads): no unchecked movement
+    assert counts[("unchecked_movement", "raised")] == 0, counts
 
 
 def test_a_high_hazard_load_is_tracked_and_closed_when_it_stops_at_its_destination(kafka, env):
