@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench_kafka import bench_kafka, pct, run_paced  # noqa: E402
+from bench_kafka import bench_kafka, cpu_seconds, pct, run_paced  # noqa: E402
 
 from streams import names  # noqa: E402
 from tests.kafka_helpers import Worker  # noqa: E402
@@ -103,12 +103,6 @@ def main() -> None:
         print(f"worker adds {pct(lat, 50) - pct(base, 50):.1f} ms at p50, {pct(lat, 99) - pct(base, 99):.1f} ms at p99")
         print(f"alerts for {len(lat)} of {n} pings, worker alive: {alive}")
         print(f"worker CPU: {cpu * 1e6 / n:.0f} µs per ping, so one core sustains about {n / cpu:,.0f} pings/s")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

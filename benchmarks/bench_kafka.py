@@ -123,6 +123,12 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc): what a worker itself costs."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000, help="check-ins for the throughput run")
@@ -159,6 +165,7 @@ def main() -> None:
                 args.rate,
             )
             batch = messages("tput", args.n)
+            cpu_before = sum(cpu_seconds(w.proc.pid) for w in workers)
             consumer = consumer_at_end(bootstrap, verdicts)
             seen: dict[str, float] = {}
             reader = threading.Thread(
@@ -172,6 +179,7 @@ def main() -> None:
             producer.flush()
             produced_s = time.perf_counter() - start
             reader.join()
+            cpu = sum(cpu_seconds(w.proc.pid) for w in workers) - cpu_before
             consumer.close()
             producer.close()
             done_s = (max(seen.values()) - start) if seen else float("nan")
@@ -188,6 +196,7 @@ def main() -> None:
         print(
             f"  {len(seen)} verdicts in {done_s:.2f} s: {len(seen) / done_s:,.0f} check-ins/s sustained, worker alive: {alive}"
         )
+        print(f"  worker CPU: {cpu * 1e6 / max(1, len(seen)):.0f} µs per check-in ({len(seen) / cpu:,.0f}/s per core)")
         print(f"target ≥ 5,000/s sustained: {'meets' if len(seen) / done_s >= 5000 else 'misses'}")
         print(f"target p99 ≤ 100 ms at 1,000/s: {'meets' if pct(lat, 99) <= 100 else 'misses'}")
 
