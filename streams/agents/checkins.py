@@ -44,8 +44,11 @@ def remember_load(h: core.Handled) -> None:
     if h.checkin is None or h.verdict is None or h.verdict.verdict != "load" or h.entry is None:
         return
     plate = h.checkin.vehicle.plate
-    opened = [f.flow_id for f in h.entry.flows]
-    set_load(plate, LoadInfo.after_load(h.checkin, h.verdict, opened, load_of(plate)))
+    try:
+        opened = [f.flow_id for f in h.entry.flows]
+        set_load(plate, LoadInfo.after_load(h.checkin, h.verdict, opened, load_of(plate)))
+    except Exception:  # a bug here must not stop judging: the verdict is out, the monitor misses one load
+        log.exception("load not recorded", extra={"plate": plate, "event_id": h.checkin.event_id})
 
 
 @app.agent(topics.checkins)
