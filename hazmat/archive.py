@@ -107,6 +107,30 @@ class Archive(Protocol):
 #: every table of the archive; triggers refuse UPDATE and DELETE on each
 _APPEND_ONLY = ("checkins", "checkin_rules", "flows", "flow_track", "flow_closures", "flow_alerts")
 
+#: the check-ins and their rule ids, the same on SQLite and PostgreSQL
+_CHECKIN_TABLES = """
+CREATE TABLE IF NOT EXISTS checkins (
+    event_id        TEXT PRIMARY KEY,
+    plate           TEXT NOT NULL,
+    site_id         TEXT NOT NULL,
+    occurred_at     TEXT NOT NULL,  -- UTC, ISO 8601, so text order is time order
+    verdict         TEXT NOT NULL,
+    ruleset_version TEXT NOT NULL,
+    event_json      TEXT NOT NULL,  -- the event as received
+    verdict_json    TEXT NOT NULL,
+    archived_at     TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checkin_rules (
+    event_id TEXT NOT NULL REFERENCES checkins(event_id),
+    rule_id  TEXT NOT NULL,
+    PRIMARY KEY (event_id, rule_id)
+);
+CREATE INDEX IF NOT EXISTS checkins_plate ON checkins(plate, occurred_at);
+CREATE INDEX IF NOT EXISTS checkins_site ON checkins(site_id, occurred_at);
+CREATE INDEX IF NOT EXISTS checkins_time ON checkins(occurred_at);
+CREATE INDEX IF NOT EXISTS checkin_rules_rule ON checkin_rules(rule_id);
+"""
+
 _FLOW_TABLES = """
 CREATE TABLE IF NOT EXISTS flows (
     flow_id          TEXT PRIMARY KEY,
@@ -147,28 +171,7 @@ CREATE TABLE IF NOT EXISTS flow_alerts (
 """
 
 _SQLITE_SCHEMA = (
-    """
-CREATE TABLE IF NOT EXISTS checkins (
-    event_id        TEXT PRIMARY KEY,
-    plate           TEXT NOT NULL,
-    site_id         TEXT NOT NULL,
-    occurred_at     TEXT NOT NULL,  -- UTC, ISO 8601, so text order is time order
-    verdict         TEXT NOT NULL,
-    ruleset_version TEXT NOT NULL,
-    event_json      TEXT NOT NULL,  -- the event as received
-    verdict_json    TEXT NOT NULL,
-    archived_at     TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS checkin_rules (
-    event_id TEXT NOT NULL REFERENCES checkins(event_id),
-    rule_id  TEXT NOT NULL,
-    PRIMARY KEY (event_id, rule_id)
-);
-CREATE INDEX IF NOT EXISTS checkins_plate ON checkins(plate, occurred_at);
-CREATE INDEX IF NOT EXISTS checkins_site ON checkins(site_id, occurred_at);
-CREATE INDEX IF NOT EXISTS checkins_time ON checkins(occurred_at);
-CREATE INDEX IF NOT EXISTS checkin_rules_rule ON checkin_rules(rule_id);
-"""
+    _CHECKIN_TABLES
     + _FLOW_TABLES
     + "".join(
         f"CREATE TRIGGER IF NOT EXISTS {t}_no_{op.lower()} BEFORE {op} ON {t}\n"
@@ -179,28 +182,7 @@ CREATE INDEX IF NOT EXISTS checkin_rules_rule ON checkin_rules(rule_id);
 )
 
 _POSTGRES_SCHEMA = (
-    """
-CREATE TABLE IF NOT EXISTS checkins (
-    event_id        TEXT PRIMARY KEY,
-    plate           TEXT NOT NULL,
-    site_id         TEXT NOT NULL,
-    occurred_at     TEXT NOT NULL,
-    verdict         TEXT NOT NULL,
-    ruleset_version TEXT NOT NULL,
-    event_json      TEXT NOT NULL,
-    verdict_json    TEXT NOT NULL,
-    archived_at     TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS checkin_rules (
-    event_id TEXT NOT NULL REFERENCES checkins(event_id),
-    rule_id  TEXT NOT NULL,
-    PRIMARY KEY (event_id, rule_id)
-);
-CREATE INDEX IF NOT EXISTS checkins_plate ON checkins(plate, occurred_at);
-CREATE INDEX IF NOT EXISTS checkins_site ON checkins(site_id, occurred_at);
-CREATE INDEX IF NOT EXISTS checkins_time ON checkins(occurred_at);
-CREATE INDEX IF NOT EXISTS checkin_rules_rule ON checkin_rules(rule_id);
-"""
+    _CHECKIN_TABLES
     + _FLOW_TABLES
     + """CREATE OR REPLACE FUNCTION hazmat_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN RAISE EXCEPTION 'the archive is append-only'; END $$;
