@@ -311,6 +311,29 @@ class _SqlArchive:
         """A cursor inside one transaction (committed on exit, rolled back on error)."""
         raise NotImplementedError
 
+    def record(self, entries: Iterable[Entry]) -> int:
+        """Append each check-in with its rule ids and the flows it opens, in one transaction."""
+        m = self._mark
+        now = datetime.now(UTC).isoformat()
+        added = 0
+        with self._transaction() as cur:
+            for entry in entries:
+                cur.execute(
+                    f"INSERT INTO checkins VALUES ({', '.join([m] * 9)}) ON CONFLICT DO NOTHING", _row(entry, now)
+                )
+                if cur.rowcount == 1:
+                    added += 1
+                    v = entry.verdict
+                    cur.executemany(
+                        f"INSERT INTO checkin_rules VALUES ({m}, {m}) ON CONFLICT DO NOTHING",
+                        [(v.checkin_event_id, r) for r in sorted({f.rule_id for f in v.findings})],
+                    )
+                cur.executemany(
+                    f"INSERT INTO flows VALUES ({', '.join([m] * 11)}) ON CONFLICT DO NOTHING",
+                    [_flow_row(f) for f in entry.flows],
+                )
+        return added
+
     def flows(
         self, *, plate: str | None = None, open_only: bool = False, opened_before: datetime | None = None
     ) -> list[FlowStatus]:
@@ -331,10 +354,13 @@ class _SqlArchive:
         return [_flow_status(row) for row in self._db.execute(sql, args).fetchall()]
 
     def track(self, flow_ids: Iterable[str], point: TrackPoint) -> None:
+        with self._transaction() as cur:
+            self._track(cur, flow_ids, point)
+
+    def _track(self, cur: Any, flow_ids: Iterable[str], point: TrackPoint) -> None:
         m = self._mark
         rows = [(fid, point.source_event_id, _utc(point.at), point.lon, point.lat) for fid in flow_ids]
-        with self._transaction() as cur:
-            cur.executemany(f"INSERT INTO flow_track VALUES ({m}, {m}, {m}, {m}, {m}) ON CONFLICT DO NOTHING", rows)
+        cur.executemany(f"INSERT INTO flow_track VALUES ({m}, {m}, {m}, {m}, {m}) ON CONFLICT DO NOTHING", rows)
 
     def close_flows(
         self, flow_ids: Iterable[str], closed_at: datetime, how: str, source_event_id: str, point: TrackPoint | None
@@ -344,10 +370,7 @@ class _SqlArchive:
         with self._transaction() as cur:
             for fid in flow_ids:
                 if point is not None:
-                    cur.execute(
-                        f"INSERT INTO flow_track VALUES ({m}, {m}, {m}, {m}, {m}) ON CONFLICT DO NOTHING",
-                        (fid, point.source_event_id, _utc(point.at), point.lon, point.lat),
-                    )
+                    self._track(cur, (fid,), point)
                 cur.execute(
                     f"INSERT INTO flow_closures VALUES ({m}, {m}, {m}, {m}, {m}, {m}) ON CONFLICT DO NOTHING",
                     (
@@ -429,31 +452,6 @@ class SqliteArchive(_SqlArchive):
                 cur.execute("ROLLBACK")
                 raise
 
-    def record(self, entries: Iterable[Entry]) -> int:
-        now = datetime.now(UTC).isoformat()
-        added = 0
-        with closing(self._db.cursor()) as cur:
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                for entry in entries:
-                    cur.execute("INSERT OR IGNORE INTO checkins VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", _row(entry, now))
-                    if cur.rowcount == 1:
-                        added += 1
-                        v = entry.verdict
-                        cur.executemany(
-                            "INSERT OR IGNORE INTO checkin_rules VALUES (?, ?)",
-                            [(v.checkin_event_id, r) for r in {f.rule_id for f in v.findings}],
-                        )
-                    cur.executemany(
-                        "INSERT OR IGNORE INTO flows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [_flow_row(f) for f in entry.flows],
-                    )
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-        return added
-
 
 class PostgresArchive(_SqlArchive):
     """The archive in PostgreSQL, for deployments where several workers share the partitions."""
@@ -473,28 +471,6 @@ class PostgresArchive(_SqlArchive):
     def _transaction(self) -> Iterator[Any]:
         with self._db.transaction(), self._db.cursor() as cur:
             yield cur
-
-    def record(self, entries: Iterable[Entry]) -> int:
-        now = datetime.now(UTC).isoformat()
-        added = 0
-        with self._db.transaction(), self._db.cursor() as cur:
-            for entry in entries:
-                cur.execute(
-                    "INSERT INTO checkins VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                    _row(entry, now),
-                )
-                if cur.rowcount == 1:
-                    added += 1
-                    v = entry.verdict
-                    cur.executemany(
-                        "INSERT INTO checkin_rules VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                        [(v.checkin_event_id, r) for r in sorted({f.rule_id for f in v.findings})],
-                    )
-                cur.executemany(
-                    "INSERT INTO flows VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                    [_flow_row(f) for f in entry.flows],
-                )
-        return added
 
 
 def open_archive(target: str | Path) -> Archive:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from hazmat.alerts import alert_id
 from hazmat.events import Alert, CheckIn, LonLat, Verdict
@@ -126,10 +126,6 @@ def arrived(
     if destination is None or speed_kmh is None or speed_kmh >= 1.0:
         return False
     return distance_m(lon, lat, destination[0], destination[1]) <= radius_m
-
-
-def is_overdue(status: FlowStatus, now: datetime, after: timedelta) -> bool:
-    return status.closed_at is None and now - status.flow.opened_at >= after
 
 
 def overdue_alert(status: FlowStatus, state: str, at: datetime) -> Alert:

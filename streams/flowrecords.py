@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from hazmat.archive import Archive
 from hazmat.events import Alert
-from hazmat.flows import OVERDUE, FlowStatus, TrackPoint, is_overdue, overdue_alert
+from hazmat.flows import OVERDUE, FlowStatus, TrackPoint, overdue_alert
 
 
 def close(
@@ -36,7 +36,7 @@ def delivered_by(archive: Archive, plate: str, event_id: str) -> list[FlowStatus
 def overdue(archive: Archive, now: datetime, after: timedelta) -> list[FlowStatus]:
     """Open flows past their time that no worker has alerted yet."""
     late = archive.flows(open_only=True, opened_before=now - after)
-    return [s for s in late if is_overdue(s, now, after) and not archive.alerted(s.flow.flow_id, OVERDUE)]
+    return [s for s in late if not archive.alerted(s.flow.flow_id, OVERDUE)]
 
 
 def mark_alerted(archive: Archive, flows: list[FlowStatus], now: datetime) -> None:
