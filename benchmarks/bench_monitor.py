@@ -31,7 +31,7 @@ from monitor.geofence import Geofence  # noqa: E402
 from monitor.state import LoadInfo, VehicleState  # noqa: E402
 from routing import graph as road_graph  # noqa: E402
 from routing.geo import Projection  # noqa: E402
-from routing.graph import FAST_ROADS, first_value  # noqa: E402
+from routing.graph import FAST_ROADS, edge_geometry, first_value  # noqa: E402
 from routing.zones import load_zones  # noqa: E402
 
 WEST, SOUTH, EAST, NORTH = 126.51, 45.66, 126.77, 45.83  # central Harbin
@@ -68,9 +68,7 @@ def main() -> None:
     zones = load_zones(city, projection, features)
     graph = road_graph.load(city)
     fast = [
-        projection.to_metric(
-            d.get("geometry") or LineString([graph.nodes[u]["x"], graph.nodes[u]["y"]] for u in (a, b))
-        )
+        projection.to_metric(edge_geometry(graph, a, b, d))
         for a, b, d in graph.edges(data=True)
         if first_value(d.get("highway")) in FAST_ROADS
     ]

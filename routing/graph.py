@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
+from shapely.geometry import LineString
 
 from hazmat.cityconfig import City
 
@@ -55,6 +56,14 @@ EXTRA_TAGS = ("hgv", "goods", "motor_vehicle", "motorcar", "access", "maxspeed",
 
 class GraphSourceError(ValueError):
     """The city's graph source cannot be read; the message says what to change."""
+
+
+def edge_geometry(graph: nx.MultiDiGraph, u: Any, v: Any, data: dict[str, Any]) -> LineString:
+    """An edge's lon/lat line: its geometry, or the straight line between its nodes (osmnx leaves it out then)."""
+    geom = data.get("geometry")
+    if geom is not None:
+        return geom
+    return LineString([(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])])
 
 
 def first_value(value: Any) -> Any:

@@ -15,6 +15,7 @@ from shapely.geometry import box, mapping
 
 from hazmat.events import Route
 
+from .graph import edge_geometry
 from .router import Router
 
 ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
@@ -83,12 +84,7 @@ def road_lines(graph: Any, *, digits: int = 5) -> dict[str, list[list[list[float
         if (v, u, k) in seen:
             continue
         seen.add((u, v, k))
-        geom = data.get("geometry")
-        coords = (
-            list(geom.coords)
-            if geom is not None
-            else [(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])]
-        )
+        coords = edge_geometry(graph, u, v, data).coords
         highway = data.get("highway")
         highway = highway[0] if isinstance(highway, list) else highway
         out["major" if highway in MAJOR else "minor"].append([[round(x, digits), round(y, digits)] for x, y in coords])

@@ -18,6 +18,13 @@ from .restrictions import osm_tunnel
 from .zones import Zone, covers
 
 TUNNEL_ORDER = "BCDE"
+#: the edge attributes the restriction modules set; an edge without any of them closes to no load
+RESTRICTION_TAGS = ("tunnel_cat", "hazmat_no", "hazmat_water_no", "hazmat_class_no")
+
+
+def restricted(data: Mapping[str, Any]) -> bool:
+    """The map restricts this edge in some way (whether it closes depends on the load)."""
+    return any(data.get(tag) for tag in RESTRICTION_TAGS)
 
 
 @dataclass(frozen=True)
@@ -47,9 +54,9 @@ class Load:
 
 def static_reason(data: Mapping[str, Any], load: Load, *, untagged_tunnel_forbidden: bool) -> Avoided | None:
     """Why the map itself closes this edge to the load (time-independent), or ``None``."""
-    category, class_no = data.get("tunnel_cat"), data.get("hazmat_class_no")
-    if not (category or class_no or data.get("hazmat_no") or data.get("hazmat_water_no")):
+    if not restricted(data):
         return None  # nearly every edge carries no restriction tag; this runs per edge of every route
+    category, class_no = data.get("tunnel_cat"), data.get("hazmat_class_no")
     closed = [c for c in class_no or () if any(covers((c,), lc) for lc in load.classes)]
     tunnel = osm_tunnel.forbids(category, load.tunnel_code, untagged_forbidden=untagged_tunnel_forbidden)
     if not (data.get("hazmat_no") or data.get("hazmat_water_no") or closed or tunnel):

@@ -38,7 +38,8 @@ from hazmat.events import Avoided, Route, RouteRequest
 from hazmat.events import LineString as GeoLine
 
 from .geo import Projection
-from .policy import Load, static_reason, zone_reason
+from .graph import edge_geometry
+from .policy import Load, restricted, static_reason, zone_reason
 from .restrictions import osm_water_sources
 from .snapping import NodeGrid
 from .zones import Zone, ZoneIndex, load_zones
@@ -107,12 +108,7 @@ class Router:
             self.length.append(float(data["length"]))
             self.time.append(float(data["travel_time"]))
             self.data.append(data)
-            geom = data.get("geometry")
-            if geom is None:
-                geom = LineString(
-                    [(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])]
-                )
-            self.lonlat.append(geom)
+            self.lonlat.append(edge_geometry(graph, u, v, data))
             self.out[node_index[u]].append(i)
         self.time_array = np.array(self.time)
         self._all_nodes = np.arange(len(self.node_ids), dtype=np.uint32)
@@ -257,8 +253,7 @@ class Router:
 
     def _tagged_edges(self) -> list[int]:
         """Edges the map restricts in some way: the only ones whose closure depends on the load."""
-        keys = ("tunnel_cat", "hazmat_no", "hazmat_water_no", "hazmat_class_no")
-        return [i for i, d in enumerate(self.data) if any(d.get(k) for k in keys)]
+        return [i for i, d in enumerate(self.data) if restricted(d)]
 
     @property
     def tagged(self) -> list[int]:
