@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from hazmat.archive import open_archive
 from hazmat.cityconfig import City
 from hazmat.events import CheckIn, InvalidEvent, RouteRequest, decode
-from streams import names
+from hazmat.streams import names
 
 from .feed import Feed
 from .keys import ApiKey, Role, digest, load_keys
@@ -55,8 +55,8 @@ Anyone = Annotated[ApiKey, _caller("site", "dispatcher", "police")]
 
 
 def _roads(city: City) -> dict[str, Any]:
-    from routing.graph import load
-    from routing.mapview import road_lines
+    from hazmat.routing.graph import load
+    from hazmat.routing.mapview import road_lines
 
     return road_lines(load(city))
 

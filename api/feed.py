@@ -16,7 +16,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
-from streams import names
+from hazmat.streams import names
 
 log = logging.getLogger("hazmat.api.feed")
 

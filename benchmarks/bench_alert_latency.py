@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from bench_kafka import bench_kafka, cpu_seconds, pct, run_paced  # noqa: E402
 
-from streams import names  # noqa: E402
+from hazmat.streams import names  # noqa: E402
 from tests.kafka_helpers import Worker  # noqa: E402
 
 HARBIN = REPO / "config" / "cities" / "harbin"

@@ -34,8 +34,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from hazmat import broker  # noqa: E402
-from streams import names  # noqa: E402
-from streams.admin import ensure_topics  # noqa: E402
+from hazmat.streams import names  # noqa: E402
+from hazmat.streams.admin import ensure_topics  # noqa: E402
 from tests.kafka_helpers import Worker, wait_for_members  # noqa: E402
 
 SAMPLES = REPO / "config" / "cities" / "datong" / "samples" / "morning-checkins.jsonl"

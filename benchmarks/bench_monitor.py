@@ -26,13 +26,13 @@ sys.path.insert(0, str(REPO))
 
 from hazmat.cityconfig import ZoneFeature, load_city  # noqa: E402
 from hazmat.events import Position  # noqa: E402
-from monitor.check import MonitorSettings, check  # noqa: E402
-from monitor.geofence import Geofence  # noqa: E402
-from monitor.state import LoadInfo, VehicleState  # noqa: E402
-from routing import graph as road_graph  # noqa: E402
-from routing.geo import Projection  # noqa: E402
-from routing.graph import FAST_ROADS, edge_geometry, first_value  # noqa: E402
-from routing.zones import load_zones  # noqa: E402
+from hazmat.monitor.check import MonitorSettings, check  # noqa: E402
+from hazmat.monitor.geofence import Geofence  # noqa: E402
+from hazmat.monitor.state import LoadInfo, VehicleState  # noqa: E402
+from hazmat.routing import graph as road_graph  # noqa: E402
+from hazmat.routing.geo import Projection  # noqa: E402
+from hazmat.routing.graph import FAST_ROADS, edge_geometry, first_value  # noqa: E402
+from hazmat.routing.zones import load_zones  # noqa: E402
 
 WEST, SOUTH, EAST, NORTH = 126.51, 45.66, 126.77, 45.83  # central Harbin
 

@@ -37,10 +37,10 @@ sys.path.insert(0, str(REPO))
 
 from hazmat.cityconfig import ZoneFeature, load_city  # noqa: E402
 from hazmat.events import RouteRequest, decode  # noqa: E402
-from routing import graph as road_graph  # noqa: E402
-from routing.policy import Load, static_reason  # noqa: E402
-from routing.router import Router  # noqa: E402
-from routing.zones import load_zones  # noqa: E402
+from hazmat.routing import graph as road_graph  # noqa: E402
+from hazmat.routing.policy import Load, static_reason  # noqa: E402
+from hazmat.routing.router import Router  # noqa: E402
+from hazmat.routing.zones import load_zones  # noqa: E402
 
 
 def pct(values: list[float], p: float) -> float:

@@ -14,7 +14,7 @@ from typing import Any
 from hazmat.archive import Entry
 from hazmat.events import CheckIn, InvalidEvent, Verdict, decode
 from hazmat.flows import opened_by
-from rules import RuleSettings, evaluate
+from hazmat.rules import RuleSettings, evaluate
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import json
 import os
 from dataclasses import dataclass
 from datetime import date
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,11 +32,11 @@ from hazmat.events import (
     errors_of,
     format_loc,
 )
-from rules import Blacklist, RuleSettings, rule_ids
-from rules.context import DEFAULT_HIGH_HAZARD, DEFAULT_TOXIC
+from hazmat.rules import Blacklist, RuleSettings, rule_ids
+from hazmat.rules.context import DEFAULT_HIGH_HAZARD, DEFAULT_TOXIC
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CITIES_DIR = REPO_ROOT / "config" / "cities"
+# the bundled cities: package data of ``hazmat.config`` (``config/cities/`` in the checkout)
+CITIES_DIR = Path(str(resources.files("hazmat.config").joinpath("cities")))
 DEFAULT_CITY = "datong"
 
 

@@ -200,7 +200,7 @@ def schema(
 @app.command("rules")
 def rules_cmd(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Print the rule catalogue with the severities in force for the city."""
-    from rules import all_rules
+    from hazmat.rules import all_rules
 
     with _city(config) as city:
         overrides = city.rules.severities
@@ -408,8 +408,8 @@ def worker(config: ConfigOpt = None) -> None:
     """Run the stream processors against KAFKA_BOOTSTRAP_SERVERS, else the running local broker."""
     import os
 
-    from streams.admin import ensure_topics
-    from streams.bootstrap import NoBrokerError, bootstrap_servers
+    from hazmat.streams.admin import ensure_topics
+    from hazmat.streams.bootstrap import NoBrokerError, bootstrap_servers
 
     with _city(config) as city:
         os.environ["HAZMAT_CITY"] = str(city.folder)
@@ -420,7 +420,7 @@ def worker(config: ConfigOpt = None) -> None:
     except (NoBrokerError, ConnectionError) as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
-    from streams.worker import run
+    from hazmat.streams.worker import run
 
     run()
 
@@ -450,7 +450,7 @@ RouteCityOpt = Annotated[
 def _load_graph(city: City, *, rebuild: bool = False, download: bool = False) -> Any:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from routing import graph as road_graph
+    from hazmat.routing import graph as road_graph
 
     try:
         with Progress(
@@ -483,7 +483,7 @@ def graph_build(
     """
     import time
 
-    from routing import graph as road_graph
+    from hazmat.routing import graph as road_graph
 
     with _city(config) as city:
         started = time.monotonic()
@@ -522,8 +522,8 @@ def route(
     from datetime import datetime as _dt
 
     from hazmat.events import InvalidEvent, RouteRequest, decode
-    from routing.mapview import dumps_geojson, html_map
-    from routing.router import Router
+    from hazmat.routing.mapview import dumps_geojson, html_map
+    from hazmat.routing.router import Router
 
     uns, classes = un or ["UN1005"], hazard_class or (["2.3"] if not un else [])
     if len(uns) != len(classes):
@@ -584,9 +584,9 @@ def serve(
     """The HTTP API (OpenAPI docs at /docs) and the web page at /, against KAFKA_BOOTSTRAP_SERVERS or the local broker."""
     import uvicorn
 
-    from api.app import create_app
-    from streams.admin import ensure_topics
-    from streams.bootstrap import NoBrokerError, bootstrap_servers
+    from hazmat.api.app import create_app
+    from hazmat.streams.admin import ensure_topics
+    from hazmat.streams.bootstrap import NoBrokerError, bootstrap_servers
 
     with _city(config) as city:
         try:

@@ -26,7 +26,7 @@ from rich.console import Console
 from hazmat import broker
 from hazmat.alerts import verdict_alerts
 from hazmat.checking import judge
-from hazmat.cityconfig import City
+from hazmat.cityconfig import CITIES_DIR, City
 
 DEMO_TIMEOUT_S = 240.0
 BROKEN_MESSAGE = b'{"schema_version": 1, "event_id": "demo-broken", "vehicle": {"plate": "XX"}'
@@ -39,7 +39,7 @@ MAP_FILE = Path("out") / "demo-route.html"
 def _samples(city: City) -> list[str]:
     path = city.folder / "samples" / "morning-checkins.jsonl"
     if not path.is_file():
-        path = Path(__file__).resolve().parent.parent / "config" / "cities" / "harbin" / "samples" / path.name
+        path = CITIES_DIR / "harbin" / "samples" / path.name
     return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
@@ -58,7 +58,7 @@ class _Show:
     """Reads the output topics and prints each message once (at-least-once: copies share an id)."""
 
     def __init__(self, consumer: Any, out: Console, worker: subprocess.Popen[bytes], log_path: Path) -> None:
-        from streams import names
+        from hazmat.streams import names
 
         self.consumer, self.out, self.worker, self.log_path = consumer, out, worker, log_path
         self.topics = {
@@ -133,8 +133,8 @@ def run_demo(city: City, *, out: Console, err: Console, keep_broker: bool = Fals
     """Run the demo; return the exit code (0 when every expected message arrived)."""
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-    from streams import names
-    from streams.admin import ensure_topics
+    from hazmat.streams import names
+    from hazmat.streams.admin import ensure_topics
 
     lines = _samples(city)
     settings = city.rule_settings()
@@ -229,7 +229,7 @@ def run_demo(city: City, *, out: Console, err: Console, keep_broker: bool = Fals
         err.print(f"map of the route: {map_path.resolve()}")
 
         # 3. the trip, with a detour into the restricted centre, and a vehicle nobody checked
-        from monitor.simulate import drive, with_detour
+        from hazmat.monitor.simulate import drive, with_detour
 
         trip = drive(
             with_detour(route["geometry"]["coordinates"], 0.5, [list(DETOUR)]),
@@ -286,9 +286,9 @@ def run_demo(city: City, *, out: Console, err: Console, keep_broker: bool = Fals
 
 def _write_map(city: City, route: dict[str, Any]) -> Path:
     from hazmat.events import Route
-    from routing import graph as road_graph
-    from routing.mapview import html_map
-    from routing.router import Router
+    from hazmat.routing import graph as road_graph
+    from hazmat.routing.mapview import html_map
+    from hazmat.routing.router import Router
 
     router = Router(road_graph.load(city), city)
     MAP_FILE.parent.mkdir(parents=True, exist_ok=True)

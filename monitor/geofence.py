@@ -15,8 +15,8 @@ from shapely import prepare
 from shapely.geometry import LineString, Point
 from shapely.geometry.base import BaseGeometry
 
-from routing.geo import Projection
-from routing.zones import Zone
+from hazmat.routing.geo import Projection
+from hazmat.routing.zones import Zone
 
 
 def _file(cells: dict[tuple[int, int], list[int]], i: int, shape: BaseGeometry, cell_m: float) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from shapely.geometry import LineString
 
 from hazmat.events import Position
-from routing.geo import Projection
+from hazmat.routing.geo import Projection
 
 
 def drive(

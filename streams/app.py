@@ -1,7 +1,7 @@
 """The one faust app. Broker, topic prefix and guarantees come from the environment.
 
 ``hazmat worker`` sets ``KAFKA_BOOTSTRAP_SERVERS`` (or finds the local broker) before it
-imports this module; ``faust -A streams.app worker`` works the same way.
+imports this module; ``faust -A hazmat.streams.app worker`` works the same way.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ app = faust.App(
     names.app_id(),
     broker=faust_url(bootstrap_servers(), scheme=transport.SCHEME),
     store="memory://",
-    TableManager="streams.recovery:OrderedTableManager",
+    TableManager="hazmat.streams.recovery:OrderedTableManager",
     processing_guarantee="at_least_once",
     topic_partitions=names.DEFAULT_PARTITIONS,
     consumer_auto_offset_reset="earliest",

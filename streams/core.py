@@ -27,7 +27,7 @@ from hazmat.events import (
     decode,
     summarize,
 )
-from rules import RuleSettings, evaluate
+from hazmat.rules import RuleSettings, evaluate
 
 from . import names
 

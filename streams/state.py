@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from hazmat.archive import Archive, Entry, open_archive
 from hazmat.cityconfig import City, load_city
 from hazmat.events import Route, RouteRequest
-from rules import Blacklist, RuleSettings
+from hazmat.rules import Blacklist, RuleSettings
 
 from .core import BlacklistChange, no_router
 
@@ -93,8 +93,8 @@ def _load_router() -> None:
     global _router, _router_error
     if _router is not None or _router_error is not None:
         return
-    from routing import graph as road_graph
-    from routing.router import Router
+    from hazmat.routing import graph as road_graph
+    from hazmat.routing.router import Router
 
     try:
         _router = Router(road_graph.load(city()), city())
@@ -119,10 +119,10 @@ def built_geofence() -> Any | None:
 
 
 def _build_geofence() -> Any:
-    from monitor.geofence import Geofence
-    from routing.geo import Projection
-    from routing.graph import FAST_ROADS, first_value
-    from routing.zones import load_zones
+    from hazmat.monitor.geofence import Geofence
+    from hazmat.routing.geo import Projection
+    from hazmat.routing.graph import FAST_ROADS, first_value
+    from hazmat.routing.zones import load_zones
 
     _load_router()
     if _router is not None:
@@ -138,7 +138,7 @@ def _build_geofence() -> Any:
 
 
 def monitor_settings() -> Any:
-    from monitor.check import MonitorSettings
+    from hazmat.monitor.check import MonitorSettings
 
     c = city().city
     return MonitorSettings(
@@ -173,7 +173,7 @@ async def in_archive(call: Callable[..., T], *args: Any, what: str, **context: A
 
 
 def flow_settings() -> Any:
-    from monitor.flowwatch import FlowSettings
+    from hazmat.monitor.flowwatch import FlowSettings
 
     c = city().city
     return FlowSettings(arrival_radius_m=c.flow_arrival_radius_m, track_every_s=c.flow_track_every_s)

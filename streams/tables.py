@@ -12,7 +12,7 @@ read it, and a worker restores exactly the plates it serves. Use :func:`load_of`
 
 from __future__ import annotations
 
-from monitor.state import LoadInfo
+from hazmat.monitor.state import LoadInfo
 
 from . import names
 from .app import app

@@ -15,7 +15,7 @@ LOGGING: dict[str, Any] = {
     "loggers": {
         **{  # faust's services, ours among them (streams/recovery.py, streams/transport.py)
             name: {"level": os.environ.get("HAZMAT_FAUST_LOGLEVEL", "WARNING").upper()}
-            for name in ("faust", "streams.recovery", "streams.transport")
+            for name in ("faust", "hazmat.streams.recovery", "hazmat.streams.transport")
         },
         "mode": {"level": "WARNING"},
         "aiokafka": {"level": "WARNING"},

@@ -11,9 +11,9 @@ import networkx as nx
 import pytest
 
 from hazmat.cityconfig import City, ZoneFeature, load_city
-from routing import graph as road_graph
-from routing.router import Router
-from routing.zones import load_zones
+from hazmat.routing import graph as road_graph
+from hazmat.routing.router import Router
+from hazmat.routing.zones import load_zones
 from tests.postgres_server import PostgresServer
 from tests.routing_helpers import CHENGDU
 

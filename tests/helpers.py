@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hazmat.events import CheckIn, Finding, Verdict, decode
-from rules import RuleSettings, evaluate
+from hazmat.rules import RuleSettings, evaluate
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent

@@ -16,8 +16,8 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from streams import names
-from streams.admin import ensure_topics
+from hazmat.streams import names
+from hazmat.streams.admin import ensure_topics
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ import yaml
 
 from hazmat import broker
 from hazmat.cli import app as cli_app
-from streams import names
+from hazmat.streams import names
 from tests.helpers import REPO
 
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))

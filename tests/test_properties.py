@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hazmat.events import CheckIn, InvalidEvent, decode
-from rules import Blacklist, RuleSettings, evaluate
+from hazmat.rules import Blacklist, RuleSettings, evaluate
 from tests.helpers import base
 
 UNS = ["UN1005", "UN1017", "UN1203", "UN1689", "UN1942", "UN1830", "UN1051"]

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from faust import EventT, StreamT
 
 from hazmat.checking import log_verdict
-from monitor.state import LoadInfo
+from hazmat.monitor.state import LoadInfo
 
 from .. import core, state, topics
 from ..app import app

@@ -18,9 +18,9 @@ from faust import StreamT
 
 from hazmat.events import Alert, InvalidEvent, Position, Route, decode
 from hazmat.flows import TrackPoint
-from monitor.check import check
-from monitor.flowwatch import FlowStep, follow
-from monitor.state import VehicleState
+from hazmat.monitor.check import check
+from hazmat.monitor.flowwatch import FlowStep, follow
+from hazmat.monitor.state import VehicleState
 
 from .. import core, names, state, topics
 from ..app import app

@@ -151,7 +151,7 @@ def test_roads_are_the_city_graph_as_major_and_minor_polylines(server):
 
 
 def test_a_tile_url_in_the_city_config_reaches_the_page(tmp_path):
-    from api.app import create_app
+    from hazmat.api.app import create_app
     from hazmat.cityconfig import load_city
     from tests.routing_helpers import CHENGDU
 

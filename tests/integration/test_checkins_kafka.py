@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from streams import names
+from hazmat.streams import names
 from tests.helpers import changed
 from tests.kafka_helpers import Tap, Worker, new_prefix, prepare, producer, verdict_ids, wait_for_members
 

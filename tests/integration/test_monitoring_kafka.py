@@ -13,8 +13,8 @@ from shapely.geometry import shape
 
 from hazmat.archive import open_archive
 from hazmat.events import Position
-from monitor.simulate import drive, with_detour
-from streams import names
+from hazmat.monitor.simulate import drive, with_detour
+from hazmat.streams import names
 from tests.helpers import changed
 from tests.kafka_helpers import Tap, Worker, producer
 

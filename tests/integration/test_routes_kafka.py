@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from streams import names
+from hazmat.streams import names
 from tests.kafka_helpers import Tap, producer
 
 pytestmark = pytest.mark.kafka

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 import pytest
 
 from hazmat.events import Position
-from monitor.check import MonitorSettings, check
-from monitor.geofence import Geofence
-from monitor.simulate import drive, with_detour
-from monitor.state import LoadInfo, VehicleState
-from routing.zones import load_zones
+from hazmat.monitor.check import MonitorSettings, check
+from hazmat.monitor.geofence import Geofence
+from hazmat.monitor.simulate import drive, with_detour
+from hazmat.monitor.state import LoadInfo, VehicleState
+from hazmat.routing.zones import load_zones
 from tests.routing_helpers import request, zone
 
 START = datetime.fromisoformat("2026-11-26T10:00:00+08:00")

@@ -9,10 +9,10 @@ import pytest
 from shapely.geometry import LineString, Point
 
 from hazmat.events import Position
-from monitor.check import MonitorSettings, check
-from monitor.geofence import Geofence
-from monitor.state import LoadInfo, VehicleState
-from routing.geo import Projection
+from hazmat.monitor.check import MonitorSettings, check
+from hazmat.monitor.geofence import Geofence
+from hazmat.monitor.state import LoadInfo, VehicleState
+from hazmat.routing.geo import Projection
 
 PROJ = Projection.around(104.06, 30.66)
 X0, Y0 = PROJ.point(104.06, 30.66)

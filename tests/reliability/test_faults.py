@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hazmat import broker
-from streams import names
+from hazmat.streams import names
 from tests.helpers import base
 from tests.kafka_helpers import Tap, Worker, new_prefix, prepare, producer
 

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from hazmat.cityconfig import City, load_city
-from routing import graph as road_graph
+from hazmat.routing import graph as road_graph
 from tests.routing_helpers import CHENGDU
 
 EXTRACT = CHENGDU.parent.parent / "osm" / "chengdu_center_osmnx.osm.bz2"

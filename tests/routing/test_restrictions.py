@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from routing.restrictions import osm_hazmat, osm_hazmat_class, osm_hazmat_water, osm_tags, osm_tunnel
+from hazmat.routing.restrictions import osm_hazmat, osm_hazmat_class, osm_hazmat_water, osm_tags, osm_tunnel
 
 
 def test_no_tags_means_no_restriction():

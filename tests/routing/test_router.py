@@ -11,9 +11,9 @@ import networkx as nx
 import pytest
 from shapely.geometry import LineString, Point, shape
 
-from routing.mapview import geojson, html_map
-from routing.policy import Load
-from routing.router import Router, RouteViolation
+from hazmat.routing.mapview import geojson, html_map
+from hazmat.routing.policy import Load
+from hazmat.routing.router import Router, RouteViolation
 from tests.routing_helpers import request, zone
 
 DAY = "2026-11-26T10:00:00+08:00"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from routing.snapping import CELL_M, MAX_RINGS, NodeGrid
+from hazmat.routing.snapping import CELL_M, MAX_RINGS, NodeGrid
 
 
 def _scan(xy: np.ndarray, x: float, y: float) -> float:

@@ -10,7 +10,7 @@ import pytest
 from shapely.geometry import Point
 
 from hazmat.cityconfig import Window
-from routing.zones import Zone, covers, window_active
+from hazmat.routing.zones import Zone, covers, window_active
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -8,8 +8,8 @@ import string
 
 import pytest
 
-from rules import all_rules, catalogue, evaluate, get, rule_ids
-from rules.catalogue import rule
+from hazmat.rules import all_rules, catalogue, evaluate, get, rule_ids
+from hazmat.rules.catalogue import rule
 from tests.helpers import SETTINGS, SPEC, changed, judge, to_checkin
 
 _ROW = re.compile(r"^\| ([A-Z]{3}-\d{3}) \| (refuse|warn) \| .* \| `([^`]+)`")

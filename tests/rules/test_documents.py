@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rules import RuleSettings
+from hazmat.rules import RuleSettings
 from tests.helpers import changed, findings, only, rule_ids
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rules import Blacklist, RuleSettings
+from hazmat.rules import Blacklist, RuleSettings
 from tests.helpers import changed, findings, only, rule_ids
 
 

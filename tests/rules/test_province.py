@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rules import RuleSettings
+from hazmat.rules import RuleSettings
 from tests.helpers import changed, findings, judge, only
 
 OUTSIDER = {"vehicle__plate": "冀A34567", "documents__waybill__plate": "冀A34567"}

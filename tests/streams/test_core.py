@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from hazmat.events import Alert, DeadLetter, Verdict, decode
-from rules import RuleSettings
-from streams import core, names
+from hazmat.rules import RuleSettings
+from hazmat.streams import core, names
 from tests.helpers import changed
 
 NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)

@@ -15,8 +15,8 @@ import faust
 import pytest
 from faust.types import TP
 
-from streams import transport
-from streams.recovery import OrderedRecovery, OrderedTableManager
+from hazmat.streams import transport
+from hazmat.streams.recovery import OrderedRecovery, OrderedTableManager
 
 STREAM, OTHER = TP("t.hazmat.positions", 0), TP("t.hazmat.checkins", 1)
 

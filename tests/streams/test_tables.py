@@ -14,15 +14,15 @@ import importlib
 from aiokafka.partitioner import DefaultPartitioner
 from kafka.partitioner.default import murmur2
 
-from streams import names
+from hazmat.streams import names
 
 PLATES = [f"{p}{c}{n:05d}" for p in "晋黑川京沪" for c in "ABCD" for n in range(0, 5000, 97)]
 
 
 def test_the_table_key_is_the_plate_bytes_and_its_partition_the_clients_partition(monkeypatch):
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9")  # the app is only declared here, never started
-    app = importlib.import_module("streams.app").app
-    vehicle_loads = importlib.import_module("streams.tables").vehicle_loads
+    app = importlib.import_module("hazmat.streams.app").app
+    vehicle_loads = importlib.import_module("hazmat.streams.tables").vehicle_loads
     assert vehicle_loads.use_partitioner
     assert vehicle_loads.key_serializer == "raw"
     partitions = list(range(names.DEFAULT_PARTITIONS))
