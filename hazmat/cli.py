@@ -199,8 +199,9 @@ def schema(
 
 @app.command("rules")
 def rules_cmd(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
-    """Print the rule catalogue with the severities in force for the city."""
-    from hazmat.rules import all_rules
+    """Print the rule catalogue: check-in rules with the severities in force for the city, then the
+    monitoring rules that live alerts enforce (every id an alert or finding can carry)."""
+    from hazmat.rules import all_rules, monitoring_rules
 
     with _city(config) as city:
         overrides = city.rules.severities
@@ -217,22 +218,34 @@ def rules_cmd(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
         }
         for r in all_rules()
     ]
+    watched = [
+        {
+            "id": r.id,
+            "severity": r.severity,
+            "part": "monitoring",
+            "alert_kind": r.kind,
+            "summary_zh": r.summary_zh,
+            "summary_en": r.summary_en,
+            "basis": r.basis,
+        }
+        for r in monitoring_rules()
+    ]
     if as_json or not out.is_terminal:
-        for row in rows:
+        for row in rows + watched:
             print(_json_line(row))
         return
-    table = Table(title="inspection rules 装货前查验规则", header_style="bold")
-    for column in ("id", "severity", "field", "rule", "basis"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(
-            row["id"],
-            row["severity"],
-            row["field"],
-            f"{row['summary_zh']}\n{row['summary_en']}",
-            row["basis"],
-        )
-    out.print(table)
+    for title, table_rows, what in (
+        ("inspection rules 装货前查验规则", rows, "field"),
+        ("monitoring rules 动态监控规则 (alerts)", watched, "alert_kind"),
+    ):
+        table = Table(title=title, header_style="bold")
+        for column in ("id", "severity", what.replace("_", " "), "rule", "basis"):
+            table.add_column(column)
+        for row in table_rows:
+            table.add_row(
+                row["id"], row["severity"], row[what], f"{row['summary_zh']}\n{row['summary_en']}", row["basis"]
+            )
+        out.print(table)
 
 
 # --- hazmat config ---------------------------------------------------------------------

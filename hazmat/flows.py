@@ -16,8 +16,10 @@ from datetime import datetime
 
 from hazmat.alerts import alert_id
 from hazmat.events import Alert, CheckIn, LonLat, Verdict
+from hazmat.rules.monitoring import for_kind
 
 OVERDUE = "flow_overdue"
+FLOW_RULE = for_kind(OVERDUE)  # FLW-001
 
 
 @dataclass(frozen=True)
@@ -143,11 +145,11 @@ def overdue_alert(status: FlowStatus, state: str, at: datetime) -> Alert:
     return Alert(
         alert_id=alert_id(f.flow_id, OVERDUE, state),
         kind=OVERDUE,
-        severity="high",
+        severity=FLOW_RULE.severity,
         plate=f.plate,
         at=at,
         location=LonLat(lon=last.lon, lat=last.lat) if last else None,
-        rule_ids=["FLW-001"],
+        rule_ids=[FLOW_RULE.id],
         source_event_id=f.checkin_event_id,
         state=state,  # type: ignore[arg-type]
         message_zh=zh,

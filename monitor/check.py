@@ -15,6 +15,7 @@ from typing import Any
 
 from hazmat.alerts import alert_id
 from hazmat.events import Alert, LonLat, Position
+from hazmat.rules.monitoring import for_kind
 
 from .geofence import Geofence
 from .state import LoadInfo, VehicleState
@@ -51,21 +52,22 @@ def check(
 
     # Each lasting condition: `change` is called only when it flips (messages are built only then);
     # `by_zone` is set below, before the first zone alert.
-    def change(key: str, kind: str, now: bool, severity: str, zh: str, en: str, zone_id: str | None = None) -> None:
+    def change(key: str, kind: str, now: bool, zh: str, en: str, zone_id: str | None = None) -> None:
         status = "raised" if now else "cleared"
+        enforced = for_kind(kind)  # the monitoring rule (rules.md): its id and the alert's severity
         suffix = f"{kind}-{zone_id}" if zone_id is not None and by_zone else kind
         alerts.append(
             Alert(
                 alert_id=alert_id(pos.event_id, suffix, status),
                 kind=kind,  # type: ignore[arg-type]
-                severity=severity,  # type: ignore[arg-type]
+                severity=enforced.severity,
                 plate=pos.plate,
                 at=pos.at,
                 location=LonLat(lon=pos.lon, lat=pos.lat),
                 zone_id=zone_id,
                 source_event_id=pos.event_id,
                 state=status,
-                rule_ids=[],
+                rule_ids=[enforced.id],
                 message_zh=zh,
                 message_en=en,
             )
@@ -91,7 +93,6 @@ def check(
             f"zone_entry:{zid}",
             "zone_entry",
             False,
-            "high",
             f"{pos.plate} 已驶离 {zid}",
             f"{pos.plate} left {zid}",
             zid,
@@ -100,7 +101,7 @@ def check(
         z = inside[zid]
         zh = f"危险货物车辆 {pos.plate} 驶入{z.name or zid}（{KIND_ZH[z.kind]}）"
         en = f"Hazmat vehicle {pos.plate} entered {zid} ({z.kind.replace('_', ' ')})"
-        change(f"zone_entry:{zid}", "zone_entry", True, "high", zh, en, zid)
+        change(f"zone_entry:{zid}", "zone_entry", True, zh, en, zid)
 
     # the issued route: off the corridor for N consecutive pings
     off_route = state.off_route
@@ -110,13 +111,13 @@ def check(
         deviating = "route_deviation" in opened
         if distance is not None and off_route >= settings.deviation_pings and not deviating:
             change(
-                "route_deviation", "route_deviation", True, "medium",
+                "route_deviation", "route_deviation", True,
                 f"{pos.plate} 偏离核准路线 {distance:.0f} 米（连续 {off_route} 次定位）",
                 f"{pos.plate} is {distance:.0f} m off its permitted route ({off_route} pings in a row)",
             )  # fmt: skip
         elif off_route == 0 and deviating:
             change(
-                "route_deviation", "route_deviation", False, "medium",
+                "route_deviation", "route_deviation", False,
                 f"{pos.plate} 已回到核准路线", f"{pos.plate} is back on its route",
             )  # fmt: skip
 
@@ -125,7 +126,7 @@ def check(
     unchecked_open = "unchecked_movement" in opened
     if (pos.speed_kmh > settings.moving_kmh or checked) and (not checked) != unchecked_open:
         change(
-            "unchecked_movement", "unchecked_movement", not checked, "high",
+            "unchecked_movement", "unchecked_movement", not checked,
             f"{pos.plate} 24 小时内无装货前查验放行记录却在行驶" if not checked else f"{pos.plate} 已有查验放行记录",
             f"{pos.plate} is moving without a passed check-in in the last 24 h" if not checked else f"{pos.plate} now has a passed check-in",
         )  # fmt: skip
@@ -137,7 +138,7 @@ def check(
         over = pos.speed_kmh > cap
     if over != ("speeding" in opened):
         change(
-            "speeding", "speeding", over, "medium",
+            "speeding", "speeding", over,
             f"{pos.plate} 超速：{pos.speed_kmh:.0f} km/h，危险货物车辆限速 {cap:.0f} km/h" if over else f"{pos.plate} 车速已恢复正常",
             f"{pos.plate} speeding: {pos.speed_kmh:.0f} km/h, hazmat limit {cap:.0f} km/h" if over else f"{pos.plate} back under the limit",
         )  # fmt: skip

@@ -122,8 +122,18 @@ def test_schema_prints_json_schema():
 
 def test_rules_lists_the_catalogue():
     rows = lines(run("rules", "--json").stdout)
-    assert len(rows) == 24
-    assert rows[0]["id"] == "CAR-001"
+    inspection = [r for r in rows if r["part"] != "monitoring"]
+    monitoring = [r for r in rows if r["part"] == "monitoring"]
+    assert len(inspection) == 24
+    assert inspection[0]["id"] == "CAR-001"
+    # every id an alert can carry is listed too, with the alert kind it is raised as
+    assert {r["id"]: r["alert_kind"] for r in monitoring} == {
+        "FLW-001": "flow_overdue",
+        "MOV-001": "unchecked_movement",
+        "RTE-001": "route_deviation",
+        "SPD-001": "speeding",
+        "ZON-001": "zone_entry",
+    }
 
 
 def test_config_validate_ok_and_broken(tmp_path):

@@ -74,6 +74,11 @@ def test_a_detour_into_a_water_source_raises_one_zone_entry_and_one_route_deviat
     }
     entry = next(a for a in alerts if a.kind == "zone_entry" and a.state == "raised")
     assert entry.zone_id == "ws-side"
+    # each alert carries the monitoring rule it enforces (rules.md), and that rule's severity
+    assert {(a.kind, tuple(a.rule_ids), a.severity) for a in alerts} == {
+        ("zone_entry", ("ZON-001",), "high"),
+        ("route_deviation", ("RTE-001",), "medium"),
+    }
     assert entry.alert_id == f"a-{entry.source_event_id}-zone_entry"
 
 
@@ -112,7 +117,7 @@ def test_a_vehicle_without_a_check_in_raises_unchecked_movement_once(trip):
     r, fence, _ = trip
     positions = drive(r.geometry.coordinates, plate="川A99999", start=START, speed_kmh=40)
     _, alerts = run(positions, fence, load=None)
-    assert [(a.kind, a.state) for a in alerts] == [("unchecked_movement", "raised")]
+    assert [(a.kind, a.state, a.rule_ids) for a in alerts] == [("unchecked_movement", "raised", ["MOV-001"])]
 
 
 def test_a_check_in_older_than_24_hours_does_not_count(trip):
@@ -128,7 +133,10 @@ def test_speeding_is_raised_once_and_cleared(trip):
     later = START + timedelta(minutes=5)
     slow = drive(r.geometry.coordinates, plate="川A12345", start=later, speed_kmh=40, event_prefix="q")[1:3]
     _, alerts = run([*fast, *slow], fence)
-    assert [(a.kind, a.state) for a in alerts] == [("speeding", "raised"), ("speeding", "cleared")]
+    assert [(a.kind, a.state, a.rule_ids) for a in alerts] == [
+        ("speeding", "raised", ["SPD-001"]),
+        ("speeding", "cleared", ["SPD-001"]),
+    ]
     assert "hazmat limit 60 km/h" in alerts[0].message_en
 
 

@@ -8,11 +8,14 @@ import string
 
 import pytest
 
-from hazmat.rules import all_rules, catalogue, evaluate, get, rule_ids
+from hazmat.events import Alert
+from hazmat.rules import all_rules, catalogue, evaluate, get, monitoring_rules, rule_ids
 from hazmat.rules.catalogue import rule
+from hazmat.rules.monitoring import for_kind
 from tests.helpers import SETTINGS, SPEC, changed, judge, to_checkin
 
 _ROW = re.compile(r"^\| ([A-Z]{3}-\d{3}) \| (refuse|warn) \| .* \| `([^`]+)`")
+_MONITORING_ROW = re.compile(r"^\| ([A-Z]{3}-\d{3}) \| `([a-z_]+)` \| .* \| ([^|]+) \|$")
 
 
 def spec_table() -> dict[str, tuple[str, str]]:
@@ -28,6 +31,28 @@ def test_catalogue_matches_the_spec_table():
     assert len(table) >= 24
     ours = {r.id: (r.severity, r.field) for r in all_rules()}
     assert ours == table
+
+
+def test_the_monitoring_rules_match_the_spec_table():
+    table = {}
+    for line in (SPEC / "rules.md").read_text(encoding="utf-8").splitlines():
+        if m := _MONITORING_ROW.match(line):
+            table[m.group(1)] = (m.group(2), m.group(3).strip())
+    assert len(table) >= 5
+    assert {r.id: (r.kind, r.basis) for r in monitoring_rules()} == table
+    # no id is both a check-in rule and a monitoring rule
+    assert not set(table) & set(rule_ids())
+
+
+def test_every_monitoring_rule_names_an_alert_kind_and_says_it_in_both_languages():
+    kinds = set(Alert.model_fields["kind"].annotation.__args__)
+    for r in monitoring_rules():
+        assert r.kind in kinds, r.id
+        assert for_kind(r.kind) is r
+        assert r.summary_zh, r.id
+        assert r.summary_en, r.id
+    with pytest.raises(KeyError, match="no monitoring rule for alert kind 'invalid_event'"):
+        for_kind("invalid_event")
 
 
 def test_every_rule_has_messages_in_both_languages_with_the_same_placeholders():
