@@ -91,7 +91,7 @@ def main() -> None:
     blocked = {
         i
         for i in range(len(router.head))
-        if static_reason(router.data[i], load, untagged_tunnel_forbidden=True) or router.edge_zones[i]
+        if static_reason(router.data[i], load, rules=router.road_rules) or router.edge_zones[i]
     }
     key_of = {}
     for i, (u, v, k) in enumerate(graph.edges(keys=True)):

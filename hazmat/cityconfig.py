@@ -34,6 +34,7 @@ from hazmat.events import (
 )
 from hazmat.rules import Blacklist, RuleSettings, rule_ids
 from hazmat.rules.context import DEFAULT_HIGH_HAZARD, DEFAULT_TOXIC
+from hazmat.zone_kinds import ZoneKindName
 
 # the bundled cities: package data of ``hazmat.config`` (``config/cities/`` in the checkout)
 CITIES_DIR = Path(str(resources.files("hazmat.config").joinpath("cities")))
@@ -305,7 +306,7 @@ class ZoneProperties(BaseModel):
 
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     name: str = ""
-    kind: Literal["water_source", "restricted", "closure"]
+    kind: ZoneKindName
     applies_to: AppliesTo | None = None
     windows: list[Window] | None = None
     buffer_m: float = Field(0, ge=0, le=5000)

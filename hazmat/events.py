@@ -20,6 +20,9 @@ from pydantic import (
     ValidationError,
 )
 
+from hazmat.routing.restrictions import KINDS as ROAD_RESTRICTION_KINDS
+from hazmat.zone_kinds import ZONE_KINDS
+
 SCHEMA_VERSION = 1
 
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
@@ -228,15 +231,7 @@ class Avoided(Strict):
     """One zone or road restriction that changed the route (or blocks every route)."""
 
     zone_id: str | None = None
-    kind: Literal[
-        "water_source",
-        "restricted",
-        "closure",
-        "tunnel",
-        "hazmat_road",
-        "hazmat_water_road",
-        "hazmat_class_road",
-    ]
+    kind: Literal[(*ZONE_KINDS, *ROAD_RESTRICTION_KINDS)]  # type: ignore[valid-type]  # declared once, read here
     reason_zh: str
     reason_en: str
 

@@ -16,11 +16,10 @@ from typing import Any
 from hazmat.alerts import alert_id
 from hazmat.events import Alert, LonLat, Position
 from hazmat.rules.monitoring import for_kind
+from hazmat.zone_kinds import ZONE_KINDS
 
 from .geofence import Geofence
 from .state import LoadInfo, VehicleState
-
-KIND_ZH = {"water_source": "饮用水水源保护区", "restricted": "限行区域", "closure": "封闭区域"}
 
 
 @dataclass(frozen=True)
@@ -99,8 +98,8 @@ def check(
         )
     for zid in entering:
         z = inside[zid]
-        zh = f"危险货物车辆 {pos.plate} 驶入{z.name or zid}（{KIND_ZH[z.kind]}）"
-        en = f"Hazmat vehicle {pos.plate} entered {zid} ({z.kind.replace('_', ' ')})"
+        zh = f"危险货物车辆 {pos.plate} 驶入{z.name or zid}（{ZONE_KINDS[z.kind].zh}）"
+        en = f"Hazmat vehicle {pos.plate} entered {zid} ({ZONE_KINDS[z.kind].en})"
         change(f"zone_entry:{zid}", "zone_entry", True, zh, en, zid)
 
     # the issued route: off the corridor for N consecutive pings

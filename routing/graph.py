@@ -151,7 +151,7 @@ def provenance(city: City) -> dict[str, Any]:
     return {
         "builder_version": BUILDER_VERSION,
         **source,
-        "restrictions": [*(m.NAME for m in restrictions.REGISTRY), osm_water_sources.NAME],
+        "restrictions": [*restrictions.KINDS, osm_water_sources.NAME],
         "settings_sha256": hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest(),
     }
 
@@ -223,7 +223,7 @@ def build(city: City, *, progress: Callable[[str, float], None] | None = None) -
         kmh = _speed_kmh(data, caps)
         data["speed_kph"] = kmh
         data["travel_time"] = float(data["length"]) / (kmh / 3.6)
-    restrictions.mark_all(graph)
+    restrictions.mark_all(graph.edges(data=True))
     step("water sources mapped in OSM", 0.95)
     graph.graph["water_sources"] = water_sources()
     graph.graph["provenance"] = provenance(city)

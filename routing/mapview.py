@@ -14,16 +14,12 @@ from typing import Any
 from shapely.geometry import box, mapping
 
 from hazmat.events import Route
+from hazmat.zone_kinds import ZONE_KINDS
 
 from .graph import edge_geometry
 from .router import Router
 
 ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
-ZONE_STYLE = {
-    "water_source": ("#1f78b4", "饮用水水源保护区 water-source area"),
-    "restricted": ("#ff7f00", "限行区域 restricted area"),
-    "closure": ("#e31a1c", "封闭 closure"),
-}
 MAJOR = {"motorway", "trunk", "primary", "secondary", "motorway_link", "trunk_link", "primary_link"}
 
 
@@ -116,7 +112,7 @@ def html_map(route: Route, router: Router, *, title: str = "") -> str:
     avoided = {a.zone_id: a for a in route.avoided + route.blocked_by if a.zone_id}
     zone_svg = []
     for zone in router.zones:
-        colour, _ = ZONE_STYLE[zone.kind]
+        colour = ZONE_KINDS[zone.kind].colour
         polys = getattr(zone.lonlat, "geoms", [zone.lonlat])
         d = " ".join(path(p.exterior.coords) + "Z" for p in polys)
         dash = ' stroke-dasharray="8 4" stroke-width="3"' if zone.id in avoided else ' stroke-width="1.5"'
@@ -145,7 +141,8 @@ def html_map(route: Route, router: Router, *, title: str = "") -> str:
         f"<li>{html.escape(a.reason_zh)} / {html.escape(a.reason_en)}</li>" for a in route.avoided + route.blocked_by
     )
     legend = "".join(
-        f'<span><i style="background:{c}"></i>{html.escape(label)}</span>' for c, label in ZONE_STYLE.values()
+        f'<span><i style="background:{k.colour}"></i>{html.escape(f"{k.zh} {k.en}")}</span>'
+        for k in ZONE_KINDS.values()
     )
     return f"""<!doctype html>
 <html lang="zh"><head><meta charset="utf-8"><title>{html.escape(title or route.route_id)}</title>

@@ -13,18 +13,17 @@ from typing import Any
 
 from hazmat.cityconfig import TunnelCodes
 from hazmat.events import Avoided
+from hazmat.zone_kinds import ZONE_KINDS
 
-from .restrictions import osm_tunnel
-from .zones import Zone, covers
+from .restrictions import ATTRS, REGISTRY, CityRoadRules, Road
+from .zones import Zone
 
 TUNNEL_ORDER = "BCDE"
-#: the edge attributes the restriction modules set; an edge without any of them closes to no load
-RESTRICTION_TAGS = ("tunnel_cat", "hazmat_no", "hazmat_water_no", "hazmat_class_no")
 
 
 def restricted(data: Mapping[str, Any]) -> bool:
     """The map restricts this edge in some way (whether it closes depends on the load)."""
-    return any(data.get(tag) for tag in RESTRICTION_TAGS)
+    return any(data.get(attr) for attr in ATTRS)
 
 
 @dataclass(frozen=True)
@@ -52,61 +51,28 @@ class Load:
         )
 
 
-def static_reason(data: Mapping[str, Any], load: Load, *, untagged_tunnel_forbidden: bool) -> Avoided | None:
-    """Why the map itself closes this edge to the load (time-independent), or ``None``."""
+def static_reason(data: Mapping[str, Any], load: Load, *, rules: CityRoadRules) -> Avoided | None:
+    """Why the map itself closes this edge to the load (time-independent), or ``None``.
+
+    The first restriction of the registry that closes it gives the reason.
+    """
     if not restricted(data):
         return None  # nearly every edge carries no restriction tag; this runs per edge of every route
-    category, class_no = data.get("tunnel_cat"), data.get("hazmat_class_no")
-    closed = [c for c in class_no or () if any(covers((c,), lc) for lc in load.classes)]
-    tunnel = osm_tunnel.forbids(category, load.tunnel_code, untagged_forbidden=untagged_tunnel_forbidden)
-    if not (data.get("hazmat_no") or data.get("hazmat_water_no") or closed or tunnel):
-        return None
-    name = data.get("name")
-    road = f"{name[0] if isinstance(name, list) else name}" if name else "未命名道路"
-    road_en = road if name else "unnamed road"
-    if data.get("hazmat_no"):
-        return Avoided(
-            kind="hazmat_road", reason_zh=f"{road}禁止危险货物车辆通行（hazmat=no）", reason_en=f"{road_en}: hazmat=no"
-        )
-    if data.get("hazmat_water_no"):
-        return Avoided(
-            kind="hazmat_water_road",
-            reason_zh=f"{road}禁止危害水体的货物通行（hazmat:water=no）",
-            reason_en=f"{road_en}: hazmat:water=no",
-        )
-    if closed:
-        return Avoided(
-            kind="hazmat_class_road",
-            reason_zh=f"{road}禁止第 {closed[0]} 类危险货物通行",
-            reason_en=f"{road_en}: hazmat:{closed[0]}=no",
-        )
-    if tunnel:
-        if category == osm_tunnel.UNTAGGED:
-            return Avoided(
-                kind="tunnel",
-                reason_zh=f"{road}为未标注危险货物类别的隧道，按本市规定禁止危险货物车辆通行",
-                reason_en=f"{road_en}: tunnel without a dangerous-goods category; the city forbids these",
-            )
-        return Avoided(
-            kind="tunnel",
-            reason_zh=f"{road}为 {category} 类隧道，本车货物隧道限制代码为 {load.tunnel_code}",
-            reason_en=f"{road_en}: tunnel category {category}, load tunnel code {load.tunnel_code}",
-        )
+    for r in REGISTRY:
+        detail = r.closes(data.get(r.attr), load, rules)
+        if detail:
+            zh, en = r.reason(Road.of(data), detail, load)
+            return Avoided(kind=r.kind, reason_zh=zh, reason_en=en)  # type: ignore[arg-type]
     return None
 
 
 def zone_reason(zone: Zone) -> Avoided:
-    labels = {
-        "water_source": ("饮用水水源保护区", "drinking-water source area"),
-        "restricted": ("限行区域", "restricted area"),
-        "closure": ("封闭区域", "closure"),
-    }
-    zh, en = labels[zone.kind]
+    label = ZONE_KINDS[zone.kind]
     when_zh = "（限行时段内）" if zone.windows is not None else ""
     when_en = " (inside its time window)" if zone.windows is not None else ""
     return Avoided(
         zone_id=zone.id,
         kind=zone.kind,  # type: ignore[arg-type]
-        reason_zh=f"{zone.name or zone.id}：{zh}{when_zh}",
-        reason_en=f"{zone.id}: {en}{when_en}",
+        reason_zh=f"{zone.name or zone.id}：{label.zh}{when_zh}",
+        reason_en=f"{zone.id}: {label.en}{when_en}",
     )

@@ -40,7 +40,7 @@ from hazmat.events import LineString as GeoLine
 from .geo import Projection
 from .graph import edge_geometry
 from .policy import Load, restricted, static_reason, zone_reason
-from .restrictions import osm_water_sources
+from .restrictions import CityRoadRules, osm_water_sources
 from .snapping import NodeGrid
 from .zones import Zone, ZoneIndex, load_zones
 
@@ -83,7 +83,7 @@ class Router:
     def __init__(self, graph: nx.MultiDiGraph, city: City, *, zones: Sequence[ZoneFeature] | None = None) -> None:
         self.city = city
         self.graph = graph
-        self.untagged_forbidden = city.city.untagged_tunnel_policy == "forbidden"
+        self.road_rules = CityRoadRules(untagged_tunnel_forbidden=city.city.untagged_tunnel_policy == "forbidden")
         xs = [d["x"] for _, d in graph.nodes(data=True)]
         ys = [d["y"] for _, d in graph.nodes(data=True)]
         self.projection = Projection.around(float(np.mean(xs)), float(np.mean(ys)))
@@ -235,11 +235,7 @@ class Router:
         return _Search(edges=edges, entry_s=entry, length_m=sum(self.length[i] for i in edges), duration_s=t)
 
     def _blocker(self, load: Load) -> Callable[[int, float], bool]:
-        static = {
-            i
-            for i in self.tagged
-            if static_reason(self.data[i], load, untagged_tunnel_forbidden=self.untagged_forbidden)
-        }
+        static = {i for i in self.tagged if static_reason(self.data[i], load, rules=self.road_rules)}
         applying = [z.applies(load.classes, load.un_numbers) for z in self.zones]
         zones, edge_zones = self.zones, self.edge_zones
 
@@ -272,12 +268,10 @@ class Router:
         self._metrics.clear()
 
     def _static_blocked(self, load: Load) -> frozenset[int]:
-        key = (load, self.untagged_forbidden)
+        key = (load, self.road_rules)
         if key not in self._static:
             self._static[key] = frozenset(
-                i
-                for i in self.tagged
-                if static_reason(self.data[i], load, untagged_tunnel_forbidden=self.untagged_forbidden)
+                i for i in self.tagged if static_reason(self.data[i], load, rules=self.road_rules)
             )
         return self._static[key]
 
@@ -318,7 +312,7 @@ class Router:
         def closing() -> frozenset[int]:
             return self._static_blocked(load).union(*(self.zone_edges[z] for z in active))
 
-        metric = self._metric(kind, (load, self.untagged_forbidden, active), closing)
+        metric = self._metric(kind, (load, self.road_rules, active), closing)
         distance, _nodes, arcs = metric.query(src, dst)
         found = None if distance >= pyroutingkit.INF_WEIGHT else self._path(arcs)
         horizon = found.duration_s if found is not None and kind == "time" else DISTANCE_HORIZON_S
@@ -337,7 +331,7 @@ class Router:
         static, applying, edge_zones = self._static_blocked(load), self.applying(load), self.edge_zones
         for i, entry in zip(found.edges, found.entry_s, strict=True):
             if i in static:
-                reason = static_reason(self.data[i], load, untagged_tunnel_forbidden=self.untagged_forbidden)
+                reason = static_reason(self.data[i], load, rules=self.road_rules)
                 if reason is not None:
                     out.setdefault(f"{reason.kind}:{reason.reason_en}", reason)
             for z in edge_zones[i]:
@@ -381,7 +375,7 @@ class Router:
         for i in found.edges:
             if i not in self._tagged_set:  # an edge without restriction tags has no reason
                 continue
-            reason = static_reason(self.data[i], load, untagged_tunnel_forbidden=self.untagged_forbidden)
+            reason = static_reason(self.data[i], load, rules=self.road_rules)
             if reason is not None:
                 msg = f"route uses a closed road on edge {i}: {reason.reason_en}"
                 raise RouteViolation(msg)

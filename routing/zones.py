@@ -17,6 +17,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from hazmat.cityconfig import City, Window, ZoneFeature
+from hazmat.hazard_classes import covers
 
 from .geo import Projection
 
@@ -38,12 +39,6 @@ def window_active(window: Window, local: datetime) -> bool:
     if start < end:
         return today in window.days and start <= now < end
     return (today in window.days and now >= start) or (yesterday in window.days and now < end)
-
-
-def covers(entries: Iterable[str], hazard_class: str) -> bool:
-    """A class entry covers itself and, when it is a whole class (``"2"``), its divisions."""
-    whole = hazard_class.partition(".")[0]
-    return any(e in (hazard_class, whole) for e in entries)
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: a zone is one object per load of the config

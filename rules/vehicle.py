@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from hazmat.events import CheckIn
+from hazmat.hazard_classes import covers
 
 from ._helpers import BLACKLIST, LOADER_CHECK, PLAN, listed, missing_or_expired, total_kg
 from .catalogue import Hit, hit, rule
@@ -29,12 +30,6 @@ from .context import RuleContext
 def transport_permit_valid(c: CheckIn, ctx: RuleContext) -> Iterable[Hit]:
     permit = c.vehicle.transport_permit
     return missing_or_expired(permit.valid_until if permit else None, ctx)
-
-
-def covers(scope: list[str], hazard_class: str) -> bool:
-    """A scope entry covers itself; a whole class (``"2"``) also covers its divisions."""
-    whole, dot, _ = hazard_class.partition(".")
-    return hazard_class in scope or (dot != "" and whole in scope)
 
 
 @rule(

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import networkx as nx
+from collections.abc import Mapping
 
-NAME = "hazmat_road"
-TAGS = ("hazmat",)
-ATTR = "hazmat_no"
+from .base import RoadRestriction
 
 
-def parse(tags: dict[str, object]) -> bool:
+def parse(tags: Mapping[str, object]) -> bool:
     return tags.get("hazmat") == "no"
 
 
-def mark(graph: nx.MultiDiGraph) -> None:
-    for _, _, data in graph.edges(data=True):
-        data[ATTR] = parse(data)
+RESTRICTION = RoadRestriction(
+    kind="hazmat_road",
+    tags=("hazmat",),
+    attr="hazmat_no",
+    parse=parse,
+    closes=lambda value, load, rules: value,
+    reason=lambda road, _, load: (f"{road.zh}禁止危险货物车辆通行（hazmat=no）", f"{road.en}: hazmat=no"),
+)

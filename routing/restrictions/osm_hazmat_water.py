@@ -5,17 +5,23 @@
 
 from __future__ import annotations
 
-import networkx as nx
+from collections.abc import Mapping
 
-NAME = "hazmat_water_road"
-TAGS = ("hazmat:water",)
-ATTR = "hazmat_water_no"
+from .base import RoadRestriction
 
 
-def parse(tags: dict[str, object]) -> bool:
+def parse(tags: Mapping[str, object]) -> bool:
     return tags.get("hazmat:water") == "no"
 
 
-def mark(graph: nx.MultiDiGraph) -> None:
-    for _, _, data in graph.edges(data=True):
-        data[ATTR] = parse(data)
+RESTRICTION = RoadRestriction(
+    kind="hazmat_water_road",
+    tags=("hazmat:water",),
+    attr="hazmat_water_no",
+    parse=parse,
+    closes=lambda value, load, rules: value,
+    reason=lambda road, _, load: (
+        f"{road.zh}禁止危害水体的货物通行（hazmat:water=no）",
+        f"{road.en}: hazmat:water=no",
+    ),
+)

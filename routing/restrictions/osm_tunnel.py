@@ -9,13 +9,11 @@ Not a tunnel: ``None``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 
-import networkx as nx
+from .base import CityRoadRules, LoadLike, Road, RoadRestriction
 
-NAME = "tunnel"
-TAGS = ("tunnel", "hazmat:adr_tunnel_cat", "hazmat:tunnel_cat", "hazmat")
-ATTR = "tunnel_cat"
 UNTAGGED = "untagged"
 
 
@@ -33,7 +31,7 @@ def _is_tunnel(value: object) -> bool:
     return value not in (None, "", "no") and value == value  # NaN from osmnx is not a tunnel
 
 
-def parse(tags: dict[str, object]) -> str | None:
+def parse(tags: Mapping[str, object]) -> str | None:
     if not _is_tunnel(tags.get("tunnel")):
         return None
     for key in ("hazmat:adr_tunnel_cat", "hazmat:tunnel_cat"):
@@ -54,6 +52,29 @@ def forbids(category: str | None, tunnel_code: str, *, untagged_forbidden: bool)
     return category >= tunnel_code
 
 
-def mark(graph: nx.MultiDiGraph) -> None:
-    for _, _, data in graph.edges(data=True):
-        data[ATTR] = parse(data)
+def _reason(road: Road, category: str, load: LoadLike) -> tuple[str, str]:
+    if category == UNTAGGED:
+        return (
+            f"{road.zh}为未标注危险货物类别的隧道，按本市规定禁止危险货物车辆通行",
+            f"{road.en}: tunnel without a dangerous-goods category; the city forbids these",
+        )
+    return (
+        f"{road.zh}为 {category} 类隧道，本车货物隧道限制代码为 {load.tunnel_code}",
+        f"{road.en}: tunnel category {category}, load tunnel code {load.tunnel_code}",
+    )
+
+
+def _closes(category: str | None, load: LoadLike, rules: CityRoadRules) -> str | None:
+    """The tunnel's category when it is closed to this load."""
+    forbidden = forbids(category, load.tunnel_code, untagged_forbidden=rules.untagged_tunnel_forbidden)
+    return category if forbidden else None
+
+
+RESTRICTION = RoadRestriction(
+    kind="tunnel",
+    tags=("tunnel", "hazmat:adr_tunnel_cat", "hazmat:tunnel_cat", "hazmat"),
+    attr="tunnel_cat",
+    parse=parse,
+    closes=_closes,
+    reason=_reason,
+)

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from hazmat.routing.restrictions import osm_hazmat, osm_hazmat_class, osm_hazmat_water, osm_tags, osm_tunnel
+from hazmat.routing.policy import Load, static_reason
+from hazmat.routing.restrictions import (
+    ATTRS,
+    REGISTRY,
+    CityRoadRules,
+    mark_all,
+    osm_hazmat,
+    osm_hazmat_class,
+    osm_hazmat_water,
+    osm_tags,
+    osm_tunnel,
+)
 
 
 def test_no_tags_means_no_restriction():
@@ -72,3 +83,54 @@ def test_every_restriction_tag_is_kept_on_edges():
     assert {"tunnel", "hazmat", "hazmat:water", "hazmat:adr_tunnel_cat", "hazmat:tunnel_cat", "hazmat:3"} <= set(
         osm_tags()
     )
+
+
+def test_the_registry_declares_each_restriction_once_and_the_route_event_reads_its_kinds():
+    from hazmat.events import Avoided
+    from hazmat.zone_kinds import ZONE_KINDS
+
+    assert len({r.kind for r in REGISTRY}) == len({r.attr for r in REGISTRY}) == len(REGISTRY)
+    assert set(Avoided.model_json_schema()["properties"]["kind"]["enum"]) == {*ZONE_KINDS, *(r.kind for r in REGISTRY)}
+
+
+def test_one_pass_marks_every_restriction_on_an_edge():
+    edges = [(1, 2, {"tunnel": "yes", "hazmat:3": "no", "hazmat:water": "no"}), (2, 3, {})]
+    mark_all(edges)
+    assert {a: edges[0][2][a] for a in ATTRS} == {
+        "hazmat_no": False,
+        "hazmat_water_no": True,
+        "hazmat_class_no": ("3",),
+        "tunnel_cat": "untagged",
+    }
+    assert not any(edges[1][2][a] for a in ATTRS)
+
+
+LOAD = Load(classes=frozenset({"3"}), un_numbers=frozenset({"UN1203"}), tunnel_code="D")
+
+
+@pytest.mark.parametrize(
+    ("tags", "kind", "reason_en"),
+    [
+        ({"hazmat": "no", "tunnel": "yes", "name": "X路"}, "hazmat_road", "X路: hazmat=no"),
+        ({"hazmat:water": "no", "hazmat:3": "no"}, "hazmat_water_road", "unnamed road: hazmat:water=no"),
+        (
+            {"hazmat:3": "no", "tunnel": "yes", "hazmat:tunnel_cat": "E"},
+            "hazmat_class_road",
+            "unnamed road: hazmat:3=no",
+        ),
+        ({"tunnel": "yes", "hazmat:tunnel_cat": "E"}, "tunnel", "unnamed road: tunnel category E, load tunnel code D"),
+        ({"hazmat:2": "no", "tunnel": "yes", "hazmat:tunnel_cat": "C"}, None, None),
+    ],
+)
+def test_the_first_restriction_that_closes_the_road_gives_the_reason(tags, kind, reason_en):
+    data = dict(tags)
+    mark_all([(0, 1, data)])
+    reason = static_reason(data, LOAD, rules=CityRoadRules())
+    assert (reason and (reason.kind, reason.reason_en)) == ((kind, reason_en) if kind else None)
+
+
+def test_untagged_tunnels_close_only_when_the_city_forbids_them():
+    data = {"tunnel": "yes"}
+    mark_all([(0, 1, data)])
+    assert static_reason(data, LOAD, rules=CityRoadRules(untagged_tunnel_forbidden=True)).kind == "tunnel"
+    assert static_reason(data, LOAD, rules=CityRoadRules(untagged_tunnel_forbidden=False)) is None

@@ -13,6 +13,7 @@ from shapely.geometry import LineString, Point, shape
 
 from hazmat.routing.mapview import geojson, html_map
 from hazmat.routing.policy import Load
+from hazmat.routing.restrictions import CityRoadRules
 from hazmat.routing.router import Router, RouteViolation
 from tests.routing_helpers import request, zone
 
@@ -204,13 +205,14 @@ def test_untagged_tunnels_follow_the_city_policy(router, with_zones):
     i = tunnels[0]
     a, b = node_lonlat(router, router.tail[i]), node_lonlat(router, router.head[i])
     load = Load(classes=frozenset({"3"}), un_numbers=frozenset({"UN1203"}), tunnel_code="E")
+    city_rules = router.road_rules
     try:
-        router.untagged_forbidden = False
+        router.road_rules = CityRoadRules(untagged_tunnel_forbidden=False)
         allowed = router.plan(request(a, b), load=load)
-        router.untagged_forbidden = True
+        router.road_rules = CityRoadRules(untagged_tunnel_forbidden=True)
         forbidden = router.plan(request(a, b), load=load)
     finally:
-        router.untagged_forbidden = True
+        router.road_rules = city_rules
         router.refresh_restrictions()
     assert allowed.status == "ok"
     assert allowed.avoided == []

@@ -10,7 +10,8 @@ import pytest
 from shapely.geometry import Point
 
 from hazmat.cityconfig import Window
-from hazmat.routing.zones import Zone, covers, window_active
+from hazmat.hazard_classes import covers
+from hazmat.routing.zones import Zone, window_active
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from hazmat.hazard_classes import covers
 from hazmat.rules import Blacklist, RuleSettings
-from hazmat.rules.vehicle import covers
 from tests.helpers import changed, findings, only, rule_ids
 
 
