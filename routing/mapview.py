@@ -63,7 +63,7 @@ def _bounds(route: Route, router: Router) -> tuple[float, float, float, float]:
         xs += [minx, maxx]
         ys += [miny, maxy]
     if not xs:
-        return router.bounds
+        return router.net.bounds
     pad_x, pad_y = (max(xs) - min(xs)) * 0.1 + 0.005, (max(ys) - min(ys)) * 0.1 + 0.005
     return min(xs) - pad_x, min(ys) - pad_y, max(xs) + pad_x, max(ys) + pad_y
 
@@ -103,7 +103,7 @@ def html_map(route: Route, router: Router, *, title: str = "") -> str:
 
     frame = box(west, south, east, north)
     minor, major = [], []
-    for data, geom in zip(router.data, router.lonlat, strict=True):
+    for data, geom in zip(router.net.data, router.net.lonlat, strict=True):
         if not geom.intersects(frame):
             continue
         highway = data.get("highway")

@@ -98,7 +98,7 @@ def _load_router() -> None:
 
     try:
         _router = Router(road_graph.load(city()), city())
-        log.info("router ready", extra={"city": city().folder.name, "edges": len(_router.head)})
+        log.info("router ready", extra={"city": city().folder.name, "edges": len(_router.net.head)})
     except road_graph.GraphSourceError as exc:
         _router_error = str(exc)
         log.warning("no router for this city", extra={"reason": _router_error})
@@ -127,7 +127,9 @@ def _build_geofence() -> Any:
     _load_router()
     if _router is not None:
         fast = [
-            g for g, d in zip(_router.metric, _router.data, strict=True) if first_value(d.get("highway")) in FAST_ROADS
+            g
+            for g, d in zip(_router.net.projected, _router.net.data, strict=True)
+            if first_value(d.get("highway")) in FAST_ROADS
         ]
         return Geofence(_router.zones, _router.projection, fast_roads=fast)
     features = city().zones.features

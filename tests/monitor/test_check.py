@@ -35,7 +35,7 @@ def trip(router, with_zones):
 
 
 def router_node(router, i):
-    d = router.graph.nodes[router.node_ids[i]]
+    d = router.graph.nodes[router.net.node_ids[i]]
     return d["x"], d["y"]
 
 

@@ -11,7 +11,9 @@ import networkx as nx
 import pytest
 from shapely.geometry import LineString, Point, shape
 
+from hazmat.routing import tdsearch
 from hazmat.routing.mapview import geojson, html_map
+from hazmat.routing.network import Path
 from hazmat.routing.policy import Load
 from hazmat.routing.restrictions import CityRoadRules
 from hazmat.routing.router import Router, RouteViolation
@@ -22,18 +24,18 @@ NIGHT = "2026-11-26T23:00:00+08:00"
 
 
 def node_lonlat(router: Router, i: int) -> tuple[float, float]:
-    data = router.graph.nodes[router.node_ids[i]]
+    data = router.graph.nodes[router.net.node_ids[i]]
     return data["x"], data["y"]
 
 
 def random_case(router: Router, rng: random.Random):
     """An origin, a destination and 1–4 always-active square zones (200–700 m) that leave both ends free."""
     while True:
-        o, d = rng.sample(range(len(router.node_ids)), 2)
+        o, d = rng.sample(range(len(router.net.node_ids)), 2)
         origin, destination = node_lonlat(router, o), node_lonlat(router, d)
         zones = []
         for k in range(rng.randint(1, 4)):
-            cx, cy = node_lonlat(router, rng.randrange(len(router.node_ids)))
+            cx, cy = node_lonlat(router, rng.randrange(len(router.net.node_ids)))
             half = rng.uniform(0.001, 0.0035)
             zones.append(zone(f"z{k}", cx - half, cy - half, cx + half, cy + half))
         shapes = [shape(z.geometry.model_dump()) for z in zones]
@@ -53,7 +55,7 @@ def reference_length(router: Router, shapes, o: int, d: int) -> float | None:
             doomed.append((u, v, k))
     g.remove_edges_from(doomed)
     try:
-        return nx.shortest_path_length(g, router.node_ids[o], router.node_ids[d], weight="length")
+        return nx.shortest_path_length(g, router.net.node_ids[o], router.net.node_ids[d], weight="length")
     except nx.NetworkXNoPath:
         return None
 
@@ -173,7 +175,7 @@ def test_an_always_active_zone_around_the_origin_has_no_earliest_departure(route
 
 def _route_edges(router: Router, r) -> list[int]:
     line = LineString(r.geometry.coordinates)
-    return [i for i, g in enumerate(router.lonlat) if line.buffer(1e-7).contains(g)]
+    return [i for i, g in enumerate(router.net.lonlat) if line.buffer(1e-7).contains(g)]
 
 
 def test_tunnel_categories_against_tunnel_codes(router, with_zones):
@@ -182,9 +184,9 @@ def test_tunnel_categories_against_tunnel_codes(router, with_zones):
     free = router.plan(request(origin, destination))
     edges = _route_edges(router, free)
     assert edges
-    middle = max(edges, key=lambda i: router.length[i])  # a long edge of the route becomes a category-C tunnel
-    saved = router.data[middle].get("tunnel_cat")
-    router.data[middle]["tunnel_cat"] = "C"
+    middle = max(edges, key=lambda i: router.net.length[i])  # a long edge of the route becomes a category-C tunnel
+    saved = router.net.data[middle].get("tunnel_cat")
+    router.net.data[middle]["tunnel_cat"] = "C"
     router.refresh_restrictions()
     try:
         for code, passes in (("B", False), ("C", False), ("D", True), ("E", True)):
@@ -194,16 +196,16 @@ def test_tunnel_categories_against_tunnel_codes(router, with_zones):
             assert (r.geometry == free.geometry) is passes, code
             assert any(a.kind == "tunnel" for a in r.avoided) is (not passes)
     finally:
-        router.data[middle]["tunnel_cat"] = saved
+        router.net.data[middle]["tunnel_cat"] = saved
         router.refresh_restrictions()
 
 
 def test_untagged_tunnels_follow_the_city_policy(router, with_zones):
     with_zones()
-    tunnels = [i for i, d in enumerate(router.data) if d.get("tunnel_cat") == "untagged"]
+    tunnels = [i for i, d in enumerate(router.net.data) if d.get("tunnel_cat") == "untagged"]
     assert tunnels, "the Chengdu extract has untagged road tunnels (红星路隧道)"
     i = tunnels[0]
-    a, b = node_lonlat(router, router.tail[i]), node_lonlat(router, router.head[i])
+    a, b = node_lonlat(router, router.net.tail[i]), node_lonlat(router, router.net.head[i])
     load = Load(classes=frozenset({"3"}), un_numbers=frozenset({"UN1203"}), tunnel_code="E")
     city_rules = router.road_rules
     try:
@@ -234,7 +236,9 @@ def test_the_recheck_catches_a_route_through_a_zone(router, with_zones):
     blocking = zone("rs-mid", mid[0] - 0.002, mid[1] - 0.002, mid[0] + 0.002, mid[1] + 0.002)
     r = with_zones(blocking)
     load = Load.of(request(origin, destination).load, router.city.rules.tunnel_codes)
-    found = r._search(r.snap(*origin)[0], r.snap(*destination)[0], 0, r.time, lambda _i, _t: False)  # ignores zones
+    found = tdsearch.search(
+        r.net, r.net.snap(*origin)[0], r.net.snap(*destination)[0], 0, r.net.time, lambda _i, _t: False
+    )  # ignores zones
     with pytest.raises(RouteViolation, match="route enters zone rs-mid"):
         r.recheck(found, load, datetime.fromisoformat(DAY))
 
@@ -245,7 +249,9 @@ def test_the_recheck_lets_a_route_through_a_zone_outside_its_window(router, with
     later = zone("rs-eve", mid[0] - 0.002, mid[1] - 0.002, mid[0] + 0.002, mid[1] + 0.002, windows=evening)
     r = with_zones(later)
     load = Load.of(request(origin, destination).load, router.city.rules.tunnel_codes)
-    found = r._search(r.snap(*origin)[0], r.snap(*destination)[0], 0, r.time, lambda _i, _t: False)
+    found = tdsearch.search(
+        r.net, r.net.snap(*origin)[0], r.net.snap(*destination)[0], 0, r.net.time, lambda _i, _t: False
+    )
     r.recheck(found, load, datetime.fromisoformat(DAY))  # 10:00: the zone sleeps, nothing to report
     with pytest.raises(RouteViolation, match="route enters zone rs-eve"):
         r.recheck(found, load, datetime.fromisoformat("2026-11-26T19:30:00+08:00"))
@@ -256,7 +262,7 @@ def test_the_recheck_catches_a_closed_road(router):
     closed = sorted(router._static_blocked(load))
     assert closed, "the Chengdu extract has tunnels this load may not use"
     with pytest.raises(RouteViolation, match=f"closed road on edge {closed[0]}"):
-        router.recheck(router._path([closed[0]]), load, datetime.fromisoformat(DAY))
+        router.recheck(router.net.path([closed[0]]), load, datetime.fromisoformat(DAY))
 
 
 class _Tags(HTMLParser):
@@ -298,8 +304,8 @@ def test_the_contraction_hierarchy_and_the_reference_search_agree(router, with_z
         load = Load.of(request(origin, destination).load, r.city.rules.tunnel_codes)
         depart = datetime.fromisoformat(DAY)
         fast = r._fast(o, d, depart, load, "time")
-        slow = r._search(o, d, depart.timestamp(), r.time, r._blocker(load))
-        assert (fast is None or fast is False) == (slow is None)
+        slow = tdsearch.search(r.net, o, d, depart.timestamp(), r.net.time, r._blocker(load))
+        assert (not isinstance(fast, Path)) == (slow is None)
         if slow is not None:
             assert fast.duration_s == pytest.approx(slow.duration_s, abs=0.05)
 
@@ -308,7 +314,7 @@ def test_the_contraction_hierarchy_and_the_reference_search_agree(router, with_z
 def test_the_potentials_bound_the_remaining_cost_and_keep_the_search_optimal(router, with_zones, kind):
     """A* on the reversed-graph potentials finds what plain Dijkstra finds, on random zones, in fewer steps."""
     rng = random.Random(23)
-    weight = router.time if kind == "time" else router.length
+    weight = router.net.time if kind == "time" else router.net.length
     looked_at = {"plain": 0, "guided": 0}
 
     def counting(blocked, which):
@@ -323,13 +329,13 @@ def test_the_potentials_bound_the_remaining_cost_and_keep_the_search_optimal(rou
         r = with_zones(*zones)
         load = Load.of(request(origin, destination).load, r.city.rules.tunnel_codes)
         depart = datetime.fromisoformat(DAY).timestamp()
-        bound = r.potentials(d, kind)
+        bound = r.metrics.potentials(d, kind)
         free = r._fast(o, d, datetime.fromisoformat(DAY), None, kind)
-        assert free is not None
+        assert isinstance(free, Path)
         assert bound[o] <= (free.duration_s if kind == "time" else free.length_m) + 1e-9  # a lower bound
         assert bound[d] == 0
-        plain = r._search(o, d, depart, weight, counting(r._blocker(load), "plain"))
-        guided = r._search(o, d, depart, weight, counting(r._blocker(load), "guided"), bound)
+        plain = tdsearch.search(r.net, o, d, depart, weight, counting(r._blocker(load), "plain"))
+        guided = tdsearch.search(r.net, o, d, depart, weight, counting(r._blocker(load), "guided"), bound)
         assert (plain is None) == (guided is None)
         if plain is not None:
             cost = (lambda s: s.duration_s) if kind == "time" else (lambda s: s.length_m)
@@ -358,7 +364,7 @@ def test_an_osm_reservoir_becomes_a_water_source_zone(router):
     assert router.zones[z].kind == "water_source"
     assert router.zones[z].buffer_m == router.city.city.water_source_buffer_m
     edge = router.zone_edges[z][0]
-    r = router.plan(request(node_lonlat(router, router.tail[edge]), node_lonlat(router, 0)))
+    r = router.plan(request(node_lonlat(router, router.net.tail[edge]), node_lonlat(router, 0)))
     named = [a.zone_id for a in r.avoided + r.blocked_by]
     assert "osm-way-227338532" in named
     if r.status == "ok":

@@ -1,0 +1,68 @@
+"""The independent re-check of every answer: no search, no zone index, no cached matching.
+
+Whatever the searches did, a route that enters a zone active when the vehicle gets there, or
+uses a road the map closes to the load, raises :class:`RouteViolation` instead of being
+returned. Only edges whose bounding box meets a zone's are handed to shapely (a box that
+misses cannot intersect, and most zones are nowhere near a given route); the shapes are exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import numpy as np
+import shapely
+
+from .network import Path, RoadNetwork
+from .policy import Load, static_reason
+from .restrictions import CityRoadRules
+from .zones import Zone
+
+
+class RouteViolation(AssertionError):  # noqa: N818  (a violation, not an ordinary error)
+    """A route crossed an active zone or a closed road: a bug in the search, reported loudly."""
+
+
+def recheck(
+    net: RoadNetwork,
+    zones: Sequence[Zone],
+    zone_bounds: np.ndarray,
+    found: Path,
+    load: Load,
+    depart: datetime,
+    rules: CityRoadRules,
+) -> None:
+    if not found.edges:
+        return
+    edges = np.asarray(found.edges)
+    boxes, zb = net.projected_bounds[edges][:, None, :], zone_bounds[None, :, :]  # edges × zones
+    overlap = (
+        (boxes[..., 0] <= zb[..., 2])
+        & (boxes[..., 2] >= zb[..., 0])
+        & (boxes[..., 1] <= zb[..., 3])
+        & (boxes[..., 3] >= zb[..., 1])
+    )
+    start = depart.timestamp()
+    for z in np.flatnonzero(overlap.any(axis=0)).tolist():
+        zone, near = zones[z], overlap[:, z]
+        if not zone.applies(load.classes, load.un_numbers):  # its own test, not the router's cache
+            continue
+        if zone.windows is not None:
+            near &= np.array([zone.active_at_epoch(start + entry) for entry in found.entry_s], dtype=bool)
+        (candidates,) = np.nonzero(near)
+        if not len(candidates):
+            continue
+        hits = shapely.intersects(zone.metric, net.projected_array[edges[candidates]])
+        if hits.any():
+            k = int(candidates[int(np.argmax(hits))])
+            at = depart + timedelta(seconds=found.entry_s[k])
+            msg = f"route enters zone {zone.id} on edge {found.edges[k]} at {at.isoformat()}: a routing bug"
+            raise RouteViolation(msg)
+    for i in found.edges:
+        if i not in net.restricted_set:  # an edge without restriction tags has no reason
+            continue
+        reason = static_reason(net.data[i], load, rules=rules)
+        if reason is not None:
+            msg = f"route uses a closed road on edge {i}: {reason.reason_en}"
+            raise RouteViolation(msg)
