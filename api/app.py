@@ -24,7 +24,7 @@ from hazmat.events import CheckIn, InvalidEvent, RouteRequest, decode
 from hazmat.streams import names
 
 from .feed import Feed
-from .keys import ApiKey, Role, digest, load_keys
+from .keys import ApiKey, KeyStore, Role, digest
 
 MAX_BODY = 64 * 1024
 PAGE = Path(__file__).resolve().parent / "page.html"
@@ -85,7 +85,7 @@ def create_app(city: City, bootstrap: str) -> FastAPI:
         lifespan=lifespan,
     )
 
-    app.state.keys = load_keys(city.folder)
+    app.state.keys = KeyStore(city.folder)  # re-read when `hazmat keys add|revoke` changes the file
     app.add_middleware(GZipMiddleware, minimum_size=64 * 1024)  # the road layer; SSE is left alone
 
     @app.middleware("http")

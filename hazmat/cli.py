@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -43,10 +43,14 @@ broker_app = typer.Typer(
 )
 archive_app = typer.Typer(help="The archive of judged check-ins (建档).", no_args_is_help=True)
 graph_app = typer.Typer(help="The city's road graph.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="API keys of a city folder: only their SHA-256 is stored (api_keys.yaml).", no_args_is_help=True
+)
 app.add_typer(config_app, name="config")
 app.add_typer(archive_app, name="archive")
 app.add_typer(broker_app, name="broker")
 app.add_typer(graph_app, name="graph")
+app.add_typer(keys_app, name="keys")
 
 log = logging.getLogger("hazmat.cli")
 out = Console(highlight=False, soft_wrap=True)
@@ -72,11 +76,16 @@ def _city(config: str | None) -> Iterator[City]:
     try:
         city = load_city(config)
     except ConfigError as exc:
-        err.print("[bold red]configuration error[/]", highlight=False)
-        for problem in exc.problems:
-            err.print(f"  {problem}", markup=False)
-        raise typer.Exit(EXIT_CONFIG) from None
+        _config_failed(exc.problems)
     yield city
+
+
+def _config_failed(problems: list[str]) -> NoReturn:
+    """Print each configuration problem (file: field: message) and stop with exit 1."""
+    err.print("[bold red]configuration error[/]", highlight=False)
+    for problem in problems:
+        err.print(f"  {problem}", markup=False)
+    raise typer.Exit(EXIT_CONFIG) from None
 
 
 def _json_line(obj: Any) -> str:
@@ -253,15 +262,173 @@ def rules_cmd(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 
 @config_app.command("validate")
 def config_validate(config: ConfigOpt = None) -> None:
-    """Check a city configuration folder; errors name the file and the field. Exit 1 on errors."""
-    with _city(config) as city:
-        c = city.city
-        bl = city.blacklist
-        out.print(
-            f"[green]ok[/] {city.folder}: {c.name} ({c.name_en}), province {c.province}, {c.timezone}; "
-            f"{len(city.zones.features)} zones; blacklist {len(bl.carriers)} carriers, {len(bl.plates)} plates, "
-            f"{len(bl.persons)} persons; ruleset {city.rules.ruleset_version}"
-        )
+    """Check a city configuration folder and its api_keys.yaml; errors name the file and the field. Exit 1 on errors."""
+    from hazmat.api.keys import read_keys_file
+    from hazmat.cityconfig import resolve_city_dir
+
+    try:
+        folder = resolve_city_dir(config)
+    except ConfigError as exc:
+        _config_failed(exc.problems)
+    problems: list[str] = []
+    try:
+        city = load_city(folder)
+    except ConfigError as exc:
+        problems += exc.problems
+    try:
+        keys = read_keys_file(folder)
+    except ConfigError as exc:
+        problems += exc.problems
+    if problems:
+        _config_failed(problems)
+    c = city.city
+    bl = city.blacklist
+    out.print("[green]ok[/] ", end="")
+    out.print(
+        f"{city.folder}: {c.name} ({c.name_en}), province {c.province}, {c.timezone}; "
+        f"{len(city.zones.features)} zones; blacklist {len(bl.carriers)} carriers, {len(bl.plates)} plates, "
+        f"{len(bl.persons)} persons; ruleset {city.rules.ruleset_version}; {_keys_summary(folder, keys.keys)}",
+        markup=False,
+    )
+
+
+def _keys_summary(folder: Path, keys: list[Any]) -> str:
+    from hazmat.cityfolder import is_template
+
+    if keys:
+        roles = {role: sum(1 for k in keys if k.role == role) for role in ("police", "dispatcher", "site")}
+        return f"{len(keys)} API keys (" + ", ".join(f"{n} {role}" for role, n in roles.items() if n) + ")"
+    if is_template(folder):
+        return f"no API keys (a bundled template: hazmat config init DIR --from {folder.name})"
+    return f"no API keys: the API admits nobody (hazmat keys add --config {folder} --role police)"
+
+
+@config_app.command("init")
+def config_init(
+    folder: Annotated[Path, typer.Argument(help="The new city folder: missing or empty.")],
+    source: Annotated[
+        str, typer.Option("--from", help="The bundled city (or a city folder) to copy; its API keys are not copied.")
+    ] = "datong",
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Write into a non-empty folder: the template's files overwrite their copies."),
+    ] = False,
+) -> None:
+    """Copy a bundled city into a folder of your own, to add API keys to and deploy (no keys are copied)."""
+    from hazmat.cityfolder import init_city
+
+    try:
+        written = init_city(folder, source, force=force)
+        city = load_city(folder)
+    except ConfigError as exc:
+        _config_failed(exc.problems)
+    target = city.folder
+    out.print(f"made {target} from {source}: {len(written)} files, no API keys", markup=False)
+    out.print("next:", markup=False)
+    out.print(f"  hazmat keys add --config {target} --role police --name 'traffic police'", markup=False)
+    if city.city.graph.source != "file":
+        out.print(f"  hazmat graph build --config {target}    (downloads the road graph once)", markup=False)
+    out.print(f"  hazmat serve --config {target} --host 0.0.0.0", markup=False)
+
+
+# --- hazmat keys -----------------------------------------------------------------------
+
+
+def _keys_folder(config: str | None) -> Path:
+    from hazmat.cityconfig import resolve_city_dir
+
+    try:
+        return resolve_city_dir(config)
+    except ConfigError as exc:
+        _config_failed(exc.problems)
+
+
+@keys_app.command("add")
+def keys_add(
+    role: Annotated[str, typer.Option("--role", help="site, dispatcher or police.")],
+    site: Annotated[str | None, typer.Option("--site", help="For --role site: the site id it may post for.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Who holds it (unique); default: the role.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Make a random key, print it once on stdout and store only its SHA-256 in the folder's api_keys.yaml.
+
+    Exit 1 for a bundled city (copy it first with ``hazmat config init``) or a broken file,
+    2 for a bad role, a missing --site or a name already taken.
+    """
+    from hazmat.api.keys import KeyChangeError, add_key
+
+    folder = _keys_folder(config)
+    try:
+        secret, entry = add_key(folder, role=role, site_id=site, name=name)
+    except ConfigError as exc:
+        _config_failed(exc.problems)
+    except KeyChangeError as exc:
+        err.print(str(exc), style="red", markup=False, highlight=False)
+        raise typer.Exit(EXIT_INPUT) from None
+    print(secret, flush=True)
+    where = f", site {entry.site_id}" if entry.site_id else ""
+    err.print(
+        f"added '{entry.name}' ({entry.role}{where}, hash {entry.prefix}) to {folder / 'api_keys.yaml'}.\n"
+        "The key above is shown this once only: the file keeps just its hash. Hand it over now.",
+        markup=False,
+    )
+
+
+@keys_app.command("list")
+def keys_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """The folder's keys: name, role, site, created and the start of the hash (the keys themselves are not stored)."""
+    from hazmat.api.keys import read_keys_file
+
+    folder = _keys_folder(config)
+    try:
+        keys = read_keys_file(folder).keys
+    except ConfigError as exc:
+        _config_failed(exc.problems)
+    rows = [
+        {
+            "name": k.name,
+            "role": k.role,
+            "site_id": k.site_id,
+            "created_at": k.created_at.isoformat() if k.created_at else None,
+            "sha256_prefix": k.prefix,
+        }
+        for k in keys
+    ]
+    if as_json or not out.is_terminal:
+        for row in rows:
+            print(_json_line(row))
+    else:
+        table = Table(title=f"API keys of {folder}", header_style="bold")
+        for column in ("name", "role", "site", "created", "sha256"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(
+                row["name"], row["role"], row["site_id"] or "—", row["created_at"] or "—", row["sha256_prefix"] + "…"
+            )
+        out.print(table)
+    if not rows:
+        err.print(f"no keys: {_keys_summary(folder, [])}", markup=False)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key: Annotated[
+        str, typer.Argument(help="The key's name, or the start of its hash (6+ hex digits, from keys list).")
+    ],
+    config: ConfigOpt = None,
+) -> None:
+    """Remove a key; a running ``hazmat serve`` refuses it from its next request on. Exit 2 when no key matches."""
+    from hazmat.api.keys import KeyChangeError, revoke_key
+
+    folder = _keys_folder(config)
+    try:
+        gone = revoke_key(folder, key)
+    except ConfigError as exc:
+        _config_failed(exc.problems)
+    except KeyChangeError as exc:
+        err.print(str(exc), style="red", markup=False, highlight=False)
+        raise typer.Exit(EXIT_INPUT) from None
+    err.print(f"revoked '{gone.name}' ({gone.role}, hash {gone.prefix}) from {folder / 'api_keys.yaml'}", markup=False)
 
 
 @config_app.command("docs")
@@ -602,6 +769,7 @@ def serve(
     from hazmat.streams.bootstrap import NoBrokerError, bootstrap_servers
 
     with _city(config) as city:
+        _check_keys_before_serving(city.folder, host)
         try:
             servers = bootstrap_servers()
             ensure_topics(servers)
@@ -615,6 +783,55 @@ def serve(
             raise typer.Exit(EXIT_CONFIG) from None
     err.print(f"hazmat API for {city.city.name_en} on http://{host}:{port}/ (docs at /docs), Kafka {servers}")
     uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve to anything
+
+
+def _check_keys_before_serving(folder: Path, host: str) -> None:
+    """Refuse to listen beyond this machine while no key exists; on loopback, warn that all gets 401.
+
+    Checked before Kafka is touched or a port is bound. Bundled cities ship no keys, so a
+    deployment must make its own (README: HTTP API).
+    """
+    from hazmat.api.keys import read_keys_file
+    from hazmat.cityfolder import is_template
+
+    try:
+        keys = read_keys_file(folder).keys
+    except ConfigError as exc:
+        _config_failed(exc.problems)
+    if keys:
+        return
+    path = folder / "api_keys.yaml"
+    state = "has no keys" if path.is_file() else "is missing"
+    if is_template(folder):
+        fix = (
+            f"hazmat config init DIR --from {folder.name}, then hazmat keys add --config DIR --role police, "
+            "and serve with --config DIR"
+        )
+    else:
+        fix = f"hazmat keys add --config {folder} --role police"
+    if not _is_loopback(host):
+        err.print(
+            f"refusing to serve on {host}: {path} {state} (the bundled cities ship no keys). Make a key first: {fix}",
+            style="red",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_CONFIG)
+    log.warning(
+        "no API keys: every request that needs a key gets 401",
+        extra={"file": str(path), "state": state, "fix": fix},
+    )
 
 
 def main() -> None:

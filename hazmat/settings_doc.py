@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from hazmat.api.keys import ApiKey
 from hazmat.cityconfig import (
     BlacklistFile,
     CityFile,
@@ -33,6 +34,7 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("blacklist.yaml", BlacklistFile),
     ("zones.geojson: feature properties", ZoneProperties),
     ("zones.geojson: properties.windows[]", Window),
+    ("api_keys.yaml: keys[]", ApiKey),
 ]
 
 

@@ -80,8 +80,30 @@ def test_workers_use_the_code_s_environment_and_command(worker):
     host, _, port = env["KAFKA_BOOTSTRAP_SERVERS"].partition(":")
     assert host in SERVICES
     assert f"PLAINTEXT://{host}:{port}" in SERVICES[host]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
-    assert (REPO / "config" / "cities" / env["HAZMAT_CITY"]).is_dir()
     assert env["HAZMAT_TOPIC_PREFIX"] == ""
+
+
+def _city_mount(service: dict[str, Any]) -> str:
+    """The host folder mounted where the service's ``HAZMAT_CITY`` points (fails when none is)."""
+    city = service["environment"]["HAZMAT_CITY"]
+    assert city.startswith("/"), f"HAZMAT_CITY {city!r}: a bundled city has no keys; mount the operator's folder"
+    mounts = [v.split(":") for v in service.get("volumes", []) if isinstance(v, str)]
+    [host] = [m[0] for m in mounts if m[1] == city]
+    return host
+
+
+@pytest.mark.parametrize("service", ["api", *WORKERS])
+def test_the_city_folder_is_a_mounted_volume_made_as_the_readme_says(service):
+    host = _city_mount(SERVICES[service])
+    assert host.startswith("./")
+    folder = host.removeprefix("./")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"hazmat config init {folder} --from " in readme
+    assert f"hazmat keys add --config {folder} --role police" in readme
+    assert f"hazmat keys add --config {folder} --role police" in (REPO / "docker-compose.yml").read_text(
+        encoding="utf-8"
+    )
+    assert not (REPO / folder).resolve().is_relative_to((REPO / "config").resolve())  # never a bundled template
 
 
 @pytest.mark.parametrize("worker", WORKERS)

@@ -9,16 +9,35 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+from hazmat.api.keys import add_key, new_key
+from hazmat.cityfolder import init_city
 from tests.helpers import REPO
 from tests.integration.conftest import kafka  # noqa: F401  (the session's broker)
 from tests.kafka_helpers import Worker, new_prefix, prepare
 from tests.routing_helpers import CHENGDU
 
-SITE, OTHER_SITE, DISPATCH, POLICE = "demo-site-DT-LS-001", "demo-site-DT-LS-002", "demo-dispatcher", "demo-police"
+#: this run's keys: made now, stored (hashed) in the server's own copy of the city by ``api_city``
+SITE, OTHER_SITE, DISPATCH, POLICE = (new_key() for _ in range(4))
+
+
+@pytest.fixture(scope="module")
+def api_city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test city copied as an operator does (``hazmat config init``), with this run's keys added.
+
+    The copy keeps the folder's name, so it shares the road graph cached for Chengdu.
+    """
+    folder = tmp_path_factory.mktemp("api-city") / CHENGDU.name
+    init_city(folder, CHENGDU)
+    add_key(folder, role="site", site_id="DT-LS-001", name="loading site DT-LS-001", key=SITE)
+    add_key(folder, role="site", site_id="DT-LS-002", name="loading site DT-LS-002", key=OTHER_SITE)
+    add_key(folder, role="dispatcher", name="dispatch centre", key=DISPATCH)
+    add_key(folder, role="police", name="traffic police", key=POLICE)
+    return folder
 
 
 def _free_port() -> int:
@@ -28,11 +47,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: F811
+def server(kafka: str, api_city: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: F811
     folder = tmp_path_factory.mktemp("api")
     prefix = new_prefix()
     prepare(kafka, prefix)
-    env = {"HAZMAT_CITY": str(CHENGDU), "HAZMAT_ARCHIVE": str(folder / "archive.sqlite")}
+    env = {"HAZMAT_CITY": str(api_city), "HAZMAT_ARCHIVE": str(folder / "archive.sqlite")}
     worker = Worker(
         bootstrap=kafka, prefix=prefix, archive=folder / "archive.sqlite", log=folder / "worker.log", extra_env=env
     ).start()
