@@ -21,7 +21,7 @@ from typing import Literal, get_args
 import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from hazmat.cityconfig import _read
+from hazmat.cityconfig import read_config_file
 from hazmat.cityfolder import is_template, template_refusal
 from hazmat.errors import ConfigError
 from hazmat.events import errors_of, format_loc
@@ -104,7 +104,7 @@ def read_keys_file(folder: Path) -> ApiKeysFile:
     path = Path(folder) / KEYS_FILE
     if not path.is_file():
         return ApiKeysFile()
-    data, problem = _read(path)
+    data, problem = read_config_file(path)
     if problem:
         raise ConfigError([f"{path}: {problem}"])
     try:

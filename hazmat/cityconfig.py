@@ -418,7 +418,7 @@ def resolve_city_dir(name_or_path: str | os.PathLike[str] | None = None) -> Path
     raise ConfigError([msg])
 
 
-def _read(path: Path) -> tuple[Any, str | None]:
+def read_config_file(path: Path) -> tuple[Any, str | None]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -445,7 +445,7 @@ def load_city(name_or_path: str | os.PathLike[str] | None = None) -> City:
     problems: list[str] = []
     parsed: dict[str, BaseModel] = {}
     for filename, model in _FILES.items():
-        data, problem = _read(folder / filename)
+        data, problem = read_config_file(folder / filename)
         if problem:
             problems.append(f"{folder / filename}: {problem}")
             continue

@@ -12,7 +12,7 @@ import re
 import shutil
 from pathlib import Path
 
-from hazmat.cityconfig import CITIES_DIR, _read, resolve_city_dir
+from hazmat.cityconfig import CITIES_DIR, read_config_file, resolve_city_dir
 from hazmat.errors import ConfigError
 
 #: files a template never hands on: the keys belong to one deployment only
@@ -79,7 +79,7 @@ def _keep_graph_file(origin: Path, dest: Path) -> None:
     Only that one value is replaced in the text, so the file keeps its comments; if the
     line cannot be found unambiguously the operator is told which value to fix.
     """
-    data, problem = _read(origin / "city.yaml")
+    data, problem = read_config_file(origin / "city.yaml")
     graph = data.get("graph") if not problem and isinstance(data, dict) else None
     value = graph.get("file") if isinstance(graph, dict) else None
     if not isinstance(value, str) or Path(value).is_absolute():
