@@ -18,8 +18,8 @@ from faust import StreamT
 
 from hazmat.events import Alert, InvalidEvent, Position, Route, decode
 from hazmat.flows import TrackPoint
-from hazmat.monitor.check import check
 from hazmat.monitor.flowwatch import FlowStep, follow
+from hazmat.monitor.judge import judge_position
 from hazmat.monitor.state import VehicleState
 
 from .. import core, names, state, topics
@@ -75,7 +75,7 @@ async def monitor_positions(stream: StreamT) -> None:
             current = VehicleState.from_json(vehicle_monitor.get(pos.plate), pos.plate)
             load = load_of(pos.plate)
             route = vehicle_routes.get(pos.plate)
-            new_state, alerts = check(pos, current, load, route, fence, state.monitor_settings())
+            new_state, alerts = judge_position(pos, current, load, route, fence, state.monitor_settings())
         except Exception as exc:  # a bug must not stop monitoring: the ping goes to the DLQ with the reason
             log.exception("position handling failed", extra={"plate": pos.plate, "event_id": pos.event_id})
             errors = [{"loc": [], "msg": f"internal error: {type(exc).__name__}: {exc}"}]
