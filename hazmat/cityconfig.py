@@ -32,6 +32,7 @@ from hazmat.events import (
     errors_of,
     format_loc,
 )
+from hazmat.paths import data_root, is_database_url
 from hazmat.rules import Blacklist, RuleSettings, rule_ids
 from hazmat.rules.context import DEFAULT_HIGH_HAZARD, DEFAULT_TOXIC
 from hazmat.zone_kinds import ZoneKindName
@@ -389,11 +390,10 @@ class City:
         """``HAZMAT_ARCHIVE`` (a path or a ``postgresql://`` URL) if set, else ``archive_path`` from
         city.yaml, else a file in the user's data dir."""
         if env := os.environ.get("HAZMAT_ARCHIVE"):
-            return env if env.startswith(("postgresql://", "postgres://")) else Path(env).expanduser()
+            return env if is_database_url(env) else Path(env).expanduser()
         if self.city.archive_path:
             return (self.folder / Path(self.city.archive_path).expanduser()).resolve()
-        data_home = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-        return data_home / "hazmat-checker" / f"archive-{self.folder.name}.sqlite"
+        return data_root() / f"archive-{self.folder.name}.sqlite"
 
 
 _FILES: dict[str, type[BaseModel]] = {
