@@ -240,10 +240,10 @@ class BlacklistFile(_File):
 
 # --- zones.geojson ----------------------------------------------------------------------
 
-Position = tuple[Annotated[float, Field(ge=-180, le=180)], Annotated[float, Field(ge=-90, le=90)]]
+Coordinate = tuple[Annotated[float, Field(ge=-180, le=180)], Annotated[float, Field(ge=-90, le=90)]]
 
 
-def _check_ring(ring: list[Position]) -> list[Position]:
+def _check_ring(ring: list[Coordinate]) -> list[Coordinate]:
     if len(ring) < 4:
         msg = f"a ring needs at least 4 positions (first = last), got {len(ring)}"
         raise ValueError(msg)
@@ -253,7 +253,7 @@ def _check_ring(ring: list[Position]) -> list[Position]:
     return ring
 
 
-Ring = Annotated[list[Position], Field(min_length=1)]
+Ring = Annotated[list[Coordinate], Field(min_length=1)]
 
 
 class Polygon(BaseModel):
@@ -264,7 +264,7 @@ class Polygon(BaseModel):
 
     @field_validator("coordinates")
     @classmethod
-    def _closed(cls, rings: list[list[Position]]) -> list[list[Position]]:
+    def _closed(cls, rings: list[list[Coordinate]]) -> list[list[Coordinate]]:
         return [_check_ring(r) for r in rings]
 
 
@@ -276,7 +276,7 @@ class MultiPolygon(BaseModel):
 
     @field_validator("coordinates")
     @classmethod
-    def _closed(cls, polys: list[list[list[Position]]]) -> list[list[list[Position]]]:
+    def _closed(cls, polys: list[list[list[Coordinate]]]) -> list[list[list[Coordinate]]]:
         return [[_check_ring(r) for r in poly] for poly in polys]
 
 

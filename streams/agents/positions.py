@@ -27,6 +27,7 @@ from ..app import app
 from ..flowrecords import close
 from ..tables import load_of, set_load, vehicle_monitor, vehicle_routes
 from .checkins import source_of
+from .send import send_alerts
 
 log = logging.getLogger("hazmat.streams.positions")
 
@@ -78,8 +79,7 @@ async def monitor_positions(stream: StreamT) -> None:
             new_state, alerts = judge_position(pos, current, load, route, fence, state.monitor_settings())
         except Exception as exc:  # a bug must not stop monitoring: the ping goes to the DLQ with the reason
             log.exception("position handling failed", extra={"plate": pos.plate, "event_id": pos.event_id})
-            errors = [{"loc": [], "msg": f"internal error: {type(exc).__name__}: {exc}"}]
-            for out in core.reject(event.value, source, errors, now).outputs:
+            for out in core.internal_error(event.value, source, exc, now).outputs:
                 await topics.send(out)
             continue
         vehicle_monitor[pos.plate] = new_state.to_json()
@@ -88,8 +88,4 @@ async def monitor_positions(stream: StreamT) -> None:
             alerts = alerts + await _follow_flows(pos, step)
             if load is not None and step.load != load:
                 set_load(pos.plate, step.load)
-        for alert in alerts:
-            await topics.send(core.Out(names.ALERTS, pos.plate.encode("utf-8"), core.encode(alert)))
-            log.info(
-                "alert", extra={"plate": pos.plate, "event_id": pos.event_id, "kind": alert.kind, "state": alert.state}
-            )
+        await send_alerts(alerts)
