@@ -89,12 +89,15 @@ class Tap:
     def __init__(self, bootstrap: str, prefix: str, *specs: names.TopicSpec) -> None:
         self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
         self.names = {spec.name(prefix): spec.base for spec in specs}
-        tps = [
-            TopicPartition(name, p)
-            for name in self.names
-            for p in sorted(self.consumer.partitions_for_topic(name) or ())
-        ]
-        assert tps, f"no partitions for {list(self.names)}"
+        deadline = time.monotonic() + 30
+        while True:  # a loaded broker may answer the first metadata request without every topic
+            known = {name: self.consumer.partitions_for_topic(name) for name in self.names}
+            if all(known.values()) or time.monotonic() > deadline:
+                break
+            self.consumer.topics()  # asks the broker for fresh metadata
+        missing = [name for name, parts in known.items() if not parts]
+        assert not missing, f"no partitions for {missing} after 30 s"
+        tps = [TopicPartition(name, p) for name, parts in known.items() for p in sorted(parts or ())]
         self.consumer.assign(tps)
         self.consumer.seek_to_beginning(*tps)
         self.messages: dict[str, list[dict[str, Any]]] = {base: [] for base in self.names.values()}
