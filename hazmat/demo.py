@@ -403,12 +403,12 @@ class _Run:
             f"{len(rogue)} of {rogue_plate} (no check-in); {len(deliveries)} deliveries of the other loads…"
         )
 
-        def kinds(p: str) -> set[str]:
-            return {a["kind"] for a in show.alerts.values() if a.get("plate") == p and a["state"] == "raised"}
+        def seen(p: str) -> set[tuple[str, str]]:
+            return {(a["kind"], a["state"]) for a in show.alerts.values() if a.get("plate") == p}
 
-        if not show.until(
-            lambda: {"zone_entry", "route_deviation"} <= kinds(plate) and "unchecked_movement" in kinds(rogue_plate)
-        ):
+        # the detour raises both alerts and clears both when the tanker is back on its route
+        detour = {(k, s) for k in ("zone_entry", "route_deviation") for s in ("raised", "cleared")}
+        if not show.until(lambda: detour <= seen(plate) and ("unchecked_movement", "raised") in seen(rogue_plate)):
             err.print("[red]timed out waiting for the trip's alerts[/]")
             return 1
         archive = city.archive_path()
