@@ -66,6 +66,12 @@ def _sample_lines(city: City) -> list[str]:
     return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def _written_times(city: City) -> dict[str, datetime]:
+    """Each sample's event id and time as written: what the demo used before runs had their own ids."""
+    records = [json.loads(line) for line in _sample_lines(city)]
+    return {r["event_id"]: datetime.fromisoformat(r["occurred_at"]) for r in records}
+
+
 def todays_samples(city: City, run_id: str, now: datetime) -> tuple[list[str], int]:
     """The sample check-ins moved to today's morning in the city, with this run's event ids; and the shift in days."""
     records = [json.loads(line) for line in _sample_lines(city)]
@@ -213,7 +219,7 @@ class _Run:
         prev = self.home.previous
         if prev is not None and stop_stale_worker(prev.worker_pid):
             self.err.print(f"stopped the worker an interrupted demo left running (pid {prev.worker_pid})")
-        closed = close_open_flows(self.city.archive_path())
+        closed = close_open_flows(self.city.archive_path(), samples=_written_times(self.city))
         if closed:
             self.err.print(f"closed {len(closed)} high-hazard flow(s) an interrupted demo left open")
 

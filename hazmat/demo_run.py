@@ -13,8 +13,9 @@ Ctrl-C, a closed terminal) is tidied by the next one, which finds in the broker 
 - topics and groups named ``demo-<id>.`` of earlier runs, which it deletes.
 
 The archive keeps every run's check-ins (they are the demo's record); only flows the demo
-opened (check-in ids ``demo-<id>-…``) and left open are closed, as ``demo_ended``, before
-the worker starts, so no worker raises ``flow_overdue`` for them a day later.
+opened (check-in ids ``demo-<id>-…``, or the samples' own ids and times, from before runs had
+ids) and left open are closed, as ``demo_ended``, before the worker starts, so no worker
+raises ``flow_overdue`` for them.
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ import re
 import secrets
 import signal
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from hazmat.archive import open_archive
+from hazmat.flows import Flow
 
 log = logging.getLogger("hazmat.demo")
 
@@ -205,16 +207,26 @@ def _group_id(group: Any) -> str:
     return str(group[0])
 
 
-def close_open_flows(archive_target: str | Path, *, run_id: str | None = None) -> list[str]:
+def close_open_flows(
+    archive_target: str | Path, *, run_id: str | None = None, samples: Mapping[str, datetime] | None = None
+) -> list[str]:
     """Close the high-hazard flows demo runs opened and left open (one run's, or every run's).
 
-    Only flows of demo check-ins (``demo-<id>-…``) are touched; run before the worker starts
-    or after it stopped, so no worker writes the same flows meanwhile.
+    Only flows of demo check-ins are touched: ids ``demo-<id>-…``, and, with ``samples`` (sample
+    event id → its time as written), those the demo opened before it had run ids: the sample's
+    very id *and* time, 2026-11-26, which a real check-in does not share. Run before the worker
+    starts or after it stopped, so no worker writes the same flows meanwhile.
     """
+    mine = re.compile(rf"^demo-{re.escape(run_id)}-") if run_id else DEMO_EVENT_ID
+    legacy = samples or {}
+
+    def demos(f: Flow) -> bool:
+        at = legacy.get(f.checkin_event_id)
+        return bool(mine.match(f.checkin_event_id)) or (at is not None and f.opened_at == at)
+
     archive = open_archive(archive_target)
     try:
-        mine = re.compile(rf"^demo-{re.escape(run_id)}-") if run_id else DEMO_EVENT_ID
-        ids = [s.flow.flow_id for s in archive.flows(open_only=True) if mine.match(s.flow.checkin_event_id)]
+        ids = [s.flow.flow_id for s in archive.flows(open_only=True) if demos(s.flow)]
         if not ids:
             return []
         return archive.close_flows(ids, datetime.now(UTC), CLOSED_HOW, f"demo-{run_id or 'next'}-cleanup", None)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -122,12 +123,22 @@ def test_a_stale_worker_is_stopped_with_its_group():
 
 
 def test_only_open_flows_of_demo_runs_are_closed(tmp_path):
+    """A run's own, every run's, and the samples' own (id and time as written, from before runs had ids)."""
     harbin = load_city(CITIES_DIR / "harbin")
     settings = harbin.rule_settings()
-    sample = (CITIES_DIR / "harbin" / "samples" / "morning-checkins.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    lines = (CITIES_DIR / "harbin" / "samples" / "morning-checkins.jsonl").read_text(encoding="utf-8").splitlines()
+    written = {r["event_id"]: datetime.fromisoformat(r["occurred_at"]) for r in map(json.loads, lines)}
+    first, third = json.loads(lines[0]), json.loads(lines[2])
+    assert (first["event_id"], third["event_id"]) == ("hrb-0701", "hrb-0703")
+    checkins = [
+        first,  # the old demo's, as written
+        {**third, "occurred_at": "2026-11-27T08:00:00+08:00"},  # a real check-in that happens to share an id
+        {**first, "event_id": "demo-0badcafe-hrb-0701"},
+        {**first, "event_id": "demo-12345678-hrb-0701"},
+    ]
     entries = []
-    for eid in ("hrb-0701", "demo-0badcafe-hrb-0701", "demo-12345678-hrb-0701"):
-        raw = json.dumps({**json.loads(sample), "event_id": eid}, ensure_ascii=False)
+    for record in checkins:
+        raw = json.dumps(record, ensure_ascii=False)
         outcome = judge(1, raw, settings)
         assert outcome.checkin is not None
         assert outcome.verdict is not None
@@ -139,10 +150,16 @@ def test_only_open_flows_of_demo_runs_are_closed(tmp_path):
 
     assert close_open_flows(path, run_id="12345678") == ["f-demo-12345678-hrb-0701-UN1005"]
     assert close_open_flows(path) == ["f-demo-0badcafe-hrb-0701-UN1005"]
-    assert close_open_flows(path) == []
+    assert close_open_flows(path, samples=written) == ["f-hrb-0701-UN1005"]
+    assert close_open_flows(path, samples=written) == []
     archive = open_archive(path)
     try:
         how = {s.flow.checkin_event_id: s.closed_how for s in archive.flows()}
     finally:
         archive.close()
-    assert how == {"hrb-0701": None, "demo-0badcafe-hrb-0701": CLOSED_HOW, "demo-12345678-hrb-0701": CLOSED_HOW}
+    assert how == {
+        "hrb-0701": CLOSED_HOW,
+        "hrb-0703": None,
+        "demo-0badcafe-hrb-0701": CLOSED_HOW,
+        "demo-12345678-hrb-0701": CLOSED_HOW,
+    }

@@ -2,7 +2,8 @@
 
 Three runs on one fresh home directory, the second interrupted (SIGINT, as Ctrl-C) once its
 trip has started: each judges the same, raises the same kinds of alert and no
-``flow_overdue``, and the last leaves no broker, worker, demo topic or open flow behind.
+``flow_overdue`` (not even for the open flows an older demo left in the archive), and the
+last leaves no broker, worker, demo topic or open flow behind.
 The home has nothing of hazmat-checker but links to the Kafka jars and road graphs already
 in the user's cache, so the test neither fetches Kafka from Maven nor rebuilds the graph.
 """
@@ -25,6 +26,8 @@ import pytest
 
 from hazmat import broker
 from hazmat.archive import open_archive
+from hazmat.checking import archive_entry, judge
+from hazmat.cityconfig import CITIES_DIR, load_city
 
 pytestmark = pytest.mark.kafka
 
@@ -133,9 +136,29 @@ def _gone(pid: int) -> bool:
     return False
 
 
+def _as_the_old_demo_left_it(archive_path: Path) -> None:
+    """The samples archived as written, their flows open: what a demo from before run ids left behind."""
+    harbin = load_city(CITIES_DIR / "harbin")
+    settings = harbin.rule_settings()
+    lines = (CITIES_DIR / "harbin" / "samples" / "morning-checkins.jsonl").read_text(encoding="utf-8").splitlines()
+    entries = []
+    for n, raw in enumerate(lines, start=1):
+        outcome = judge(n, raw, settings)
+        assert outcome.checkin is not None
+        assert outcome.verdict is not None
+        entries.append(archive_entry(raw, outcome.checkin, outcome.verdict, settings))
+    archive = open_archive(archive_path)
+    try:
+        archive.record(entries)
+    finally:
+        archive.close()
+
+
 def test_the_demo_runs_the_same_every_time_also_after_a_ctrl_c(new_user, tmp_path):
     env, home = new_user
     broker_home = home / ".cache" / "hazmat-checker" / "broker"
+    archive_path = home / ".local" / "share" / "hazmat-checker" / "archive-harbin.sqlite"
+    _as_the_old_demo_left_it(archive_path)  # days-old open flows: overdue at a worker's first look
 
     first = _demo(env, tmp_path)
     assert first.returncode == 0, first.stdout + first.stderr
@@ -169,15 +192,18 @@ def test_the_demo_runs_the_same_every_time_also_after_a_ctrl_c(new_user, tmp_pat
         assert run.morning() in run.days, "the demo plays today's morning in Harbin"
 
     # nothing left: no open flow in the archive, no demo topic on the broker, no faust folder in the cwd
-    archive = open_archive(home / ".local" / "share" / "hazmat-checker" / "archive-harbin.sqlite")
+    archive = open_archive(archive_path)
     try:
         flows = archive.flows()
     finally:
         archive.close()
-    assert len(flows) == 9
+    old = {s.flow.flow_id: s.closed_how for s in flows if not s.flow.checkin_event_id.startswith("demo-")}
+    assert old == {f"f-hrb-{n}": "demo_ended" for n in ("0701-UN1005", "0703-UN1005", "0707-UN1017")}
+    runs = [s for s in flows if s.flow.checkin_event_id.startswith("demo-")]
+    assert len(runs) == 9
     # loaded today, so no flow could be overdue (24 h) during the runs, whatever the hour
-    assert all(datetime.now(UTC) - s.flow.opened_at < timedelta(hours=24) for s in flows)
-    assert [s.flow.flow_id for s in flows if s.closed_at is None] == []
+    assert all(datetime.now(UTC) - s.flow.opened_at < timedelta(hours=24) for s in runs)
+    assert [s.flow.flow_id for s in runs if s.closed_at is None] == []
     assert list(tmp_path.glob("*-data")) == []
     # the broker started again as the user would (its start-up polling stays out of this process)
     hazmat = [sys.executable, "-m", "hazmat", "broker"]
