@@ -221,7 +221,7 @@ class _Run:
             self.err.print(f"stopped the worker an interrupted demo left running (pid {prev.worker_pid})")
         closed = close_open_flows(self.city.archive_path(), samples=_written_times(self.city))
         if closed:
-            self.err.print(f"closed {len(closed)} high-hazard flow(s) an interrupted demo left open")
+            self.err.print(f"closed {len(closed)} high-hazard flow(s) an earlier demo left open")
 
     def _start_broker(self) -> broker.BrokerInfo:
         running = broker.status()
