@@ -1,4 +1,5 @@
-# The two commands of the README: `make demo` (the main job on the embedded default) and
+# The two commands of the README: `make demo` (the main job on the embedded default: a morning
+# at a Harbin loading site, through Kafka; the same on every run, see README) and
 # `make test` (the whole suite, as CI runs it). Both set up .venv on first use.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv

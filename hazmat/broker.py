@@ -178,6 +178,11 @@ def _server_properties(home: Path, port: int, controller_port: int) -> str:
             "transaction.state.log.min.isr=1",
             "group.initial.rebalance.delay.ms=0",
             "log.retention.hours=168",
+            # a deleted topic's files (each demo run deletes its own) go a second later, not a
+            # minute, and those a broker stopped sooner left go a second after it starts again
+            # (not 30 s: a demo's broker lives about 20 s), so they never pile up
+            "log.segment.delete.delay.ms=1000",
+            "log.initial.task.delay.ms=1000",
             "",
         ]
     )
