@@ -55,6 +55,7 @@ class Entry:
     site_id: str
     verdict: Verdict
     flows: tuple[Flow, ...] = ()  # high-hazard flows this verdict opens (hazmat.flows.opened_by)
+    verdict_json: str = ""  # ``verdict.model_dump_json()`` when the caller has it already; made here if not
 
 
 class Archive(Protocol):
@@ -195,6 +196,9 @@ _POSTGRES_SCHEMA = (
     )
 )
 
+#: event ids per ``IN (...)`` look-up: under SQLite's oldest default limit of 999 variables
+_SQLITE_IN_MAX = 500
+
 _COLUMNS = "event_id, plate, site_id, occurred_at, event_json, verdict_json, archived_at"
 
 
@@ -212,7 +216,7 @@ def _row(entry: Entry, now: str) -> tuple[str, ...]:
         v.verdict,
         v.ruleset_version,
         entry.raw,
-        v.model_dump_json(),
+        entry.verdict_json or v.model_dump_json(),
         now,
     )
 
@@ -311,28 +315,40 @@ class _SqlArchive:
         """A cursor inside one transaction (committed on exit, rolled back on error)."""
         raise NotImplementedError
 
+    def _insert_checkins(self, cur: Any, rows: list[tuple[str, ...]]) -> set[str]:
+        """Insert check-in rows not archived yet, inside the caller's transaction; return the new ids."""
+        raise NotImplementedError
+
     def record(self, entries: Iterable[Entry]) -> int:
-        """Append each check-in with its rule ids and the flows it opens, in one transaction."""
+        """Append a batch of check-ins with their rule ids and the flows they open, in one transaction.
+
+        One statement per table for the whole batch (not one per check-in), so a file of a
+        million check-ins costs a thousand transactions, not a million. An event id already
+        archived (or repeated in the batch: the first wins) adds nothing, and its rule ids are
+        written only with the row that is new, so a re-run of the same input adds no rows.
+        """
         m = self._mark
         now = datetime.now(UTC).isoformat()
-        added = 0
+        batch = list(entries)
+        first: dict[str, Entry] = {}
+        for entry in batch:
+            first.setdefault(entry.verdict.checkin_event_id, entry)
+        if not first:
+            return 0
         with self._transaction() as cur:
-            for entry in entries:
-                cur.execute(
-                    f"INSERT INTO checkins VALUES ({', '.join([m] * 9)}) ON CONFLICT DO NOTHING", _row(entry, now)
-                )
-                if cur.rowcount == 1:
-                    added += 1
-                    v = entry.verdict
-                    cur.executemany(
-                        f"INSERT INTO checkin_rules VALUES ({m}, {m}) ON CONFLICT DO NOTHING",
-                        [(v.checkin_event_id, r) for r in sorted({f.rule_id for f in v.findings})],
-                    )
-                cur.executemany(
-                    f"INSERT INTO flows VALUES ({', '.join([m] * 11)}) ON CONFLICT DO NOTHING",
-                    [_flow_row(f) for f in entry.flows],
-                )
-        return added
+            new = self._insert_checkins(cur, [_row(e, now) for e in first.values()])
+            rules = [
+                (event_id, rule_id)
+                for event_id, entry in first.items()
+                if event_id in new
+                for rule_id in sorted({f.rule_id for f in entry.verdict.findings})
+            ]
+            if rules:
+                cur.executemany(f"INSERT INTO checkin_rules VALUES ({m}, {m}) ON CONFLICT DO NOTHING", rules)
+            flows = [_flow_row(f) for entry in batch for f in entry.flows]
+            if flows:
+                cur.executemany(f"INSERT INTO flows VALUES ({', '.join([m] * 11)}) ON CONFLICT DO NOTHING", flows)
+        return len(new)
 
     def flows(
         self, *, plate: str | None = None, open_only: bool = False, opened_before: datetime | None = None
@@ -452,6 +468,18 @@ class SqliteArchive(_SqlArchive):
                 cur.execute("ROLLBACK")
                 raise
 
+    def _insert_checkins(self, cur: sqlite3.Cursor, rows: list[tuple[str, ...]]) -> set[str]:
+        # exact: BEGIN IMMEDIATE holds the write lock, so no writer runs between look-up and insert
+        ids = [row[0] for row in rows]
+        known: set[str] = set()
+        for i in range(0, len(ids), _SQLITE_IN_MAX):
+            part = ids[i : i + _SQLITE_IN_MAX]
+            sql = f"SELECT event_id FROM checkins WHERE event_id IN ({', '.join('?' * len(part))})"
+            known.update(r[0] for r in cur.execute(sql, part))
+        fresh = [row for row in rows if row[0] not in known]
+        cur.executemany("INSERT INTO checkins VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", fresh)
+        return {row[0] for row in fresh}
+
 
 class PostgresArchive(_SqlArchive):
     """The archive in PostgreSQL, for deployments where several workers share the partitions."""
@@ -471,6 +499,16 @@ class PostgresArchive(_SqlArchive):
     def _transaction(self) -> Iterator[Any]:
         with self._db.transaction(), self._db.cursor() as cur:
             yield cur
+
+    def _insert_checkins(self, cur: Any, rows: list[tuple[str, ...]]) -> set[str]:
+        # one statement for the batch; RETURNING names exactly the rows this insert added, even
+        # while another worker archives the same event ids
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        arrays = ", ".join(["%s::text[]"] * len(columns))
+        cur.execute(
+            f"INSERT INTO checkins SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING RETURNING event_id", columns
+        )
+        return {r[0] for r in cur.fetchall()}
 
 
 def open_archive(target: str | Path) -> Archive:
