@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import select
+import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from hazmat.archive import Entry
 from hazmat.events import CheckIn, InvalidEvent, Verdict, decode
@@ -33,39 +37,144 @@ class Outcome:
         return {"error": "invalid_event", "line": self.line, "errors": self.errors}
 
 
-def split_records(text: str) -> tuple[list[tuple[int, str]], bool]:
-    """Split input into ``(line, text)`` records; the flag says whether it was JSON Lines.
+#: bytes asked of the input per read; a read returns what is there, up to this
+READ_CHUNK = 1 << 16
+
+
+def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes] | None]:
+    """The input's lines, numbered from 1, each with its line ending; ``None`` before a read that would wait.
+
+    Reads what is available (never waiting for a full buffer), so a producer feeding a pipe
+    line by line gets its verdicts as it goes: the ``None`` tells the caller to write out
+    what it holds before the read blocks. A regular file is always ready.
+    """
+    read = getattr(stream, "read1", stream.read)
+    ready = _readiness(stream)
+    number = 0
+    head: list[bytes] = []  # a line longer than one read, in pieces (joined once, not per read)
+    while True:
+        if not ready():
+            yield None
+        data = read(READ_CHUNK)
+        if not data:
+            break
+        start = 0
+        end = data.find(b"\n")
+        while end >= 0:
+            number += 1
+            if head:
+                head.append(data[start : end + 1])
+                yield number, b"".join(head)
+                head.clear()
+            else:
+                yield number, data[start : end + 1]
+            start = end + 1
+            end = data.find(b"\n", start)
+        if start < len(data):
+            head.append(data[start:])
+    if head:
+        yield number + 1, b"".join(head)
+
+
+def _readiness(stream: BinaryIO) -> Callable[[], bool]:
+    """Whether a read of ``stream`` would return at once (pipes and terminals may wait)."""
+    try:
+        fd = stream.fileno()
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            return lambda: True
+    except (OSError, ValueError):  # io.UnsupportedOperation is both: an in-memory stream
+        return lambda: True
+    return lambda: bool(select.select([fd], [], [], 0)[0])
+
+
+def _blank(line: bytes) -> bool:
+    text = line.strip()
+    # a line of only non-ASCII white space (an ideographic space, say) is blank too
+    return not text or (text[0] > 0x7F and not text.decode("utf-8", "replace").strip())
+
+
+def _strip_end(line: bytes) -> bytes:
+    if line.endswith(b"\n"):
+        line = line[:-1]
+    return line[:-1] if line.endswith(b"\r") else line
+
+
+class Records:
+    """The input split into records, read as it comes: iterate for ``(line, raw)`` pairs.
 
     One JSON object may span many lines (a pretty-printed file); JSON Lines has one object
-    per line. A file whose first non-blank line is a whole JSON value, or that has a single
+    per line. Input whose first non-blank line is a whole JSON value, or that has a single
     non-blank line, is read as JSON Lines; anything else as one document, so a broken
-    pretty-printed object gives one error, not one per line.
+    pretty-printed object gives one error, not one per line. Only JSON Lines is streamed;
+    one document is read whole. Iteration also yields ``None`` when the input has nothing
+    ready (see :func:`_lines`). ``jsonl`` is known once the object is made.
     """
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
-    if not lines:
-        return [], False
-    if len(lines) == 1:
-        return lines, False
-    try:
-        json.loads(lines[0][1])
-    except ValueError:
-        return [(lines[0][0], text)], False
-    return lines, True
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._lines = _lines(stream)
+        self._head: list[tuple[int, bytes]] = []  # the lines read to decide the format
+        self.jsonl = False
+        self._document: tuple[int, bytes] | None = None
+        first = self._next_non_blank()
+        if first is None:
+            return
+        try:
+            json.loads(first[1])
+        except ValueError:
+            self._read_document(first)
+            return
+        self.jsonl = self._next_non_blank() is not None
+
+    def _next_non_blank(self) -> tuple[int, bytes] | None:
+        for item in self._lines:
+            if item is not None:
+                self._head.append(item)
+                if not _blank(item[1]):
+                    return item
+        return None
+
+    def _read_document(self, first: tuple[int, bytes]) -> None:
+        if self._next_non_blank() is None:  # a single line: a record of its own, not a document
+            self._document = (first[0], _strip_end(first[1]))
+            return
+        rest = (item[1] for item in self._lines if item is not None)
+        self._document = (first[0], b"".join([*(line for _, line in self._head), *rest]))
+
+    def __iter__(self) -> Iterator[tuple[int, bytes] | None]:
+        if self._document is not None:
+            yield self._document
+            return
+        for number, line in self._head:
+            if not _blank(line):
+                yield number, _strip_end(line)
+        self._head.clear()
+        for item in self._lines:
+            if item is None:
+                yield None
+            elif not _blank(item[1]):
+                yield item[0], _strip_end(item[1])
 
 
-def judge(line: int, raw: str, settings: RuleSettings) -> Outcome:
-    """Decode one record and judge it; invalid input becomes an outcome with field-level errors."""
+def judge(line: int, raw: str | bytes, settings: RuleSettings) -> Outcome:
+    """Decode one record and judge it; invalid input becomes an outcome with field-level errors.
+
+    ``raw`` may be bytes as read: bytes that are not UTF-8 are an error of that record alone.
+    """
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     try:
         checkin = decode(CheckIn, raw)
     except InvalidEvent as exc:
-        return Outcome(line=line, raw=raw, errors=exc.errors)
-    return Outcome(line=line, raw=raw, checkin=checkin, verdict=evaluate(checkin, settings))
+        return Outcome(line=line, raw=text, errors=exc.errors)
+    return Outcome(line=line, raw=text, checkin=checkin, verdict=evaluate(checkin, settings))
 
 
 def log_verdict(log: logging.Logger, verdict: Verdict, *, load_level: int = logging.INFO) -> None:
     """One structured line per verdict; refusals always at INFO (someone must act on them)."""
+    level = logging.INFO if verdict.verdict == "refuse" else load_level
+    if not log.isEnabledFor(level):  # the usual case: skip building the fields of a line nobody sees
+        return
     log.log(
-        logging.INFO if verdict.verdict == "refuse" else load_level,
+        level,
         "judged",
         extra={
             "event_id": verdict.checkin_event_id,
@@ -76,7 +185,12 @@ def log_verdict(log: logging.Logger, verdict: Verdict, *, load_level: int = logg
     )
 
 
-def archive_entry(raw: str, checkin: CheckIn, verdict: Verdict, settings: RuleSettings) -> Entry:
-    """What the archive keeps of a judged check-in: its text, site, verdict and the flows it opens."""
+def archive_entry(
+    raw: str, checkin: CheckIn, verdict: Verdict, settings: RuleSettings, *, verdict_json: str = ""
+) -> Entry:
+    """What the archive keeps of a judged check-in: its text, site, verdict and the flows it opens.
+
+    ``verdict_json``: the verdict's JSON when the caller has made it already (for its output).
+    """
     flows = tuple(opened_by(checkin, verdict, settings.high_hazard_un_numbers))
-    return Entry(raw=raw, site_id=checkin.site_id, verdict=verdict, flows=flows)
+    return Entry(raw=raw, site_id=checkin.site_id, verdict=verdict, flows=flows, verdict_json=verdict_json)
