@@ -51,27 +51,28 @@ def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes] | None]:
     read = getattr(stream, "read1", stream.read)
     ready = _readiness(stream)
     number = 0
-    head: list[bytes] = []  # a line longer than one read, in pieces (joined once, not per read)
+    head: list[bytes] = []  # an unfinished line, in pieces (joined once it ends, not per read)
     while True:
         if not ready():
             yield None
         data = read(READ_CHUNK)
         if not data:
             break
-        start = 0
-        end = data.find(b"\n")
-        while end >= 0:
+        if head and head[-1].endswith(b"\r") and not data.startswith(b"\n"):
+            number += 1  # a lone "\r" ended that line
+            yield number, b"".join(head)
+            head.clear()
+        lines = data.splitlines(keepends=True)  # "\n", "\r\n" or "\r", as text files have them
+        tail = lines.pop() if not lines[-1].endswith(b"\n") else None  # unfinished, or "\r" before a "\n"?
+        if lines and head:
+            head.append(lines[0])
+            lines[0] = b"".join(head)
+            head.clear()
+        for line in lines:
             number += 1
-            if head:
-                head.append(data[start : end + 1])
-                yield number, b"".join(head)
-                head.clear()
-            else:
-                yield number, data[start : end + 1]
-            start = end + 1
-            end = data.find(b"\n", start)
-        if start < len(data):
-            head.append(data[start:])
+            yield number, line
+        if tail is not None:
+            head.append(tail)
     if head:
         yield number + 1, b"".join(head)
 
@@ -107,10 +108,15 @@ class Records:
     non-blank line, is read as JSON Lines; anything else as one document, so a broken
     pretty-printed object gives one error, not one per line. Only JSON Lines is streamed;
     one document is read whole. Iteration also yields ``None`` when the input has nothing
-    ready (see :func:`_lines`). ``jsonl`` is known once the object is made.
+    ready (see :func:`_lines`).
+
+    ``jsonl`` (whether the input is JSON Lines rather than a single record) is known once
+    the object is made, which reads up to the second record; with ``tell_jsonl=False`` (the
+    caller prints JSON anyway) it stays False and a first record that is JSON is handed out
+    without waiting for a second, so a producer writing one line at a time is answered at once.
     """
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, *, tell_jsonl: bool = True) -> None:
         self._lines = _lines(stream)
         self._head: list[tuple[int, bytes]] = []  # the lines read to decide the format
         self.jsonl = False
@@ -123,7 +129,8 @@ class Records:
         except ValueError:
             self._read_document(first)
             return
-        self.jsonl = self._next_non_blank() is not None
+        if tell_jsonl:
+            self.jsonl = self._next_non_blank() is not None
 
     def _next_non_blank(self) -> tuple[int, bytes] | None:
         for item in self._lines:

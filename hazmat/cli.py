@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from rich.table import Table
 
 from hazmat import logs
 from hazmat.archive import Archive, Entry, open_archive
+from hazmat.archivewriter import ArchiveError, ArchiveWriter
 from hazmat.checking import Outcome, Records, archive_entry, judge, log_verdict
 from hazmat.cityconfig import City, load_city
 from hazmat.errors import ConfigError
@@ -114,30 +116,37 @@ CHECK_BATCH = 1000
 SUMMARY_ROWS = 1000
 
 
-class _ArchiveError(Exception):
-    """The archive refused a batch (unreachable, full, locked): the run stops with exit 1."""
+_Outputs = tuple[list[str], list[Outcome], list[tuple[str, ...]]]  # a batch's JSON lines, outcomes, summary rows
 
 
 class _CheckRun:
-    """What ``hazmat check`` holds between flushes: at most one batch, never the whole input.
+    """What ``hazmat check`` holds between flushes: a batch or two, never the whole input.
 
-    Outcomes are written in input order, each batch only after its check-ins are in the
-    archive, so every verdict printed is on record; the exit code needs only a flag.
+    Outcomes are written in input order, each batch only once its check-ins are in the
+    archive, so every verdict printed is on record; the exit code needs only a counter.
+    The first batch is archived here; from the second on (a big input), batches go to an
+    :class:`ArchiveWriter` process and are confirmed one flush later, so the next batch is
+    judged while the last one is written.
     """
 
-    def __init__(self, store: Archive | None, settings: RuleSettings, *, machine: bool, summary: bool) -> None:
-        self.store, self.settings, self.machine, self.summary = store, settings, machine, summary
+    def __init__(
+        self, store: Archive | None, target: Path | str, settings: RuleSettings, *, machine: bool, summary: bool
+    ) -> None:
+        self.store, self.target, self.settings, self.machine, self.summary = store, target, settings, machine, summary
+        self.writer: ArchiveWriter | None = None
         self.entries: list[Entry] = []
         self.lines: list[str] = []  # JSON output of the batch
         self.outcomes: list[Outcome] = []  # human output of the batch
-        self.rows: list[tuple[str, ...]] = []  # --summary rows not rendered yet
+        self.batch_rows: list[tuple[str, ...]] = []  # --summary rows of the batch
+        self.rows: list[tuple[str, ...]] = []  # --summary rows written out, not rendered yet
+        self.unconfirmed: deque[_Outputs] = deque()  # batches the writer has, oldest first
         self.tables = 0
         self.loads = self.refused = self.invalid = 0
 
     def add(self, o: Outcome) -> None:
         if o.verdict is not None and o.checkin is not None:
             text = o.verdict.model_dump_json()  # once, for the output and the archive alike
-            if self.store is not None:
+            if self.store is not None or self.writer is not None:
                 self.entries.append(archive_entry(o.raw, o.checkin, o.verdict, self.settings, verdict_json=text))
             log_verdict(log, o.verdict)
             if o.verdict.verdict == "load":
@@ -153,33 +162,63 @@ class _CheckRun:
         else:
             self.outcomes.append(o)
         if self.summary:
-            self.rows.append(_summary_row(o))
+            self.batch_rows.append(_summary_row(o))
         if len(self.lines) + len(self.outcomes) >= CHECK_BATCH:
-            self.flush()
+            self.flush(more=True)
 
-    def flush(self) -> None:
-        """Archive the batch, then write its outcomes (and the summary table once it is full)."""
-        if self.entries and self.store is not None:
+    def flush(self, *, more: bool = False) -> None:
+        """Archive the batch, then write out every batch the archive has confirmed.
+
+        ``more``: the input goes on, so the batch just handed to the writer may be confirmed
+        at the next flush; otherwise (the input waits or ended) everything is written out.
+        """
+        batch: _Outputs | None = (self.lines, self.outcomes, self.batch_rows)
+        self.lines, self.outcomes, self.batch_rows = [], [], []
+        if self.writer is not None and self.entries:
+            self.writer.submit(self.entries)
+            self.unconfirmed.append(batch)
+            batch = None
+        elif self.store is not None and self.entries:
             try:
                 self.store.record(self.entries)
             except Exception as exc:
-                raise _ArchiveError(str(exc)) from exc
-        self.entries.clear()
-        if self.lines:
-            self.lines.append("")
-            sys.stdout.write("\n".join(self.lines))
-            sys.stdout.flush()
-            self.lines.clear()
-        if self.outcomes:
-            for o in self.outcomes:
-                if o.verdict is not None:
-                    _print_verdict(o.verdict)
-                else:
-                    _print_error(o)
-            out.file.flush()
-            self.outcomes.clear()
+                raise ArchiveError(str(exc)) from exc
+            if more:  # a big input: write from a process from now on
+                self.writer = ArchiveWriter(self.target)
+                self.store.close()
+                self.store = None
+        self.entries = []
+        keep = 1 if more and batch is None else 0
+        while len(self.unconfirmed) > keep and self.writer is not None:  # (only the writer's batches wait)
+            self.writer.wait()
+            self._write(*self.unconfirmed.popleft())
+        if batch is not None:
+            self._write(*batch)
         if len(self.rows) >= SUMMARY_ROWS:
             self._table()
+
+    def _write(self, lines: list[str], outcomes: list[Outcome], rows: list[tuple[str, ...]]) -> None:
+        self.rows.extend(rows)
+        if lines:
+            lines.append("")
+            sys.stdout.write("\n".join(lines))
+            sys.stdout.flush()
+        for o in outcomes:
+            if o.verdict is not None:
+                _print_verdict(o.verdict)
+            else:
+                _print_error(o)
+        if outcomes:
+            out.file.flush()
+
+    def close(self) -> None:
+        """Stop the writer process, if any (after it has written what it was given)."""
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
 
     def _table(self) -> None:
         title = "check-ins 装货前查验" if not self.tables else None
@@ -236,7 +275,7 @@ def check(
         with _city(config) as city:
             settings = city.rule_settings()
             try:
-                records = Records(stream)
+                records = Records(stream, tell_jsonl=not (as_json or not out.is_terminal))
             except OSError as exc:
                 err.print(f"[red]cannot read {file}:[/] {exc}")
                 raise typer.Exit(EXIT_INPUT) from None
@@ -246,15 +285,15 @@ def check(
             except Exception as exc:
                 err.print(f"[bold red]archive error[/] ({escape(_archive_name(target))}): {escape(str(exc))}")
                 raise typer.Exit(EXIT_CONFIG) from None
-            run = _CheckRun(store, settings, machine=as_json or records.jsonl or not out.is_terminal, summary=summary)
+            machine = as_json or not out.is_terminal or records.jsonl
+            run = _CheckRun(store, target, settings, machine=machine, summary=summary)
             try:
                 _judge_all(records, settings, run)
-            except _ArchiveError as exc:
+            except ArchiveError as exc:
                 err.print(f"[bold red]archive error[/] ({escape(_archive_name(target))}): {escape(str(exc))}")
                 raise typer.Exit(EXIT_CONFIG) from None
             finally:
-                if store is not None:
-                    store.close()
+                run.close()
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
@@ -262,15 +301,17 @@ def check(
 
 
 def _judge_all(records: Records, settings: RuleSettings, run: _CheckRun) -> None:
-    """Judge record by record; on any stop (an error, Ctrl-C) what was judged is still archived and written."""
+    """Judge record by record; on any other stop (a bug, Ctrl-C) what was judged is still archived and written."""
     try:
         for item in records:
             if item is None:  # the input has nothing ready: write out what is judged before waiting
                 run.flush()
             else:
                 run.add(judge(item[0], item[1], settings))
+    except ArchiveError:
+        raise
     except BaseException:
-        with suppress(_ArchiveError):  # the first error is the one to report
+        with suppress(ArchiveError):  # the first error is the one to report
             run.flush()
         raise
     run.finish()
