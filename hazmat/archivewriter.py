@@ -34,9 +34,12 @@ class ArchiveWriter:
     """Hands batches to a writer process; :meth:`wait` confirms them one by one, oldest first."""
 
     def __init__(self, target: str | Path) -> None:
-        self._proc = subprocess.Popen(
-            [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True
-        )
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True
+            )
+        except OSError as exc:
+            raise ArchiveError(f"cannot start the archive writer: {exc}") from exc
         self._unconfirmed = 0
         self._send(str(target))  # over the pipe, not argv: a database URL may hold a password
 

@@ -94,6 +94,14 @@ def _blank(line: bytes) -> bool:
     return not text or (text[0] > 0x7F and not text.decode("utf-8", "replace").strip())
 
 
+def _is_json(line: bytes) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:  # UnicodeDecodeError too
+        return False
+    return True
+
+
 def _strip_end(line: bytes) -> bytes:
     if line.endswith(b"\n"):
         line = line[:-1]
@@ -104,8 +112,9 @@ class Records:
     """The input split into records, read as it comes: iterate for ``(line, raw)`` pairs.
 
     One JSON object may span many lines (a pretty-printed file); JSON Lines has one object
-    per line. Input whose first non-blank line is a whole JSON value, or that has a single
-    non-blank line, is read as JSON Lines; anything else as one document, so a broken
+    per line. Input whose first or second non-blank line is a whole JSON value, or that has
+    a single non-blank line, is read as JSON Lines (so a big file whose first line is broken
+    gives an error for that line and goes on); anything else as one document, so a broken
     pretty-printed object gives one error, not one per line. Only JSON Lines is streamed;
     one document is read whole. Iteration also yields ``None`` when the input has nothing
     ready (see :func:`_lines`).
@@ -124,13 +133,18 @@ class Records:
         first = self._next_non_blank()
         if first is None:
             return
-        try:
-            json.loads(first[1])
-        except ValueError:
-            self._read_document(first)
+        if _is_json(first[1]):
+            if tell_jsonl:
+                self.jsonl = self._next_non_blank() is not None
             return
-        if tell_jsonl:
-            self.jsonl = self._next_non_blank() is not None
+        second = self._next_non_blank()
+        if second is None:  # a single line: a record of its own
+            return
+        if _is_json(second[1]):
+            self.jsonl = True
+            return
+        rest = (item[1] for item in self._lines if item is not None)
+        self._document = (first[0], b"".join([*(line for _, line in self._head), *rest]))
 
     def _next_non_blank(self) -> tuple[int, bytes] | None:
         for item in self._lines:
@@ -139,13 +153,6 @@ class Records:
                 if not _blank(item[1]):
                     return item
         return None
-
-    def _read_document(self, first: tuple[int, bytes]) -> None:
-        if self._next_non_blank() is None:  # a single line: a record of its own, not a document
-            self._document = (first[0], _strip_end(first[1]))
-            return
-        rest = (item[1] for item in self._lines if item is not None)
-        self._document = (first[0], b"".join([*(line for _, line in self._head), *rest]))
 
     def __iter__(self) -> Iterator[tuple[int, bytes] | None]:
         if self._document is not None:

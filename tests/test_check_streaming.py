@@ -243,6 +243,9 @@ def test_json_lines_one_object_and_a_pretty_printed_document(monkeypatch):
     assert records(pretty) == ([(2, pretty)], False)
     assert records("{}\n\u3000\n{}".encode()) == ([(1, b"{}"), (3, b"{}")], True)  # an ideographic space is blank
     assert records(b"") == ([], False)
+    # a broken first line of a JSON Lines file is an error of its own, not the whole file as one document
+    assert records(b'{"a": \n{"b": 2}\n') == ([(1, b'{"a": '), (2, b'{"b": 2}')], True)
+    assert records(b'\xff\n{"b": 2}\n') == ([(1, b"\xff"), (2, b'{"b": 2}')], True)
 
 
 def test_bytes_that_are_not_utf8_are_an_error_of_their_line_only():
