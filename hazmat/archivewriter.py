@@ -85,11 +85,13 @@ def _write(stream: IO[bytes], obj: Any) -> None:
 
 
 def _read(stream: IO[bytes]) -> Any:
-    """The next frame, or None at the end of the stream."""
+    """The next frame, or None at the end of the stream (or where it breaks off: the other side died)."""
     head = stream.read(8)
     if len(head) < 8:
         return None
-    return pickle.loads(stream.read(int.from_bytes(head, "big")))
+    size = int.from_bytes(head, "big")
+    data = stream.read(size)
+    return pickle.loads(data) if len(data) == size else None
 
 
 def serve() -> None:

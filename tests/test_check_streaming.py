@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 
 import hazmat.checking as checking
 from hazmat import cli
+from hazmat.archivewriter import ArchiveError, ArchiveWriter
 from hazmat.checking import Records, archive_entry, judge
 from hazmat.cityconfig import load_city
 from tests.helpers import REPO
@@ -212,6 +213,31 @@ def test_an_archive_that_cannot_be_opened_is_exit_1_naming_it(monkeypatch, tmp_p
     assert "archive error" in result.stderr
     assert str(blocker) in result.stderr
     assert result.stdout == ""
+
+
+def test_the_writer_process_answers_each_batch_or_says_why_not(tmp_path):
+    entries = []
+    for n, raw in enumerate(checkins(30), start=1):
+        o = judge(n, raw, SETTINGS)
+        assert o.verdict is not None
+        assert o.checkin is not None
+        entries.append(archive_entry(o.raw, o.checkin, o.verdict, SETTINGS))
+    writer = ArchiveWriter(tmp_path / "archive.sqlite")
+    try:
+        writer.submit(entries[:20])
+        writer.submit(entries[10:])  # ten of them again
+        assert (writer.wait(), writer.wait()) == (20, 10)
+    finally:
+        writer.close()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    broken = ArchiveWriter(blocker / "archive.sqlite")
+    try:
+        broken.submit(entries)
+        with pytest.raises(ArchiveError, match="cannot open the archive"):
+            broken.wait()
+    finally:
+        broken.close()
 
 
 def test_summary_counts_every_line_of_a_big_input(monkeypatch, tmp_path):
