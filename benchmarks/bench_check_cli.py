@@ -209,11 +209,11 @@ def main() -> None:
             f", at {lines / big.seconds:,.0f}/s"
         )
         if not args.big:
-            growth = big.together_mb - small_together
+            growth = max(0.0, big.together_mb - small_together)  # a linear trend, upwards only
+            at_1gb = big.together_mb + growth * (1000 - big_mb_real) / max(1.0, big_mb_real - mb)
             print(
-                f"  1 GB, extrapolated: {growth:+,.0f} MB for {big_mb_real / mb:.1f}× the input, so about "
-                f"{big.together_mb + max(0.0, growth) * (1000 - big_mb_real) / max(1.0, big_mb_real - mb):,.0f} MB "
-                "(--big measures it)"
+                f"  1 GB, extrapolated: {growth:,.1f} MB more for {big_mb_real / mb:.1f}× the input, "
+                f"so about {at_1gb:,.0f} MB (--big measures it)"
             )
         worst = max(small_together, big.together_mb)
         verdict = "meets" if worst < TARGET_RSS_MB else "misses"
