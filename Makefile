@@ -28,6 +28,7 @@ test: $(STAMP) lint
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_checks.py
+	$(BIN)/python benchmarks/bench_check_cli.py
 	$(BIN)/python benchmarks/bench_kafka.py
 	$(BIN)/python benchmarks/bench_routes.py
 	$(BIN)/python benchmarks/bench_monitor.py

@@ -10,23 +10,27 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hazmat import logs
-from hazmat.archive import open_archive
-from hazmat.checking import Outcome, archive_entry, judge, log_verdict, split_records
+from hazmat.archive import Archive, Entry, open_archive
+from hazmat.archivewriter import ArchiveError, ArchiveWriter
+from hazmat.checking import Outcome, Records, archive_entry, judge, log_verdict
 from hazmat.cityconfig import City, load_city
 from hazmat.errors import ConfigError
 from hazmat.events import EVENT_MODELS, Verdict, format_loc
 from hazmat.flows import FlowStatus
+from hazmat.rules import RuleSettings
 
 EXIT_OK, EXIT_CONFIG, EXIT_INPUT, EXIT_NO_ROUTE = 0, 1, 2, 3
 
@@ -115,31 +119,146 @@ def _print_error(o: Outcome) -> None:
         out.print(f"  {format_loc(e['loc'])}: {e['msg']}", markup=False)
 
 
-def _summary(outcomes: list[Outcome]) -> None:
-    table = Table(title="check-ins 装货前查验", header_style="bold")
-    for column in ("line", "event", "plate", "site", "verdict", "rules"):
-        table.add_column(column)
-    for o in outcomes:
-        if o.verdict is None:
-            table.add_row(
-                str(o.line),
-                "—",
-                "—",
-                "—",
-                "[bold red]invalid[/]",
-                format_loc(o.errors[0]["loc"]) if o.errors else "",
+#: check-ins archived per transaction (and outputs written per flush) by ``hazmat check``
+CHECK_BATCH = 1000
+#: rows per table of ``--summary``, rendered as they fill so nothing grows with the input
+SUMMARY_ROWS = 1000
+
+
+_Outputs = tuple[list[str], list[Outcome], list[tuple[str, ...]]]  # a batch's JSON lines, outcomes, summary rows
+
+
+class _CheckRun:
+    """What ``hazmat check`` holds between flushes: a batch or two, never the whole input.
+
+    Outcomes are written in input order, each batch only once its check-ins are in the
+    archive, so every verdict printed is on record; the exit code needs only a counter.
+    The first batch is archived here; from the second on (a big input), batches go to an
+    :class:`ArchiveWriter` process and are confirmed one flush later, so the next batch is
+    judged while the last one is written.
+    """
+
+    def __init__(
+        self, store: Archive | None, target: Path | str, settings: RuleSettings, *, machine: bool, summary: bool
+    ) -> None:
+        self.store, self.target, self.settings, self.machine, self.summary = store, target, settings, machine, summary
+        self.writer: ArchiveWriter | None = None
+        self.entries: list[Entry] = []
+        self.lines: list[str] = []  # JSON output of the batch
+        self.outcomes: list[Outcome] = []  # human output of the batch
+        self.batch_rows: list[tuple[str, ...]] = []  # --summary rows of the batch
+        self.rows: list[tuple[str, ...]] = []  # --summary rows written out, not rendered yet
+        self.unconfirmed: deque[_Outputs] = deque()  # batches the writer has, oldest first
+        self.tables = 0
+        self.loads = self.refused = self.invalid = 0
+
+    def add(self, o: Outcome) -> None:
+        if o.verdict is not None and o.checkin is not None:
+            text = o.verdict.model_dump_json()  # once, for the output and the archive alike
+            if self.store is not None or self.writer is not None:
+                self.entries.append(archive_entry(o.raw, o.checkin, o.verdict, self.settings, verdict_json=text))
+            log_verdict(log, o.verdict)
+            if o.verdict.verdict == "load":
+                self.loads += 1
+            else:
+                self.refused += 1
+        else:
+            text = _json_line(o.as_json())
+            self.invalid += 1
+            log.warning("invalid event", extra={"line": o.line, "errors": o.errors})
+        if self.machine:
+            self.lines.append(text)
+        else:
+            self.outcomes.append(o)
+        if self.summary:
+            self.batch_rows.append(_summary_row(o))
+        if len(self.lines) + len(self.outcomes) >= CHECK_BATCH:
+            self.flush(more=True)
+
+    def flush(self, *, more: bool = False) -> None:
+        """Archive the batch, then write out every batch the archive has confirmed.
+
+        ``more``: the input goes on, so the batch just handed to the writer may be confirmed
+        at the next flush; otherwise (the input waits or ended) everything is written out.
+        """
+        batch: _Outputs | None = (self.lines, self.outcomes, self.batch_rows)
+        self.lines, self.outcomes, self.batch_rows = [], [], []
+        if self.writer is not None and self.entries:
+            self.writer.submit(self.entries)
+            self.unconfirmed.append(batch)
+            batch = None
+        elif self.store is not None and self.entries:
+            try:
+                self.store.record(self.entries)
+            except Exception as exc:
+                raise ArchiveError(str(exc)) from exc
+            if more:  # a big input: write from a process from now on
+                self.writer = ArchiveWriter(self.target)
+                self.store.close()
+                self.store = None
+        self.entries = []
+        keep = 1 if more and batch is None else 0
+        while len(self.unconfirmed) > keep and self.writer is not None:  # (only the writer's batches wait)
+            self.writer.wait()
+            self._write(*self.unconfirmed.popleft())
+        if batch is not None:
+            self._write(*batch)
+        if len(self.rows) >= SUMMARY_ROWS:
+            self._table()
+
+    def _write(self, lines: list[str], outcomes: list[Outcome], rows: list[tuple[str, ...]]) -> None:
+        self.rows.extend(rows)
+        if lines:
+            lines.append("")
+            sys.stdout.write("\n".join(lines))
+            sys.stdout.flush()
+        for o in outcomes:
+            if o.verdict is not None:
+                _print_verdict(o.verdict)
+            else:
+                _print_error(o)
+        if outcomes:
+            out.file.flush()
+
+    def close(self) -> None:
+        """Stop the writer process, if any (after it has written what it was given)."""
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    def _table(self) -> None:
+        title = "check-ins 装货前查验" if not self.tables else None
+        table = Table(title=title, header_style="bold")
+        for column in ("line", "event", "plate", "site", "verdict", "rules"):
+            table.add_column(column)
+        for row in self.rows:
+            table.add_row(*row)
+        err.print(table)
+        self.rows.clear()
+        self.tables += 1
+
+    def finish(self) -> None:
+        self.flush()
+        if self.summary:
+            if self.rows or not self.tables:
+                self._table()
+            total = self.loads + self.refused + self.invalid
+            err.print(
+                f"{total} check-ins: [green]{self.loads} load[/], [red]{self.refused} refuse[/], {self.invalid} invalid"
             )
-            continue
-        v = o.verdict
-        colour = "green" if v.verdict == "load" else "bold red"
-        rules = ", ".join(f"{f.rule_id}{'' if f.severity == 'refuse' else '(warn)'}" for f in v.findings)
-        site = o.checkin.site_id if o.checkin else ""
-        table.add_row(str(o.line), v.checkin_event_id, v.plate, site, f"[{colour}]{v.verdict}[/]", rules)
-    loads = sum(1 for o in outcomes if o.verdict and o.verdict.verdict == "load")
-    refused = sum(1 for o in outcomes if o.verdict and o.verdict.verdict == "refuse")
-    invalid = sum(1 for o in outcomes if o.verdict is None)
-    err.print(table)
-    err.print(f"{len(outcomes)} check-ins: [green]{loads} load[/], [red]{refused} refuse[/], {invalid} invalid")
+
+
+def _summary_row(o: Outcome) -> tuple[str, ...]:
+    if o.verdict is None:
+        return (str(o.line), "—", "—", "—", "[bold red]invalid[/]", format_loc(o.errors[0]["loc"]) if o.errors else "")
+    v = o.verdict
+    colour = "green" if v.verdict == "load" else "bold red"
+    rules = ", ".join(f"{f.rule_id}{'' if f.severity == 'refuse' else '(warn)'}" for f in v.findings)
+    site = o.checkin.site_id if o.checkin else ""
+    return (str(o.line), v.checkin_event_id, v.plate, site, f"[{colour}]{v.verdict}[/]", rules)
 
 
 @app.command()
@@ -153,42 +272,67 @@ def check(
     """Judge check-ins without any broker: one verdict (or error object) per input.
 
     Exit 0 when every input was judged (load or refuse), 2 when any input was invalid.
+    JSON Lines is streamed: verdicts come out as the lines come in, in input order, and are
+    archived in batches, so memory stays flat however big the file.
     """
     try:
-        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        stream = sys.stdin.buffer if file == "-" else open(file, "rb")  # noqa: SIM115 (closed below)
+    except OSError as exc:
         err.print(f"[red]cannot read {file}:[/] {exc}")
         raise typer.Exit(EXIT_INPUT) from None
-    with _city(config) as city:
-        settings = city.rule_settings()
-        records, is_jsonl = split_records(text)
-        outcomes = [judge(line, raw, settings) for line, raw in records]
-        if archive:
-            store = open_archive(city.archive_path())
+    try:
+        with _city(config) as city:
+            settings = city.rule_settings()
             try:
-                store.record(
-                    archive_entry(o.raw, o.checkin, o.verdict, settings)
-                    for o in outcomes
-                    if o.verdict is not None and o.checkin is not None
-                )
+                records = Records(stream, tell_jsonl=not (as_json or not out.is_terminal))
+            except OSError as exc:
+                err.print(f"[red]cannot read {file}:[/] {exc}")
+                raise typer.Exit(EXIT_INPUT) from None
+            target = city.archive_path()
+            try:
+                store = open_archive(target) if archive else None
+            except Exception as exc:
+                err.print(f"[bold red]archive error[/] ({escape(_archive_name(target))}): {escape(str(exc))}")
+                raise typer.Exit(EXIT_CONFIG) from None
+            machine = as_json or not out.is_terminal or records.jsonl
+            run = _CheckRun(store, target, settings, machine=machine, summary=summary)
+            try:
+                _judge_all(records, settings, run)
+            except ArchiveError as exc:
+                err.print(f"[bold red]archive error[/] ({escape(_archive_name(target))}): {escape(str(exc))}")
+                raise typer.Exit(EXIT_CONFIG) from None
             finally:
-                store.close()
-    machine = as_json or is_jsonl or not out.is_terminal
-    for o in outcomes:
-        if o.verdict is not None:
-            log_verdict(log, o.verdict)
-        else:
-            log.warning("invalid event", extra={"line": o.line, "errors": o.errors})
-        if machine:
-            print(_json_line(o.as_json()), flush=False)
-        elif o.verdict is not None:
-            _print_verdict(o.verdict)
-        else:
-            _print_error(o)
-    sys.stdout.flush()
-    if summary:
-        _summary(outcomes)
-    raise typer.Exit(EXIT_INPUT if any(o.verdict is None for o in outcomes) else EXIT_OK)
+                run.close()
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    raise typer.Exit(EXIT_INPUT if run.invalid else EXIT_OK)
+
+
+def _judge_all(records: Records, settings: RuleSettings, run: _CheckRun) -> None:
+    """Judge record by record; on any other stop (a bug, Ctrl-C) what was judged is still archived and written."""
+    try:
+        for item in records:
+            if item is None:  # the input has nothing ready: write out what is judged before waiting
+                run.flush()
+            else:
+                run.add(judge(item[0], item[1], settings))
+    except ArchiveError:
+        raise
+    except BaseException:
+        with suppress(ArchiveError):  # the first error is the one to report
+            run.flush()
+        raise
+    run.finish()
+
+
+def _archive_name(target: Path | str) -> str:
+    """The archive for an error message: a file path, or a database URL without its password."""
+    text = str(target)
+    if "://" in text and "@" in text:
+        scheme, rest = text.split("://", 1)
+        return f"{scheme}://…@{rest.rsplit('@', 1)[1]}"
+    return text
 
 
 # --- hazmat schema / rules -------------------------------------------------------------
