@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from hazmat.events import Verdict
-from hazmat.flows import Flow, FlowStatus, TrackPoint
+from hazmat.flows.records import Flow, FlowStatus, TrackPoint
 from hazmat.paths import is_database_url
 
 

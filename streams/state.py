@@ -175,7 +175,7 @@ async def in_archive(call: Callable[..., T], *args: Any, what: str, **context: A
 
 
 def flow_settings() -> Any:
-    from hazmat.monitor.flowwatch import FlowSettings
+    from hazmat.flows.watch import FlowSettings
 
     c = city().city
     return FlowSettings(arrival_radius_m=c.flow_arrival_radius_m, track_every_s=c.flow_track_every_s)

@@ -17,10 +17,10 @@ from faust import StreamT
 
 from hazmat.events import Delivery
 from hazmat.flows import overdue_alert
+from hazmat.flows.store import close, delivered_by, mark_alerted, overdue
 
 from .. import core, names, state, topics
 from ..app import app
-from ..flowrecords import close, delivered_by, mark_alerted, overdue
 from ..tables import load_of, set_load
 from .checkins import source_of
 from .send import send_alerts

@@ -18,13 +18,13 @@ from faust import StreamT
 
 from hazmat.events import Alert, InvalidEvent, Position, Route, decode
 from hazmat.flows import TrackPoint
-from hazmat.monitor.flowwatch import FlowStep, follow
+from hazmat.flows.store import close
+from hazmat.flows.watch import FlowStep, follow
 from hazmat.monitor.judge import judge_position
 from hazmat.monitor.state import VehicleState
 
 from .. import core, names, state, topics
 from ..app import app
-from ..flowrecords import close
 from ..tables import load_of, set_load, vehicle_monitor, vehicle_routes
 from .checkins import source_of
 from .send import send_alerts

@@ -1,4 +1,4 @@
-"""The archive side of high-hazard flows, shared by the positions and deliveries agents (blocking: run via ``state.in_archive``)."""
+"""The archive side of high-hazard flows, shared by the positions and deliveries agents (blocking: the worker runs it off its event loop)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 
 from hazmat.archive import Archive
 from hazmat.events import Alert
-from hazmat.flows import OVERDUE, FlowStatus, TrackPoint, overdue_alert
+
+from .records import OVERDUE, FlowStatus, TrackPoint, overdue_alert
 
 
 def close(

@@ -1,7 +1,6 @@
 """Flow records (流向登记) for high-hazard chemicals: opened by a ``load`` verdict, closed on arrival.
 
-The plans ask that ammonium nitrate, sodium cyanide, liquid ammonia, liquid chlorine and
-nitrocellulose be followed from loading to delivery (全流向闭环). One flow per high-hazard UN
+One flow per high-hazard UN
 number in a passed load; its id derives from the check-in, so a redelivered check-in opens
 nothing twice. A flow closes when the vehicle stops near the destination of the route it was
 issued, or on an explicit delivery event; one still open after the configured time raises a

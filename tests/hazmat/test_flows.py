@@ -10,12 +10,12 @@ import pytest
 from hazmat.archive import Entry
 from hazmat.events import Position
 from hazmat.flows import OVERDUE, FlowStatus, TrackPoint, arrived, distance_m, flow_id, opened_by, overdue_alert
-from hazmat.monitor.flowwatch import FlowSettings, destination_of, follow
+from hazmat.flows.store import close, delivered_by
+from hazmat.flows.watch import FlowSettings, destination_of, follow
 from hazmat.monitor.state import LoadInfo
 from hazmat.rules.context import DEFAULT_HIGH_HAZARD
-from hazmat.streams.flowrecords import close, delivered_by
+from tests.hazmat.test_archive import raw_db, store  # noqa: F401  (the two-backend fixture)
 from tests.helpers import changed, judge, to_checkin
-from tests.test_archive import raw_db, store  # noqa: F401  (the two-backend fixture)
 
 T0 = datetime.fromisoformat("2026-11-26T08:30:00+08:00")
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from hazmat.events import Position
-from hazmat.flows import arrived
+from hazmat.monitor.state import LoadInfo
 
-from .state import LoadInfo
+from .records import arrived
 
 
 @dataclass(frozen=True)
