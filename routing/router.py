@@ -79,6 +79,10 @@ Fast = Path | NoPath | ZoneSwitches
 INF_COST = float("inf")
 
 
+def _cost(found: Path, kind: str) -> float:
+    return found.duration_s if kind == "time" else found.length_m
+
+
 class Router:
     """A city's road graph and zones, ready to answer route requests."""
 
@@ -205,7 +209,10 @@ class Router:
 
     @staticmethod
     def _direct(origin: Snap, target: Snap) -> list[End]:
-        """Both ends on one arc, the destination ahead: the drive along it between them (as an end's partial arc)."""
+        """Both ends on one arc, the destination ahead on it: the drive between them, with no node at all.
+
+        Written as an :class:`End` whose partial arc is the whole drive (its node unused).
+        """
         return [End(-1, a, fa, fb) for a, fa in origin.on for b, fb in target.on if a == b and fa <= fb]
 
     def _cheapest(
@@ -293,11 +300,8 @@ class Router:
         bound = self.metrics.potentials([(t.node, net.end_cost(t, weight)) for t in targets], kind)
         found = tdsearch.search(net, sources, targets, depart_s, weight, self._blocker(load), bound, end_blocked)
         for d in self._direct(origin, target):
-            if not end_blocked(d, depart_s):
-                path = net.path([d.arc], start=d.lo, end=d.hi)  # type: ignore[list-item]
-                cost = (lambda p: p.duration_s) if kind == "time" else (lambda p: p.length_m)
-                if found is None or cost(path) < cost(found):
-                    found = path
+            if not end_blocked(d, depart_s) and (found is None or net.end_cost(d, weight) < _cost(found, kind)):
+                found = net.path([d.arc], start=d.lo, end=d.hi)  # type: ignore[list-item]
         return found
 
     def violations(self, found: Path, load: Load, depart_s: float) -> list[Avoided]:

@@ -50,6 +50,7 @@ class Reference:
         meets = [shapely.intersects(z, self.geoms) for z in self.zones]
         self.open = self.usable & ~np.any(meets, axis=0) if meets else self.usable
         self.cost = [float(d[weight]) for *_, d in self.arcs]
+        self.open_list: list[bool] = self.open.tolist()  # read per edge by the weight function: plain bools
 
     def _meets_zone(self, geom: BaseGeometry) -> bool:
         return any(z.intersects(geom) for z in self.zones)
@@ -117,7 +118,7 @@ class Reference:
         for k, d in attrs.items():
             if "reference_cost" in d:
                 c = d["reference_cost"]
-            elif self.open[self.key_of[(u, v, k)]]:
+            elif self.open_list[self.key_of[(u, v, k)]]:
                 c = float(d[self.weight])
             else:
                 continue
