@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Protocol
 
 from hazmat.events import Verdict
 from hazmat.flows import Flow, FlowStatus, TrackPoint
+from hazmat.paths import is_database_url
 
 
 @dataclass(frozen=True)
@@ -475,6 +476,6 @@ class PostgresArchive(_SqlArchive):
 
 def open_archive(target: str | Path) -> Archive:
     """The archive at ``target``: a ``postgresql://`` URL, or a SQLite file path."""
-    if str(target).startswith(("postgresql://", "postgres://")):
+    if is_database_url(target):
         return PostgresArchive(str(target))
     return SqliteArchive(target)

@@ -27,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hazmat.paths import cache_root
+
 KAFKA_VERSION = "3.9.1"
 SCALA_VERSION = "2.13"
 SLF4J_BACKEND = ("org.slf4j", "slf4j-reload4j", "1.7.36")
@@ -40,10 +42,6 @@ _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 class BrokerError(RuntimeError):
     """The local broker could not be fetched, started or stopped; the message says why and what to do."""
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "hazmat-checker"
 
 
 def jars_dir() -> Path:

@@ -32,6 +32,7 @@ from hazmat.events import (
     errors_of,
     format_loc,
 )
+from hazmat.paths import data_root, is_database_url
 from hazmat.rules import Blacklist, RuleSettings, rule_ids
 from hazmat.rules.context import DEFAULT_HIGH_HAZARD, DEFAULT_TOXIC
 from hazmat.zone_kinds import ZoneKindName
@@ -245,10 +246,10 @@ class BlacklistFile(_File):
 
 # --- zones.geojson ----------------------------------------------------------------------
 
-Position = tuple[Annotated[float, Field(ge=-180, le=180)], Annotated[float, Field(ge=-90, le=90)]]
+Coordinate = tuple[Annotated[float, Field(ge=-180, le=180)], Annotated[float, Field(ge=-90, le=90)]]
 
 
-def _check_ring(ring: list[Position]) -> list[Position]:
+def _check_ring(ring: list[Coordinate]) -> list[Coordinate]:
     if len(ring) < 4:
         msg = f"a ring needs at least 4 positions (first = last), got {len(ring)}"
         raise ValueError(msg)
@@ -258,7 +259,7 @@ def _check_ring(ring: list[Position]) -> list[Position]:
     return ring
 
 
-Ring = Annotated[list[Position], Field(min_length=1)]
+Ring = Annotated[list[Coordinate], Field(min_length=1)]
 
 
 class Polygon(BaseModel):
@@ -269,7 +270,7 @@ class Polygon(BaseModel):
 
     @field_validator("coordinates")
     @classmethod
-    def _closed(cls, rings: list[list[Position]]) -> list[list[Position]]:
+    def _closed(cls, rings: list[list[Coordinate]]) -> list[list[Coordinate]]:
         return [_check_ring(r) for r in rings]
 
 
@@ -281,7 +282,7 @@ class MultiPolygon(BaseModel):
 
     @field_validator("coordinates")
     @classmethod
-    def _closed(cls, polys: list[list[list[Position]]]) -> list[list[list[Position]]]:
+    def _closed(cls, polys: list[list[list[Coordinate]]]) -> list[list[list[Coordinate]]]:
         return [[_check_ring(r) for r in poly] for poly in polys]
 
 
@@ -395,11 +396,10 @@ class City:
         """``HAZMAT_ARCHIVE`` (a path or a ``postgresql://`` URL) if set, else ``archive_path`` from
         city.yaml, else a file in the user's data dir."""
         if env := os.environ.get("HAZMAT_ARCHIVE"):
-            return env if env.startswith(("postgresql://", "postgres://")) else Path(env).expanduser()
+            return env if is_database_url(env) else Path(env).expanduser()
         if self.city.archive_path:
             return (self.folder / Path(self.city.archive_path).expanduser()).resolve()
-        data_home = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-        return data_home / "hazmat-checker" / f"archive-{self.folder.name}.sqlite"
+        return data_root() / f"archive-{self.folder.name}.sqlite"
 
 
 _FILES: dict[str, type[BaseModel]] = {

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import pickle
 import time
 from collections.abc import Callable
@@ -26,6 +25,7 @@ import networkx as nx
 from shapely.geometry import LineString
 
 from hazmat.cityconfig import City
+from hazmat.paths import cache_root
 
 from . import restrictions
 from .restrictions import osm_water_sources
@@ -242,7 +242,7 @@ def build(city: City, *, progress: Callable[[str, float], None] | None = None) -
 
 
 def cache_path(city: City) -> Path:
-    root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "hazmat-checker" / "graphs"
+    root = cache_root() / "graphs"
     return root / f"{city.folder.name}.pickle"
 
 

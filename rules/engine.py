@@ -36,12 +36,10 @@ def evaluate(checkin: CheckIn, settings: RuleSettings, *, strict: bool = False) 
     overrides = settings.severities
     for rule in all_rules():
         severity = overrides.get(rule.id, rule.severity) if overrides else rule.severity
-        if severity == "off" or (rule.requires and not rule.applies(checkin)):
+        if severity == "off":
             continue
         try:
-            hits = [*rule.check(checkin, ctx)]
-            if hits:
-                findings.extend(rule.to_findings(hits, severity))
+            findings.extend(rule.findings(checkin, ctx, severity))
         except Exception as exc:
             if strict:
                 raise

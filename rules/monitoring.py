@@ -60,7 +60,6 @@ _RULES = (
 )  # fmt: skip
 
 _BY_KIND = {r.kind: r for r in _RULES}
-_BY_ID = {r.id: r for r in _RULES}
 
 
 def monitoring_rules() -> Iterator[MonitoringRule]:
@@ -74,12 +73,4 @@ def for_kind(kind: str) -> MonitoringRule:
         return _BY_KIND[kind]
     except KeyError:
         msg = f"no monitoring rule for alert kind {kind!r}; known: {', '.join(sorted(_BY_KIND))}"
-        raise KeyError(msg) from None
-
-
-def monitoring_rule(rule_id: str) -> MonitoringRule:
-    try:
-        return _BY_ID[rule_id]
-    except KeyError:
-        msg = f"no monitoring rule {rule_id!r}; known ids: {', '.join(sorted(_BY_ID))}"
         raise KeyError(msg) from None

@@ -16,6 +16,7 @@ from hazmat.alerts import invalid_event_alert, verdict_alerts
 from hazmat.archive import Entry
 from hazmat.checking import archive_entry
 from hazmat.events import (
+    Alert,
     BlacklistEntry,
     CheckIn,
     DeadLetter,
@@ -101,6 +102,16 @@ def reject(raw: bytes | None, source: Source, errors: list[dict[str, Any]], now:
         outputs=[Out(names.DLQ, source.key, encode(dead)), Out(names.ALERTS, source.key, encode(alert))],
         errors=errors,
     )
+
+
+def internal_error(raw: bytes | None, source: Source, exc: Exception, now: datetime) -> Handled:
+    """A bug while handling a message must not drop it: it becomes a dead letter naming the error."""
+    return reject(raw, source, [{"loc": [], "msg": f"internal error: {type(exc).__name__}: {exc}"}], now)
+
+
+def alert_out(alert: Alert) -> Out:
+    """The message of an alert, keyed by its plate like every topic the police read."""
+    return Out(names.ALERTS, (alert.plate or "").encode("utf-8"), encode(alert))
 
 
 def decoded(model: type[M], raw: bytes | None, source: Source, now: datetime) -> M | Handled:

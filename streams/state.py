@@ -140,7 +140,7 @@ def _build_geofence() -> Any:
 
 
 def monitor_settings() -> Any:
-    from hazmat.monitor.check import MonitorSettings
+    from hazmat.monitor.judge import MonitorSettings
 
     c = city().city
     return MonitorSettings(

@@ -53,3 +53,15 @@ class RoadRestriction:
     parse: Callable[[Mapping[str, Any]], Any]
     closes: Callable[[Any, LoadLike, CityRoadRules], Any]
     reason: Callable[[Road, Any, LoadLike], tuple[str, str]]  # (zh, en)
+
+
+def tag_says_no(*, kind: str, tag: str, attr: str, zh: str, en: str) -> RoadRestriction:
+    """A restriction that closes a road to every hazmat load when ``tag=no`` (``permissive`` and the rest allow)."""
+    return RoadRestriction(
+        kind=kind,
+        tags=(tag,),
+        attr=attr,
+        parse=lambda tags: tags.get(tag) == "no",
+        closes=lambda value, load, rules: value,
+        reason=lambda road, _, load: (f"{road.zh}{zh}", f"{road.en}: {en}"),
+    )

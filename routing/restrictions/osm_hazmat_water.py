@@ -5,23 +5,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from .base import tag_says_no
 
-from .base import RoadRestriction
-
-
-def parse(tags: Mapping[str, object]) -> bool:
-    return tags.get("hazmat:water") == "no"
-
-
-RESTRICTION = RoadRestriction(
+RESTRICTION = tag_says_no(
     kind="hazmat_water_road",
-    tags=("hazmat:water",),
+    tag="hazmat:water",
     attr="hazmat_water_no",
-    parse=parse,
-    closes=lambda value, load, rules: value,
-    reason=lambda road, _, load: (
-        f"{road.zh}禁止危害水体的货物通行（hazmat:water=no）",
-        f"{road.en}: hazmat:water=no",
-    ),
+    zh="禁止危害水体的货物通行（hazmat:water=no）",
+    en="hazmat:water=no",
 )
+parse = RESTRICTION.parse

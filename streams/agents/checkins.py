@@ -36,7 +36,7 @@ def _handle(event: EventT, now: datetime) -> core.Handled:
         return core.handle_checkin(event.value, source, state.blacklist().settings, now)
     except Exception as exc:  # a bug must not drop the message: it goes to the DLQ with the reason
         log.exception("check-in handling failed", extra={"offset": source.offset, "partition": source.partition})
-        return core.reject(event.value, source, [{"loc": [], "msg": f"internal error: {type(exc).__name__}"}], now)
+        return core.internal_error(event.value, source, exc, now)
 
 
 def remember_load(h: core.Handled) -> None:

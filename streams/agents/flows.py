@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from faust import StreamT
 
-from hazmat.events import Alert, Delivery
+from hazmat.events import Delivery
 from hazmat.flows import overdue_alert
 
 from .. import core, names, state, topics
@@ -23,6 +23,7 @@ from ..app import app
 from ..flowrecords import close, delivered_by, mark_alerted, overdue
 from ..tables import load_of, set_load
 from .checkins import source_of
+from .send import send_alerts
 
 log = logging.getLogger("hazmat.streams.flows")
 
@@ -30,14 +31,6 @@ deliveries = topics.BY_BASE[names.DELIVERIES.base]
 
 #: how often a worker looks for overdue flows (a cheap indexed query)
 OVERDUE_CHECK_S = 10.0
-
-
-async def send_alerts(alerts: list[Alert]) -> None:
-    for alert in alerts:
-        await topics.send(core.Out(names.ALERTS, (alert.plate or "").encode("utf-8"), core.encode(alert)))
-        log.info(
-            "alert", extra={"plate": alert.plate, "kind": alert.kind, "state": alert.state, "alert_id": alert.alert_id}
-        )
 
 
 @app.agent(deliveries)

@@ -18,8 +18,8 @@ from faust import StreamT
 
 from hazmat.events import Alert, InvalidEvent, Position, Route, decode
 from hazmat.flows import TrackPoint
-from hazmat.monitor.check import check
 from hazmat.monitor.flowwatch import FlowStep, follow
+from hazmat.monitor.judge import judge_position
 from hazmat.monitor.state import VehicleState
 
 from .. import core, names, state, topics
@@ -27,6 +27,7 @@ from ..app import app
 from ..flowrecords import close
 from ..tables import load_of, set_load, vehicle_monitor, vehicle_routes
 from .checkins import source_of
+from .send import send_alerts
 
 log = logging.getLogger("hazmat.streams.positions")
 
@@ -75,11 +76,10 @@ async def monitor_positions(stream: StreamT) -> None:
             current = VehicleState.from_json(vehicle_monitor.get(pos.plate), pos.plate)
             load = load_of(pos.plate)
             route = vehicle_routes.get(pos.plate)
-            new_state, alerts = check(pos, current, load, route, fence, state.monitor_settings())
+            new_state, alerts = judge_position(pos, current, load, route, fence, state.monitor_settings())
         except Exception as exc:  # a bug must not stop monitoring: the ping goes to the DLQ with the reason
             log.exception("position handling failed", extra={"plate": pos.plate, "event_id": pos.event_id})
-            errors = [{"loc": [], "msg": f"internal error: {type(exc).__name__}: {exc}"}]
-            for out in core.reject(event.value, source, errors, now).outputs:
+            for out in core.internal_error(event.value, source, exc, now).outputs:
                 await topics.send(out)
             continue
         vehicle_monitor[pos.plate] = new_state.to_json()
@@ -88,8 +88,4 @@ async def monitor_positions(stream: StreamT) -> None:
             alerts = alerts + await _follow_flows(pos, step)
             if load is not None and step.load != load:
                 set_load(pos.plate, step.load)
-        for alert in alerts:
-            await topics.send(core.Out(names.ALERTS, pos.plate.encode("utf-8"), core.encode(alert)))
-            log.info(
-                "alert", extra={"plate": pos.plate, "event_id": pos.event_id, "kind": alert.kind, "state": alert.state}
-            )
+        await send_alerts(alerts)

@@ -27,9 +27,7 @@ async def plan_routes(stream: StreamT) -> None:
             handled = await asyncio.to_thread(core.handle_route_request, event.value, source, plan, now)
         except Exception as exc:  # a routing bug (RouteViolation included) must not drop the request
             log.exception("route request failed", extra={"partition": source.partition, "offset": source.offset})
-            handled = core.reject(
-                event.value, source, [{"loc": [], "msg": f"internal error: {type(exc).__name__}: {exc}"}], now
-            )
+            handled = core.internal_error(event.value, source, exc, now)
         for out in handled.outputs:
             await topics.send(out)
         log.info(

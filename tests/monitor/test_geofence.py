@@ -9,8 +9,8 @@ import pytest
 from shapely.geometry import LineString, Point
 
 from hazmat.events import Position
-from hazmat.monitor.check import MonitorSettings, check
 from hazmat.monitor.geofence import Geofence
+from hazmat.monitor.judge import MonitorSettings, judge_position
 from hazmat.monitor.state import LoadInfo, VehicleState
 from hazmat.routing.geo import Projection
 
@@ -74,8 +74,8 @@ def test_the_motorway_cap_applies_within_thirty_metres_of_a_fast_road():
     assert not fence.on_fast_road(*fence.xy(*lonlat(500, 35)))
     settings = MonitorSettings(motorway_kmh=80, default_kmh=60)
     load = LoadInfo(decided_at_s=AT.timestamp() - 60, classes=("3",), un_numbers=("UN1203",))
-    on, _ = check(_ping(1, 500, 10, 70), VehicleState(plate="川A12345"), load, None, fence, settings)
+    on, _ = judge_position(_ping(1, 500, 10, 70), VehicleState(plate="川A12345"), load, None, fence, settings)
     assert "speeding" not in on.open  # 70 km/h on the motorway: under its 80 km/h cap
-    _, alerts = check(_ping(2, 500, 300, 70), on, load, None, fence, settings)
+    _, alerts = judge_position(_ping(2, 500, 300, 70), on, load, None, fence, settings)
     assert [(a.kind, a.state) for a in alerts] == [("speeding", "raised")]
     assert "60 km/h" in alerts[0].message_en

@@ -117,3 +117,21 @@ def test_blacklist_value_must_match_the_key():
     result = core.handle_blacklist(entry, core.Source("hazmat.blacklist", 0, 1, b"key"), NOW)
     assert isinstance(result, core.Handled)
     assert "differs from the key" in decode(DeadLetter, result.outputs[0].value).error
+
+
+def test_a_bug_while_handling_becomes_a_dead_letter_naming_the_error():
+    handled = core.internal_error(b'{"x": 1}', SOURCE, ZeroDivisionError("division by zero"), NOW)
+    dlq, alert = (decode(DeadLetter, handled.outputs[0].value), decode(Alert, handled.outputs[1].value))
+    assert [o.topic for o in handled.outputs] == [names.DLQ, names.ALERTS]
+    assert [(e.loc, e.msg) for e in dlq.errors] == [([], "internal error: ZeroDivisionError: division by zero")]
+    assert (dlq.raw, dlq.offset) == ('{"x": 1}', 42)
+    assert alert.kind == "invalid_event"
+
+
+def test_an_alert_goes_to_the_alerts_topic_keyed_by_its_plate():
+    handled = core.handle_checkin(
+        json.dumps(changed(tank__inspection_valid_until="2020-01-01")).encode(), SOURCE, RuleSettings(), NOW
+    )
+    alert = next(decode(Alert, o.value) for o in handled.outputs if o.topic == names.ALERTS)
+    out = core.alert_out(alert)
+    assert (out.topic, out.key, decode(Alert, out.value)) == (names.ALERTS, "晋B12345".encode(), alert)

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from hazmat.events import Position
-from hazmat.monitor.check import MonitorSettings, check
 from hazmat.monitor.geofence import Geofence
+from hazmat.monitor.judge import MonitorSettings, judge_position
 from hazmat.monitor.simulate import drive, with_detour
 from hazmat.monitor.state import LoadInfo, VehicleState
 from hazmat.routing.zones import load_zones
@@ -43,7 +43,7 @@ def run(positions: list[Position], fence: Geofence, *, load=CHECKED, route=None,
     state = VehicleState(plate=positions[0].plate)
     alerts = []
     for pos in positions:
-        state, new = check(pos, state, load, route, fence, settings)
+        state, new = judge_position(pos, state, load, route, fence, settings)
         alerts += new
     return state, alerts
 
@@ -146,8 +146,8 @@ def test_a_redelivered_ping_gets_the_same_alerts_and_no_new_state(trip):
     state = VehicleState(plate="川A12345")
     seen = []
     for pos in positions:
-        state, alerts = check(pos, state, CHECKED, None, fence, SETTINGS)
-        again_state, again = check(pos, state, CHECKED, None, fence, SETTINGS)
+        state, alerts = judge_position(pos, state, CHECKED, None, fence, SETTINGS)
+        again_state, again = judge_position(pos, state, CHECKED, None, fence, SETTINGS)
         assert again == alerts
         assert again_state == state
         seen += alerts
@@ -158,7 +158,7 @@ def test_a_ping_on_the_zone_border_counts_as_inside(router):
     square = zone("ws-b", 104.08, 30.68, 104.09, 30.69, kind="water_source")
     fence = Geofence(load_zones(router.city, router.projection, [square]), router.projection)
     edge = Position(schema_version=1, event_id="b1", plate="川A00001", at=START, lon=104.08, lat=30.685, speed_kmh=10)
-    _, alerts = check(edge, VehicleState(plate="川A00001"), CHECKED, None, fence, SETTINGS)
+    _, alerts = judge_position(edge, VehicleState(plate="川A00001"), CHECKED, None, fence, SETTINGS)
     assert [a.kind for a in alerts] == ["zone_entry"]
 
 
@@ -172,7 +172,7 @@ def test_a_ping_redelivered_after_later_ones_replays_its_alerts_and_changes_noth
     replayed_state = state
     again = []
     for pos in positions:
-        replayed_state, alerts = check(pos, replayed_state, CHECKED, None, fence, SETTINGS)
+        replayed_state, alerts = judge_position(pos, replayed_state, CHECKED, None, fence, SETTINGS)
         again += alerts
     assert [a.alert_id for a in again] == [a.alert_id for a in first]
     assert replayed_state == state
@@ -183,7 +183,7 @@ def test_a_late_ping_changes_nothing(trip):
     positions = drive([r.geometry.coordinates[0], inside], plate="川A12345", start=START, speed_kmh=40)
     state, _ = run(positions, fence)
     late = positions[0].model_copy(update={"event_id": "late-1"})
-    assert check(late, state, CHECKED, None, fence, SETTINGS) == (state, [])
+    assert judge_position(late, state, CHECKED, None, fence, SETTINGS) == (state, [])
 
 
 def test_a_redelivered_ping_gets_the_same_alerts_after_the_state_went_through_the_table(trip):
@@ -195,7 +195,7 @@ def test_a_redelivered_ping_gets_the_same_alerts_after_the_state_went_through_th
     stored = json.loads(json.dumps(state.to_json()))
     restored = VehicleState.from_json(stored, "川A12345")
     assert restored == state
-    again = [a for pos in positions for a in check(pos, restored, CHECKED, None, fence, SETTINGS)[1]]
+    again = [a for pos in positions for a in judge_position(pos, restored, CHECKED, None, fence, SETTINGS)[1]]
     assert again == first
     # a state written by an earlier version kept each alert as a JSON string
     older = {**stored, "recent": {k: [json.dumps(a) for a in v] for k, v in stored["recent"].items()}}
