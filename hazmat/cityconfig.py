@@ -112,6 +112,12 @@ class CityFile(_File):
     )
     derive_water_sources: bool = Field(True, description="turn OSM reservoirs / protect_class=12 into zones")
     water_source_buffer_m: float = Field(100, ge=0, le=5000, description="buffer around OSM water sources")
+    max_snap_m: float = Field(
+        500,
+        gt=0,
+        le=5000,
+        description="a route end farther than this from every road the load may use is answered no_road_nearby",
+    )
     corridor_m: float = Field(200, gt=0, le=5000, description="route-deviation corridor width")
     deviation_pings: int = Field(2, ge=1, le=100, description="consecutive off-corridor pings before an alert")
     flow_overdue_h: float = Field(

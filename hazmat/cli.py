@@ -842,7 +842,7 @@ def route(
     config: RouteCityOpt = "harbin",
     as_json: JsonOpt = False,
 ) -> None:
-    """A permitted route for one load. Exit 0 ok, 3 no permitted route, 2 bad input (or outside the map)."""
+    """A permitted route for one load. Exit 0 ok, 3 no permitted route, 2 bad input, no road nearby or outside the map."""
     from datetime import datetime as _dt
 
     from hazmat.events import InvalidEvent, RouteRequest, decode
@@ -875,14 +875,20 @@ def route(
             raise typer.Exit(EXIT_INPUT) from None
         router = Router(_load_graph(city), city)
     result = router.plan(request)
+    asked = {
+        "origin": (request.origin.lon, request.origin.lat),
+        "destination": (request.destination.lon, request.destination.lat),
+    }  # the map and the GeoJSON draw the connectors from them to the snapped ends
     if geojson_file:
-        geojson_file.write_text(dumps_geojson(result, router), encoding="utf-8")
+        geojson_file.write_text(dumps_geojson(result, router, **asked), encoding="utf-8")
     if map_file:
-        map_file.write_text(html_map(result, router, title=f"{city.city.name} {result.route_id}"), encoding="utf-8")
+        title = f"{city.city.name} {result.route_id}"
+        map_file.write_text(html_map(result, router, title=title, **asked), encoding="utf-8")
     if as_json or not out.is_terminal:
         print(result.model_dump_json())
     else:
         _print_route(result)
+    # no_road_nearby and outside_map: the points given are the problem (cli.md: exit 2)
     raise typer.Exit({"ok": EXIT_OK, "no_permitted_route": EXIT_NO_ROUTE}.get(result.status, EXIT_INPUT))
 
 
@@ -891,6 +897,7 @@ def _print_route(r: Any) -> None:
         out.print(
             f"[green]ok[/] {r.length_m / 1000:.2f} km, {r.duration_s / 60:.1f} min, arrive {r.arrive_at.isoformat()}"
         )
+        out.print(f"  snapped onto the road: origin {r.origin_snap_m:.0f} m, destination {r.destination_snap_m:.0f} m")
         for a in r.avoided:
             out.print(f"  avoided {a.zone_id or a.kind}: {a.reason_zh} / {a.reason_en}", markup=False)
         return

@@ -241,7 +241,7 @@ class Route(Strict):
     route_id: str
     request_id: EventId
     plate: Plate
-    status: Literal["ok", "no_permitted_route", "outside_map"]
+    status: Literal["ok", "no_permitted_route", "no_road_nearby", "outside_map"]
     length_m: float | None = None
     duration_s: float | None = None
     geometry: LineString | None = None
@@ -251,6 +251,9 @@ class Route(Strict):
     reason_en: str | None = None
     blocked_by: list[Avoided] = Field(default_factory=list)
     earliest_departure_at: AwareDatetime | None = None
+    #: how far each end was moved onto the nearest road the load may use (null when not snapped)
+    origin_snap_m: float | None = None
+    destination_snap_m: float | None = None
 
 
 # --- monitoring -----------------------------------------------------------------------

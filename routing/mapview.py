@@ -3,6 +3,11 @@
 No tile server is reachable where this runs, so the map draws the road network itself
 (from the city's graph) as the base layer, in an inline SVG: it opens offline, in any
 browser, and carries the OpenStreetMap attribution the data's licence requires.
+
+A route starts and ends where its ends were snapped onto the road; given the points the
+dispatcher asked for (``origin``, ``destination``), both views add the short connectors
+from them to the route (dashed on the map), so a point moved off a yard or a river bank
+shows where it was moved from.
 """
 
 from __future__ import annotations
@@ -23,8 +28,25 @@ ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
 MAJOR = {"motorway", "trunk", "primary", "secondary", "motorway_link", "trunk_link", "primary_link"}
 
 
-def geojson(route: Route, router: Router) -> dict[str, Any]:
-    """The route and every zone as one FeatureCollection (RFC 7946, lon/lat)."""
+Point = tuple[float, float]
+
+
+def connectors(route: Route, origin: Point | None, destination: Point | None) -> list[tuple[str, list[Point]]]:
+    """The lines from the requested points to where the route starts and ends (none without a route)."""
+    if route.geometry is None:
+        return []
+    coords = route.geometry.coordinates
+    out = []
+    for end, asked, snapped in (("origin", origin, coords[0]), ("destination", destination, coords[-1])):
+        if asked is not None and tuple(asked) != tuple(snapped):
+            out.append((end, [tuple(asked), tuple(snapped)]))
+    return out  # type: ignore[return-value]
+
+
+def geojson(
+    route: Route, router: Router, *, origin: Point | None = None, destination: Point | None = None
+) -> dict[str, Any]:
+    """The route, its connectors to the requested points, and every zone as one FeatureCollection (RFC 7946)."""
     avoided = {a.zone_id for a in route.avoided + route.blocked_by if a.zone_id}
     features: list[dict[str, Any]] = []
     if route.geometry is not None:
@@ -41,6 +63,15 @@ def geojson(route: Route, router: Router) -> dict[str, Any]:
                 },
             }
         )
+    moved = {"origin": route.origin_snap_m, "destination": route.destination_snap_m}
+    for end, line in connectors(route, origin, destination):
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": [list(c) for c in line]},
+                "properties": {"kind": "connector", "end": end, "snap_m": moved[end]},
+            }
+        )
     for zone in router.zones:
         features.append(
             {
@@ -52,9 +83,9 @@ def geojson(route: Route, router: Router) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features, "attribution": ATTRIBUTION}
 
 
-def _bounds(route: Route, router: Router) -> tuple[float, float, float, float]:
-    xs: list[float] = []
-    ys: list[float] = []
+def _bounds(route: Route, router: Router, asked: list[Point]) -> tuple[float, float, float, float]:
+    xs: list[float] = [p[0] for p in asked]
+    ys: list[float] = [p[1] for p in asked]
     if route.geometry is not None:
         xs += [c[0] for c in route.geometry.coordinates]
         ys += [c[1] for c in route.geometry.coordinates]
@@ -87,9 +118,16 @@ def road_lines(graph: Any, *, digits: int = 5) -> dict[str, list[list[list[float
     return out
 
 
-def html_map(route: Route, router: Router, *, title: str = "") -> str:
-    """A self-contained HTML page: roads, zones coloured by kind (avoided ones marked), the route."""
-    west, south, east, north = _bounds(route, router)
+def html_map(
+    route: Route,
+    router: Router,
+    *,
+    title: str = "",
+    origin: Point | None = None,
+    destination: Point | None = None,
+) -> str:
+    """A self-contained HTML page: roads, zones coloured by kind (avoided ones marked), the route and its connectors."""
+    west, south, east, north = _bounds(route, router, [p for p in (origin, destination) if p is not None])
     width = 1000.0
     scale_x = width / (east - west)
     height = (north - south) * scale_x * 1.4  # ~1/cos(latitude) stretch at 45°N
@@ -131,6 +169,18 @@ def html_map(route: Route, router: Router, *, title: str = "") -> str:
             f'<circle cx="{pt(*coords[0]).split(",")[0]}" cy="{pt(*coords[0]).split(",")[1]}" r="7" fill="#00a651"><title>起点 origin</title></circle>'
             f'<circle cx="{pt(*coords[-1]).split(",")[0]}" cy="{pt(*coords[-1]).split(",")[1]}" r="7" fill="#222"><title>终点 destination</title></circle>'
         )
+        moved = {"origin": route.origin_snap_m, "destination": route.destination_snap_m}
+        for end, line in connectors(route, origin, destination):
+            label = html.escape(
+                f"{'起点' if end == 'origin' else '终点'}至道路 {moved[end] or 0:.0f} m ({end} to the road)"
+            )
+            x, y = pt(*line[0]).split(",")
+            route_svg += (
+                f'<path class="connector" data-end="{end}" d="{path(line)}" fill="none" stroke="#555" '
+                f'stroke-width="2" stroke-dasharray="5 4"><title>{label}</title></path>'
+                f'<circle class="asked" cx="{x}" cy="{y}" r="5" fill="#fff" stroke="#555" stroke-width="2">'
+                f"<title>{label}</title></circle>"
+            )
     if route.status == "ok":
         summary = f"{route.length_m / 1000:.1f} km, {route.duration_s / 60:.0f} min, arrive {route.arrive_at.isoformat() if route.arrive_at else ''}"
     else:
@@ -154,7 +204,7 @@ footer {{ color: #666; font-size: 12px; margin-top: 6px; }}
 </style></head><body>
 <h1>{html.escape(title or "危险货物运输许可路线 permitted route")}</h1>
 <p id="summary">{html.escape(route.plate)} · {html.escape(summary)}</p>
-<div class="legend"><span><i style="background:#00a651;opacity:1"></i>路线 route</span>{legend}</div>
+<div class="legend"><span><i style="background:#00a651;opacity:1"></i>路线 route</span><span><i style="background:#555"></i>虚线：请求点至道路 dashed: requested point to the road</span>{legend}</div>
 <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" height="{height:.0f}">
 <path d="{" ".join(minor)}" fill="none" stroke="#d0cdc4" stroke-width="0.8"/>
 <path d="{" ".join(major)}" fill="none" stroke="#a8a398" stroke-width="1.8"/>
@@ -167,5 +217,7 @@ footer {{ color: #666; font-size: 12px; margin-top: 6px; }}
 """
 
 
-def dumps_geojson(route: Route, router: Router) -> str:
-    return json.dumps(geojson(route, router), ensure_ascii=False)
+def dumps_geojson(
+    route: Route, router: Router, *, origin: Point | None = None, destination: Point | None = None
+) -> str:
+    return json.dumps(geojson(route, router, origin=origin, destination=destination), ensure_ascii=False)

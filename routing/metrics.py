@@ -9,7 +9,7 @@ gives the time-dependent search its A* potentials (a lower bound, so admissible 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -66,14 +66,20 @@ class Metrics:
             self._metrics[(kind, *key)] = metric
         return metric
 
-    def potentials(self, dst: int, kind: str) -> list[float]:
-        """A lower bound of the cost from every node to ``dst`` (seconds or metres; inf: unreachable)."""
+    def potentials(self, targets: Sequence[tuple[int, float]], kind: str) -> list[float]:
+        """A lower bound of the cost from every node to the nearest of ``targets`` (node, cost still to go there).
+
+        Seconds or metres; inf: no target reachable. The minimum over the targets of a lower
+        bound to each is a lower bound to the nearest, and stays consistent.
+        """
         metric = self._to_target.get(kind)
         if metric is None:
             scale = self.net.time_array if kind == "time" else self.net.length_array
             metric = self._to_target[kind] = pyroutingkit.CCHMetric(self._reverse)
             metric.customize(np.floor(scale * 1000).astype(np.uint32))
-        found = metric.distances_many_to_many(np.array([dst], dtype=np.uint32), self.net.all_nodes)[0]
+        nodes = np.array([node for node, _ in targets], dtype=np.uint32)
+        found = metric.distances_many_to_many(nodes, self.net.all_nodes)
         bound = found.astype(float) / 1000
         bound[found >= INF] = math.inf
-        return bound.tolist()
+        bound += np.array([[extra] for _, extra in targets])
+        return bound.min(axis=0).tolist()

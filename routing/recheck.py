@@ -4,6 +4,13 @@ Whatever the searches did, a route that enters a zone active when the vehicle ge
 uses a road the map closes to the load, raises :class:`RouteViolation` instead of being
 returned. Only edges whose bounding box meets a zone's are handed to shapely (a box that
 misses cannot intersect, and most zones are nowhere near a given route); the shapes are exact.
+
+A route that starts or ends mid-edge drives only part of its first and last edges: that part,
+cut here with shapely's own ``substring`` (not the router's cutting code), is what is tested
+against the zones, as routing.md says (the part actually driven). Testing the whole edge
+would refuse a destination on a street whose far end enters a zone the vehicle never
+reaches. The road-tag check takes the whole edge: a road the map closes is closed along all
+of its length and never a snap target, so driving any part of it is a violation.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import shapely
+from shapely.ops import substring
 
 from .network import Path, RoadNetwork
 from .policy import Load, static_reason
@@ -53,7 +61,7 @@ def recheck(
         (candidates,) = np.nonzero(near)
         if not len(candidates):
             continue
-        hits = shapely.intersects(zone.metric, net.projected_array[edges[candidates]])
+        hits = shapely.intersects(zone.metric, _driven(net, found, candidates.tolist()))
         if hits.any():
             k = int(candidates[int(np.argmax(hits))])
             at = depart + timedelta(seconds=found.entry_s[k])
@@ -66,3 +74,13 @@ def recheck(
         if reason is not None:
             msg = f"route uses a closed road on edge {i}: {reason.reason_en}"
             raise RouteViolation(msg)
+
+
+def _driven(net: RoadNetwork, found: Path, positions: list[int]) -> np.ndarray:
+    """The geometry (metres) of the part of each of these path positions' edges that the route drives."""
+    geoms = net.projected_array[np.asarray(found.edges)[positions]].copy()
+    for n, k in enumerate(positions):
+        lo, hi = found.span(k)
+        if lo > 0.0 or hi < 1.0:
+            geoms[n] = substring(net.projected[found.edges[k]], lo, hi, normalized=True)
+    return geoms

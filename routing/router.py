@@ -13,6 +13,15 @@ and what it breaks is what the answer ``avoided``. Otherwise two searches answer
 * otherwise a time-dependent label-setting search in Python (A*, its potentials the
   distances to the target on a reversed CCH with nothing closed: a lower bound).
 
+Both ends snap to the nearest point on a road the load may use (a road the map closes to it,
+a tunnel of its category or a ``hazmat=no`` street, is never a snap target; zones do not
+steer the snap), and the route starts and ends there, mid-edge. The CCH's topology is fixed
+(no virtual arcs), so a search runs between the snapped arcs' end nodes with the partial
+arcs' costs added: the distance table between the (at most two) start and (two) stop nodes,
+then one query for the best pair's path; the time-dependent search starts from the start
+nodes with the partial costs and entry times. The partial arcs are tested against the
+zones on the part actually driven.
+
 Every route is then re-checked, independently of both searches and of the zone index,
 against the exact zone shapes; a violation raises :class:`RouteViolation`, never a quiet
 answer.
@@ -32,7 +41,7 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
-from shapely.geometry import Point
+from shapely.geometry import LineString, Point
 
 from hazmat.cityconfig import City, ZoneFeature
 from hazmat.events import Avoided, Route, RouteRequest
@@ -40,16 +49,14 @@ from hazmat.events import LineString as GeoLine
 
 from . import answer, tdsearch
 from .metrics import INF, Metrics
-from .network import Path, RoadNetwork
+from .network import End, Path, RoadNetwork, Snap
 from .policy import Load, static_reason, zone_reason
 from .recheck import RouteViolation, recheck
 from .restrictions import CityRoadRules, osm_water_sources
 from .zones import Zone, ZoneIndex, load_zones
 
-__all__ = ["MAX_SNAP_M", "RouteViolation", "Router"]
+__all__ = ["RouteViolation", "Router"]
 
-#: an origin or destination farther than this from every road is outside the map
-MAX_SNAP_M = 2000.0
 #: a distance-optimal trip is assumed to end within this many hours (zone states are checked over it)
 DISTANCE_HORIZON_S = 6 * 3600
 
@@ -68,6 +75,12 @@ class ZoneSwitches:
 
 #: what the fast (CCH) search answers
 Fast = Path | NoPath | ZoneSwitches
+#: no route found yet (seconds or metres)
+INF_COST = float("inf")
+
+
+def _cost(found: Path, kind: str) -> float:
+    return found.duration_s if kind == "time" else found.length_m
 
 
 class Router:
@@ -81,6 +94,7 @@ class Router:
         self.projection = self.net.projection
         self.metrics = Metrics(self.net)
         self._static: dict[tuple[Any, ...], frozenset[int]] = {}
+        self._static_roads: dict[tuple[Any, ...], frozenset[int]] = {}
         self.set_zones(load_zones(city, self.projection, self.city_zone_features() if zones is None else zones))
 
     def city_zone_features(self) -> list[ZoneFeature]:
@@ -122,6 +136,7 @@ class Router:
         self.net.refresh_restricted()
         self._applying.clear()
         self._static.clear()
+        self._static_roads.clear()
         self.metrics.clear()
 
     # --- closures ---------------------------------------------------------------------
@@ -148,13 +163,105 @@ class Router:
 
         return blocked
 
+    # --- snapping ---------------------------------------------------------------------
+
+    def _closed_roads(self, load: Load) -> frozenset[int]:
+        """The roads (one arc, or a two-way street's two) the map closes to this load: never a snap target."""
+        key = (load, self.road_rules)
+        if key not in self._static_roads:
+            self._static_roads[key] = self.net.closed_roads(self._static_blocked(load))
+        return self._static_roads[key]
+
+    def snap(self, lon: float, lat: float, load: Load) -> Snap | None:
+        """The nearest point on a road this load may use (``None``: the map has none open to it)."""
+        return self._snap(*self.projection.point(lon, lat), load)
+
+    def _snap(self, x: float, y: float, load: Load) -> Snap | None:
+        return self.net.snap(x, y, self._static_blocked(load), self._closed_roads(load))
+
     # --- searches ---------------------------------------------------------------------
 
-    def _fast(self, src: int, dst: int, depart: datetime, load: Load | None, kind: str) -> Fast:
+    def _piece_zones(self, arc: int, lo: float, hi: float) -> tuple[int, ...]:
+        """The zones that the part of ``arc`` from ``lo`` to ``hi`` meets (its exact geometry, not the whole arc's)."""
+        near = self.edge_zones[arc]
+        if not near or (lo <= 0.0 and hi >= 1.0):
+            return near
+        coords = self.net.part(arc, lo, hi, metric=True)
+        piece = Point(coords[0]) if hi <= lo else LineString(coords)
+        return tuple(z for z in near if self.zones[z].metric.intersects(piece))
+
+    def _driven_zones(self, found: Path, k: int) -> tuple[int, ...]:
+        """The zones met by the part of the path's ``k``-th edge that it drives."""
+        lo, hi = found.span(k)
+        return self._piece_zones(found.edges[k], lo, hi)
+
+    def _end_blocker(self, load: Load) -> tdsearch.EndBlocked:
+        """Is an end's partial arc inside a zone that applies and is active at that moment."""
+        applying, zones = self._applies(load)[1], self.zones
+
+        def blocked(end: End, epoch_s: float) -> bool:
+            assert end.arc is not None
+            return any(
+                z in applying and zones[z].active_at_epoch(epoch_s) for z in self._piece_zones(end.arc, end.lo, end.hi)
+            )
+
+        return blocked
+
+    @staticmethod
+    def _direct(origin: Snap, target: Snap) -> list[End]:
+        """Both ends on one arc, the destination ahead on it: the drive between them, with no node at all.
+
+        Written as an :class:`End` whose partial arc is the whole drive (its node unused).
+        """
+        return [End(-1, a, fa, fb) for a, fa in origin.on for b, fb in target.on if a == b and fa <= fb]
+
+    def _cheapest(
+        self, metric: Any, sources: list[End], targets: list[End], direct: list[End], kind: str
+    ) -> Path | NoPath:
+        """The cheapest of the direct drives and the CCH paths from a source to a target, partial arcs included.
+
+        One source and one target: one query. More (a two-way street at either end): the
+        distance table between their nodes, then one query for the best pair's path.
+        """
+        net = self.net
+        weight = net.time if kind == "time" else net.length
+        best, choice = INF_COST, None
+        for d in direct:
+            cost = net.end_cost(d, weight)
+            if cost < best:
+                best, choice = cost, d
+        arcs: list[int] = []
+        pair = None
+        if len(sources) == 1 and len(targets) == 1:
+            distance, _nodes, found = metric.query(sources[0].node, targets[0].node)
+            if distance < INF:
+                cost = net.end_cost(sources[0], weight) + distance / 1000 + net.end_cost(targets[0], weight)
+                if cost < best:
+                    best, pair, arcs = cost, (sources[0], targets[0]), found
+        elif sources and targets:
+            table = metric.distances_many_to_many(
+                np.array([s.node for s in sources], dtype=np.uint32),
+                np.array([t.node for t in targets], dtype=np.uint32),
+            ).tolist()
+            for i, s in enumerate(sources):
+                for j, t in enumerate(targets):
+                    if table[i][j] < INF:
+                        cost = net.end_cost(s, weight) + table[i][j] / 1000 + net.end_cost(t, weight)
+                        if cost < best:
+                            best, pair = cost, (s, t)
+            if pair is not None:
+                arcs = metric.query(pair[0].node, pair[1].node)[2]
+        if pair is not None:
+            return net.join(pair[0], arcs, pair[1])
+        if choice is not None:
+            return net.path([choice.arc], start=choice.lo, end=choice.hi)  # type: ignore[list-item]
+        return NoPath()
+
+    def _fast(self, origin: Snap, target: Snap, depart: datetime, load: Load | None, kind: str) -> Fast:
         """The CCH answer, exact unless an applicable zone switches during the trip."""
+        sources, targets, direct = origin.starts(self.net), target.stops(self.net), self._direct(origin, target)
         if load is None:
-            found = self.metrics.get(kind, ("free",), frozenset).query(src, dst)
-            return NoPath() if found[0] >= INF else self.net.path(found[2])
+            return self._cheapest(self.metrics.get(kind, ("free",), frozenset), sources, targets, direct, kind)
         applying = self.applying(load)
         active = frozenset(z for z in applying if self.zones[z].active(depart))
 
@@ -162,8 +269,17 @@ class Router:
             return self._static_blocked(load).union(*(self.zone_edges[z] for z in active))
 
         metric = self.metrics.get(kind, (load, self.road_rules, active), closing)
-        distance, _nodes, arcs = metric.query(src, dst)
-        found: Path | NoPath = NoPath() if distance >= INF else self.net.path(arcs)
+        if active:  # the partial arcs at the ends: the part driven, against the zones active at departure
+
+            def open_(e: End) -> bool:
+                return e.arc is None or not active.intersection(self._piece_zones(e.arc, e.lo, e.hi))
+
+            sources, targets, direct = (
+                [e for e in sources if open_(e)],
+                [e for e in targets if open_(e)],
+                [e for e in direct if open_(e)],
+            )
+        found = self._cheapest(metric, sources, targets, direct, kind)
         horizon = found.duration_s if isinstance(found, Path) and kind == "time" else DISTANCE_HORIZON_S
         start = int(depart.timestamp() // 60)
         for z in applying:
@@ -174,16 +290,34 @@ class Router:
                 return ZoneSwitches(zone.id)
         return found
 
+    def _timed(self, origin: Snap, target: Snap, depart: datetime, load: Load, kind: str) -> Path | None:
+        """The time-dependent search (A*), with the direct drive along one arc when both ends share it."""
+        net = self.net
+        weight = net.time if kind == "time" else net.length
+        sources, targets = origin.starts(net), target.stops(net)
+        end_blocked = self._end_blocker(load)
+        depart_s = depart.timestamp()
+        bound = self.metrics.potentials([(t.node, net.end_cost(t, weight)) for t in targets], kind)
+        found = tdsearch.search(net, sources, targets, depart_s, weight, self._blocker(load), bound, end_blocked)
+        for d in self._direct(origin, target):
+            if not end_blocked(d, depart_s) and (found is None or net.end_cost(d, weight) < _cost(found, kind)):
+                found = net.path([d.arc], start=d.lo, end=d.hi)  # type: ignore[list-item]
+        return found
+
     def violations(self, found: Path, load: Load, depart_s: float) -> list[Avoided]:
-        """Every restriction a path breaks, in path order, each named once."""
+        """Every restriction a path breaks, in path order, each named once (partial end arcs: the part driven)."""
         out: dict[str, Avoided] = {}
         static, applying, edge_zones = self._static_blocked(load), self._applies(load)[1], self.edge_zones
-        for i, entry in zip(found.edges, found.entry_s, strict=True):
+        last = len(found.edges) - 1
+        for k, (i, entry) in enumerate(zip(found.edges, found.entry_s, strict=True)):
             if i in static:
                 reason = static_reason(self.net.data[i], load, rules=self.road_rules)
                 if reason is not None:
                     out.setdefault(f"{reason.kind}:{reason.reason_en}", reason)
-            for z in edge_zones[i]:
+            near = edge_zones[i]
+            if not near:
+                continue
+            for z in self._driven_zones(found, k) if k in (0, last) else near:
                 zone = self.zones[z]
                 if z in applying and zone.active_at_epoch(depart_s + entry):
                     out.setdefault(f"zone:{zone.id}", zone_reason(zone))
@@ -196,30 +330,52 @@ class Router:
     # --- the answer -------------------------------------------------------------------
 
     def plan(self, request: RouteRequest, *, load: Load | None = None) -> Route:
+        """The permitted route for a request (routing.md, "The answer"), or the refusal that says why not.
+
+        In the spec's order: an end beyond the map's area is ``outside_map``; an end farther
+        than ``max_snap_m`` from every road the load may use is ``no_road_nearby``; then the
+        zones at the snapped ends, then the searches from and to the snapped points.
+        """
         load = load or Load.of(request.load, self.city.rules.tunnel_codes)
         base = answer.base(request)
-        origin, o_dist = self.net.snap(request.origin.lon, request.origin.lat)
-        target, d_dist = self.net.snap(request.destination.lon, request.destination.lat)
-        if o_dist > MAX_SNAP_M or d_dist > MAX_SNAP_M:
-            return answer.outside_map(base, "origin" if o_dist > MAX_SNAP_M else "destination", MAX_SNAP_M)
+        limit = self.city.city.max_snap_m
+        points = {
+            "origin": self.projection.point(request.origin.lon, request.origin.lat),
+            "destination": self.projection.point(request.destination.lon, request.destination.lat),
+        }
+        outside = [end for end, (x, y) in points.items() if not self.net.on_map(x, y, limit)]
+        if outside:
+            return answer.outside_map(base, outside, limit)
+        snaps = {end: self._snap(x, y, load) for end, (x, y) in points.items()}
+        moved = {end: None if s is None else round(s.distance_m, 1) for end, s in snaps.items()}
+        far = {
+            end: None if s is None else s.distance_m for end, s in snaps.items() if s is None or s.distance_m > limit
+        }
+        if far:
+            return answer.no_road_nearby(base, far, limit, moved)
+        origin, target = snaps["origin"], snaps["destination"]
+        assert origin is not None
+        assert target is not None
         kind = request.optimize
-        found, reasons = self._attempt(request, load, origin, target, kind, request.depart_at)
+        found, reasons = self._attempt(load, origin, target, kind, request.depart_at)
         if found is None:
-            earliest = self._earliest_departure(request, load, origin, target, kind)
-            return answer.no_permitted_route(base, reasons, earliest)
+            earliest = self._earliest_departure(load, origin, target, kind, request.depart_at)
+            return answer.no_permitted_route(base, reasons, earliest, moved)
         self.recheck(found, load, request.depart_at)
         return Route(
             **base,
             status="ok",
             length_m=round(found.length_m, 1),
             duration_s=round(found.duration_s, 1),
-            geometry=GeoLine(coordinates=self.net.coordinates(found.edges, origin)),
+            geometry=GeoLine(coordinates=self.net.coordinates(found, (origin.lon, origin.lat))),
             avoided=reasons,
             arrive_at=request.depart_at + timedelta(seconds=round(found.duration_s)),
+            origin_snap_m=moved["origin"],
+            destination_snap_m=moved["destination"],
         )
 
-    def _inside(self, lon: float, lat: float, load: Load, at: datetime) -> list[Zone]:
-        x, y = self.projection.point(lon, lat)
+    def _inside(self, x: float, y: float, load: Load, at: datetime) -> list[Zone]:
+        """The zones that apply to the load, active at ``at``, holding the point (metres)."""
         zones, bounds = self.zones, self.zone_bounds.tolist()
         return [
             zones[z]
@@ -231,17 +387,16 @@ class Router:
         ]
 
     def _attempt(
-        self, request: RouteRequest, load: Load, origin: int, target: int, kind: str, depart: datetime
+        self, load: Load, origin: Snap, target: Snap, kind: str, depart: datetime
     ) -> tuple[Path | None, list[Avoided]]:
         """The permitted route, or ``None``; with what the unrestricted route breaks (``avoided``, or ``blocked_by``).
 
-        The unrestricted route comes first: when it breaks nothing it is the answer (optimal
-        among all routes, so among the permitted ones), and the restricted search is skipped.
+        The unrestricted route (from the same snapped points) comes first: when it breaks
+        nothing it is the answer (optimal among all routes, so among the permitted ones), and
+        the restricted search is skipped.
         """
-        ends = self._inside(request.origin.lon, request.origin.lat, load, depart)
-        ends += [
-            z for z in self._inside(request.destination.lon, request.destination.lat, load, depart) if z not in ends
-        ]
+        ends = self._inside(origin.x, origin.y, load, depart)
+        ends += [z for z in self._inside(target.x, target.y, load, depart) if z not in ends]
         if ends:
             return None, [zone_reason(z) for z in ends]
         free = self._fast(origin, target, depart, None, kind)
@@ -252,19 +407,15 @@ class Router:
             return free, []
         fast = self._fast(origin, target, depart, load, kind)
         if isinstance(fast, ZoneSwitches):  # the time-dependent search decides
-            weight = self.net.time if kind == "time" else self.net.length
-            bound = self.metrics.potentials(target, kind)
-            return tdsearch.search(
-                self.net, origin, target, depart.timestamp(), weight, self._blocker(load), bound
-            ), broken
+            return self._timed(origin, target, depart, load, kind), broken
         return (fast if isinstance(fast, Path) else None), broken
 
     def _earliest_departure(
-        self, request: RouteRequest, load: Load, origin: int, target: int, kind: str
+        self, load: Load, origin: Snap, target: Snap, kind: str, depart: datetime
     ) -> datetime | None:
         """The first later departure within 24 h that has a permitted route (a window's end, when one blocks)."""
-        for candidate in self._later_departures(load, request.depart_at):
-            found, _ = self._attempt(request, load, origin, target, kind, candidate)
+        for candidate in self._later_departures(load, depart):
+            found, _ = self._attempt(load, origin, target, kind, candidate)
             if found is not None:
                 return candidate
         return None

@@ -7,16 +7,16 @@ import random
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
 
-import networkx as nx
 import pytest
 from shapely.geometry import LineString, Point, shape
 
 from hazmat.routing import tdsearch
 from hazmat.routing.mapview import geojson, html_map
-from hazmat.routing.network import Path
+from hazmat.routing.network import End, Path
 from hazmat.routing.policy import Load
 from hazmat.routing.restrictions import CityRoadRules
 from hazmat.routing.router import Router, RouteViolation
+from tests.routing.reference import Reference
 from tests.routing_helpers import request, zone
 
 DAY = "2026-11-26T10:00:00+08:00"
@@ -28,11 +28,16 @@ def node_lonlat(router: Router, i: int) -> tuple[float, float]:
     return data["x"], data["y"]
 
 
-def random_case(router: Router, rng: random.Random):
-    """An origin, a destination and 1–4 always-active square zones (200–700 m) that leave both ends free."""
+def random_case(router: Router, rng: random.Random, *, jitter: float = 0.0):
+    """An origin, a destination and 1–4 always-active square zones (200–700 m) that leave both ends free.
+
+    The ends are two nodes, moved by up to ``jitter`` degrees each way (off the node, so they snap mid-edge).
+    """
     while True:
         o, d = rng.sample(range(len(router.net.node_ids)), 2)
         origin, destination = node_lonlat(router, o), node_lonlat(router, d)
+        origin = (origin[0] + rng.uniform(-jitter, jitter), origin[1] + rng.uniform(-jitter, jitter))
+        destination = (destination[0] + rng.uniform(-jitter, jitter), destination[1] + rng.uniform(-jitter, jitter))
         zones = []
         for k in range(rng.randint(1, 4)):
             cx, cy = node_lonlat(router, rng.randrange(len(router.net.node_ids)))
@@ -43,30 +48,17 @@ def random_case(router: Router, rng: random.Random):
             return o, d, origin, destination, zones, shapes
 
 
-def reference_length(router: Router, shapes, o: int, d: int) -> float | None:
-    """networkx Dijkstra on the graph with every edge that meets a zone removed (computed here, from scratch)."""
-    g = nx.MultiDiGraph(router.graph)
-    doomed = []
-    for u, v, k, data in g.edges(keys=True, data=True):
-        geom = data.get("geometry") or LineString(
-            [(g.nodes[u]["x"], g.nodes[u]["y"]), (g.nodes[v]["x"], g.nodes[v]["y"])]
-        )
-        if any(s.intersects(geom) for s in shapes) or data.get("tunnel_cat"):
-            doomed.append((u, v, k))
-    g.remove_edges_from(doomed)
-    try:
-        return nx.shortest_path_length(g, router.net.node_ids[o], router.net.node_ids[d], weight="length")
-    except nx.NetworkXNoPath:
-        return None
-
-
 def test_random_routes_never_enter_a_zone_and_are_as_short_as_the_reference(router, with_zones):
+    """Random points near the roads (so the ends snap mid-edge) against the networkx reference, by distance."""
     rng = random.Random(20261126)
     checked = 0
     for _ in range(25):
-        o, d, origin, destination, zones, shapes = random_case(router, rng)
+        _o, _d, origin, destination, zones, shapes = random_case(router, rng, jitter=0.0008)
         r = with_zones(*zones).plan(request(origin, destination, optimize="distance"))
-        expected = reference_length(router, shapes, o, d)
+        load = Load.of(request(origin, destination).load, router.city.rules.tunnel_codes)
+        metric_shapes = [router.projection.to_metric(s) for s in shapes]
+        reference = Reference(router.graph, router.projection, load, router.road_rules, metric_shapes, weight="length")
+        expected = reference.route_cost(origin, destination)
         if expected is None:
             assert r.status == "no_permitted_route"
             continue
@@ -236,9 +228,8 @@ def test_the_recheck_catches_a_route_through_a_zone(router, with_zones):
     blocking = zone("rs-mid", mid[0] - 0.002, mid[1] - 0.002, mid[0] + 0.002, mid[1] + 0.002)
     r = with_zones(blocking)
     load = Load.of(request(origin, destination).load, router.city.rules.tunnel_codes)
-    found = tdsearch.search(
-        r.net, r.net.snap(*origin)[0], r.net.snap(*destination)[0], 0, r.net.time, lambda _i, _t: False
-    )  # ignores zones
+    starts, stops = r.snap(*origin, load).starts(r.net), r.snap(*destination, load).stops(r.net)
+    found = tdsearch.search(r.net, starts, stops, 0, r.net.time, lambda _i, _t: False)  # ignores zones
     with pytest.raises(RouteViolation, match="route enters zone rs-mid"):
         r.recheck(found, load, datetime.fromisoformat(DAY))
 
@@ -249,9 +240,8 @@ def test_the_recheck_lets_a_route_through_a_zone_outside_its_window(router, with
     later = zone("rs-eve", mid[0] - 0.002, mid[1] - 0.002, mid[0] + 0.002, mid[1] + 0.002, windows=evening)
     r = with_zones(later)
     load = Load.of(request(origin, destination).load, router.city.rules.tunnel_codes)
-    found = tdsearch.search(
-        r.net, r.net.snap(*origin)[0], r.net.snap(*destination)[0], 0, r.net.time, lambda _i, _t: False
-    )
+    starts, stops = r.snap(*origin, load).starts(r.net), r.snap(*destination, load).stops(r.net)
+    found = tdsearch.search(r.net, starts, stops, 0, r.net.time, lambda _i, _t: False)
     r.recheck(found, load, datetime.fromisoformat(DAY))  # 10:00: the zone sleeps, nothing to report
     with pytest.raises(RouteViolation, match="route enters zone rs-eve"):
         r.recheck(found, load, datetime.fromisoformat("2026-11-26T19:30:00+08:00"))
@@ -295,19 +285,22 @@ def test_geojson_and_map_are_valid(router, with_zones):
     assert "© OpenStreetMap contributors" in page
 
 
-def test_the_contraction_hierarchy_and_the_reference_search_agree(router, with_zones):
-    """Both searches of the router, on random always-active zones: the same optimal cost."""
+@pytest.mark.parametrize("kind", ["time", "distance"])
+def test_the_contraction_hierarchy_and_the_reference_search_agree(router, with_zones, kind):
+    """Both searches of the router, from and to snapped points (mid-edge), on random always-active zones."""
     rng = random.Random(7)
+    cost = (lambda p: p.duration_s) if kind == "time" else (lambda p: p.length_m)
     for _ in range(20):
-        o, d, origin, destination, zones, _shapes = random_case(router, rng)
+        _o, _d, origin, destination, zones, _shapes = random_case(router, rng, jitter=0.0008)
         r = with_zones(*zones)
         load = Load.of(request(origin, destination).load, r.city.rules.tunnel_codes)
         depart = datetime.fromisoformat(DAY)
-        fast = r._fast(o, d, depart, load, "time")
-        slow = tdsearch.search(r.net, o, d, depart.timestamp(), r.net.time, r._blocker(load))
+        snaps = r.snap(*origin, load), r.snap(*destination, load)
+        fast = r._fast(*snaps, depart, load, kind)
+        slow = r._timed(*snaps, depart, load, kind)
         assert (not isinstance(fast, Path)) == (slow is None)
         if slow is not None:
-            assert fast.duration_s == pytest.approx(slow.duration_s, abs=0.05)
+            assert cost(fast) == pytest.approx(cost(slow), abs=0.05)
 
 
 @pytest.mark.parametrize("kind", ["time", "distance"])
@@ -329,13 +322,13 @@ def test_the_potentials_bound_the_remaining_cost_and_keep_the_search_optimal(rou
         r = with_zones(*zones)
         load = Load.of(request(origin, destination).load, r.city.rules.tunnel_codes)
         depart = datetime.fromisoformat(DAY).timestamp()
-        bound = r.metrics.potentials(d, kind)
-        free = r._fast(o, d, datetime.fromisoformat(DAY), None, kind)
-        assert isinstance(free, Path)
+        bound = r.metrics.potentials([(d, 0.0)], kind)
+        free = tdsearch.search(r.net, [End(o)], [End(d)], depart, weight, lambda _i, _t: False)
+        assert free is not None
         assert bound[o] <= (free.duration_s if kind == "time" else free.length_m) + 1e-9  # a lower bound
         assert bound[d] == 0
-        plain = tdsearch.search(r.net, o, d, depart, weight, counting(r._blocker(load), "plain"))
-        guided = tdsearch.search(r.net, o, d, depart, weight, counting(r._blocker(load), "guided"), bound)
+        plain = tdsearch.search(r.net, [End(o)], [End(d)], depart, weight, counting(r._blocker(load), "plain"))
+        guided = tdsearch.search(r.net, [End(o)], [End(d)], depart, weight, counting(r._blocker(load), "guided"), bound)
         assert (plain is None) == (guided is None)
         if plain is not None:
             cost = (lambda s: s.duration_s) if kind == "time" else (lambda s: s.length_m)
