@@ -533,7 +533,13 @@ def _write_map(city: City, route: dict[str, Any]) -> Path:
     router = Router(road_graph.load(city), city)
     MAP_FILE.parent.mkdir(parents=True, exist_ok=True)
     MAP_FILE.write_text(
-        html_map(Route.model_validate_json(json.dumps(route)), router, title=f"{city.city.name} demo route"),
+        html_map(
+            Route.model_validate_json(json.dumps(route)),
+            router,
+            title=f"{city.city.name} demo route",
+            origin=TRIP_FROM,
+            destination=TRIP_TO,
+        ),
         encoding="utf-8",
     )
     return MAP_FILE
