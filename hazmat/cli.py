@@ -600,6 +600,12 @@ def _parse_time(value: str | None, option: str) -> datetime | None:
     return ts
 
 
+OlderThanOpt = Annotated[
+    float | None,
+    typer.Option("--older-than", help="Hours since loading; default: the city's flow_overdue_h."),
+]
+
+
 @archive_app.command("query")
 def archive_query(
     plate: Annotated[str | None, typer.Option(help="Vehicle plate.")] = None,
@@ -609,35 +615,19 @@ def archive_query(
     until: Annotated[str | None, typer.Option(help="Before this time (RFC 3339).")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many records.")] = 1000,
     open_flows: Annotated[
-        bool,
-        typer.Option(
-            "--open-flows",
-            help="List high-hazard loads (流向) not delivered yet, loaded more than --older-than ago.",
-        ),
+        bool, typer.Option("--open-flows", help="The same as `hazmat archive flows` (kept for older scripts).")
     ] = False,
-    older_than: Annotated[
-        float | None,
-        typer.Option("--older-than", help="Hours since loading for --open-flows; default: the city's flow_overdue_h."),
-    ] = None,
+    older_than: OlderThanOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Look up archived check-ins and verdicts; ``--json`` prints one archived record per line.
-
-    With ``--open-flows``: the high-hazard loads still on the road after the given time.
-    """
+    """Look up archived check-ins and verdicts; ``--json`` prints one archived record per line."""
+    if open_flows:
+        archive_flows(plate=plate, older_than=older_than, config=config, as_json=as_json)
+        return
     since_ts, until_ts = _parse_time(since, "--since"), _parse_time(until, "--until")
     with _city(config) as city:
         store = open_archive(city.archive_path())
-    if open_flows:
-        try:
-            hours = city.city.flow_overdue_h if older_than is None else older_than
-            cutoff = datetime.now(city.tz) - timedelta(hours=hours)
-            flows = store.flows(plate=plate, open_only=True, opened_before=cutoff)
-        finally:
-            store.close()
-        _print_flows(flows, hours, city, as_json)
-        return
     try:
         records = store.query(plate=plate, site_id=site, rule_id=rule, since=since_ts, until=until_ts, limit=limit)
     finally:
@@ -662,6 +652,26 @@ def archive_query(
             v.ruleset_version,
         )
     out.print(table)
+
+
+@archive_app.command("flows")
+def archive_flows(
+    plate: Annotated[str | None, typer.Option(help="Vehicle plate.")] = None,
+    older_than: OlderThanOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """High-hazard loads (流向) not delivered yet, loaded more than ``--older-than`` hours ago, with
+    where each vehicle was last seen."""
+    with _city(config) as city:
+        store = open_archive(city.archive_path())
+    try:
+        hours = city.city.flow_overdue_h if older_than is None else older_than
+        cutoff = datetime.now(city.tz) - timedelta(hours=hours)
+        flows = store.flows(plate=plate, open_only=True, opened_before=cutoff)
+    finally:
+        store.close()
+    _print_flows(flows, hours, city, as_json)
 
 
 def _print_flows(flows: list[FlowStatus], hours: float, city: City, as_json: bool) -> None:

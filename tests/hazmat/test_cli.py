@@ -177,10 +177,13 @@ def test_open_flows_lists_the_passed_high_hazard_loads_not_yet_delivered():
         f"f-{r['event_id']}-{un}" for r in loaded for un in {i["un_number"] for i in r["event"]["load"]} & high_hazard
     )
     assert expected, "the samples hold passed high-hazard loads"
-    result = run("archive", "query", "--open-flows", "--older-than", "0", "--json")
+    result = run("archive", "flows", "--older-than", "0", "--json")
     assert result.exit_code == 0, result.output
     flows = lines(result.stdout)
     assert sorted(f["flow_id"] for f in flows) == expected
     assert all(f["closed_at"] is None and f["last_seen"] is None for f in flows)
     # loaded on 2026-11-26: not open for ten years yet
-    assert lines(run("archive", "query", "--open-flows", "--older-than", "87600", "--json").stdout) == []
+    assert lines(run("archive", "flows", "--older-than", "87600", "--json").stdout) == []
+    # the older spelling still works
+    alias = run("archive", "query", "--open-flows", "--older-than", "0", "--json")
+    assert sorted(f["flow_id"] for f in lines(alias.stdout)) == expected
