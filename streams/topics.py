@@ -6,7 +6,7 @@ from faust import TopicT
 
 from . import names
 from .app import app
-from .core import Out
+from .handlers import Out
 
 
 def _topic(spec: names.TopicSpec) -> TopicT:

@@ -27,12 +27,12 @@ LOGGING: dict[str, Any] = {
 def run(*, loglevel: str = "info") -> NoReturn:
     from faust.worker import Worker
 
-    from . import state
+    from . import resources
     from .agents import blacklist, checkins, flows, positions, routes  # noqa: F401  (registers the agents)
     from .app import app
     from .bootstrap import bootstrap_servers
 
-    state.city()
+    resources.city()
     log = logging.getLogger("hazmat.streams")
 
     @app.task

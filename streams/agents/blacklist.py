@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from mode import Service
 
-from .. import core, names, state, topics
+from .. import handlers, names, resources, topics
 from ..app import app
 from ..bootstrap import bootstrap_servers
 
@@ -35,7 +35,7 @@ class BlacklistFollower(Service):
         await consumer.start()
         try:
             consumer.subscribe([topic])  # no group: every partition, from the beginning
-            runtime = state.blacklist()
+            runtime = resources.blacklist()
             end: dict[TopicPartition, int] | None = None
             while not self.should_stop:
                 batches = await consumer.getmany(timeout_ms=500)
@@ -53,11 +53,11 @@ class BlacklistFollower(Service):
         finally:
             await consumer.stop()
 
-    async def _apply(self, runtime: state.RuntimeBlacklist, message: object) -> None:
+    async def _apply(self, runtime: resources.RuntimeBlacklist, message: object) -> None:
         m = message  # aiokafka ConsumerRecord
-        source = core.Source(topic=m.topic, partition=m.partition, offset=m.offset, key=m.key)  # type: ignore[attr-defined]
-        result = core.handle_blacklist(m.value, source, datetime.now(UTC))  # type: ignore[attr-defined]
-        if isinstance(result, core.BlacklistChange):
+        source = handlers.Source(topic=m.topic, partition=m.partition, offset=m.offset, key=m.key)  # type: ignore[attr-defined]
+        result = handlers.handle_blacklist(m.value, source, datetime.now(UTC))  # type: ignore[attr-defined]
+        if isinstance(result, handlers.BlacklistChange):
             runtime.apply(result)
             log.info("blacklist updated", extra={"value": result.key, "removed": result.entry is None})
             return

@@ -14,7 +14,7 @@ from faust import EventT, StreamT
 from hazmat.checking import log_verdict
 from hazmat.monitor.state import LoadInfo
 
-from .. import core, state, topics
+from .. import handlers, resources, topics
 from ..app import app
 from ..tables import load_of, set_load
 
@@ -25,21 +25,21 @@ BATCH_MAX = 500
 BATCH_WITHIN_S = 0.02
 
 
-def source_of(event: EventT) -> core.Source:
+def source_of(event: EventT) -> handlers.Source:
     m = event.message
-    return core.Source(topic=m.topic, partition=m.partition, offset=m.offset, key=event.key)
+    return handlers.Source(topic=m.topic, partition=m.partition, offset=m.offset, key=event.key)
 
 
-def _handle(event: EventT, now: datetime) -> core.Handled:
+def _handle(event: EventT, now: datetime) -> handlers.Handled:
     source = source_of(event)
     try:
-        return core.handle_checkin(event.value, source, state.blacklist().settings, now)
+        return handlers.handle_checkin(event.value, source, resources.blacklist().settings, now)
     except Exception as exc:  # a bug must not drop the message: it goes to the DLQ with the reason
         log.exception("check-in handling failed", extra={"offset": source.offset, "partition": source.partition})
-        return core.internal_error(event.value, source, exc, now)
+        return handlers.internal_error(event.value, source, exc, now)
 
 
-def remember_load(h: core.Handled) -> None:
+def remember_load(h: handlers.Handled) -> None:
     """A ``load`` verdict becomes the plate's current load in the table (in batch order: the latest wins)."""
     if h.checkin is None or h.verdict is None or h.verdict.verdict != "load" or h.entry is None:
         return
@@ -54,12 +54,12 @@ def remember_load(h: core.Handled) -> None:
 @app.agent(topics.checkins)
 async def judge_checkins(stream: StreamT) -> None:
     async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
-        await state.blacklist().ready.wait()
+        await resources.blacklist().ready.wait()
         now = datetime.now(UTC)
         handled = [_handle(event, now) for event in events]
         # archive first, so a published verdict is always already on record (建档); the batch is
         # acknowledged only after both, so a crash in between means redelivery, not loss
-        added = await state.record([h.entry for h in handled if h.entry is not None])
+        added = await resources.record([h.entry for h in handled if h.entry is not None])
         for event, h in zip(events, handled, strict=True):
             remember_load(h)
             for out in h.outputs:

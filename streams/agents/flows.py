@@ -1,6 +1,6 @@
 """High-hazard flows (流向): deliveries close them, a timer raises ``flow_overdue`` for late ones.
 
-Flows open in the archive with the verdict that passed the load (``core.handle_checkin``);
+Flows open in the archive with the verdict that passed the load (``handlers.handle_checkin``);
 the positions agent tracks them and closes them on arrival. Everything that touches the
 archive is idempotent (insert-once rows), so redelivery and several workers are harmless:
 an overdue alert is sent, then marked in the archive, so no worker sends it again later (two
@@ -19,7 +19,7 @@ from hazmat.events import Delivery
 from hazmat.flows import overdue_alert
 from hazmat.flows.store import close, delivered_by, mark_alerted, overdue
 
-from .. import core, names, state, topics
+from .. import handlers, names, resources, topics
 from ..app import app
 from ..tables import load_of, set_load
 from .checkins import source_of
@@ -37,14 +37,14 @@ OVERDUE_CHECK_S = 10.0
 async def close_delivered(stream: StreamT) -> None:
     async for event in stream.events():
         source = source_of(event)
-        delivery = core.decoded(Delivery, event.value, source, datetime.now(UTC))
-        if isinstance(delivery, core.Handled):
+        delivery = handlers.decoded(Delivery, event.value, source, datetime.now(UTC))
+        if isinstance(delivery, handlers.Handled):
             for out in delivery.outputs:
                 await topics.send(out)
             continue
         # A redelivered delivery (the worker died before committing it) finds its flows closed by
         # itself: it closes nothing new but sends their cleared alerts again (same ids).
-        candidates = await state.in_archive(delivered_by, delivery.plate, delivery.event_id, what="flows")
+        candidates = await resources.in_archive(delivered_by, delivery.plate, delivery.event_id, what="flows")
         ids = tuple(
             s.flow.flow_id
             for s in candidates
@@ -53,7 +53,7 @@ async def close_delivered(stream: StreamT) -> None:
         if not ids:
             log.warning("delivery without an open flow", extra={"plate": delivery.plate, "event_id": delivery.event_id})
             continue
-        alerts = await state.in_archive(
+        alerts = await resources.in_archive(
             close, delivery.plate, ids, delivery.at, "delivery", delivery.event_id, None, what="close flows"
         )
         load = load_of(delivery.plate)
@@ -66,9 +66,9 @@ async def close_delivered(stream: StreamT) -> None:
 @app.timer(OVERDUE_CHECK_S)
 async def raise_overdue() -> None:
     # sent before it is marked: a crash in between sends it again (same alert id), never loses it
-    after = timedelta(hours=state.city().city.flow_overdue_h)
+    after = timedelta(hours=resources.city().city.flow_overdue_h)
     now = datetime.now(UTC)
-    late = await state.in_archive(overdue, now, after, what="overdue flows")
+    late = await resources.in_archive(overdue, now, after, what="overdue flows")
     await send_alerts([overdue_alert(s, "raised", now) for s in late])
     if late:
-        await state.in_archive(mark_alerted, late, now, what="mark overdue")
+        await resources.in_archive(mark_alerted, late, now, what="mark overdue")

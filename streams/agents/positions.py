@@ -23,7 +23,7 @@ from hazmat.flows.watch import FlowStep, follow
 from hazmat.monitor.judge import judge_position
 from hazmat.monitor.state import VehicleState
 
-from .. import core, names, state, topics
+from .. import handlers, names, resources, topics
 from ..app import app
 from ..tables import load_of, set_load, vehicle_monitor, vehicle_routes
 from .checkins import source_of
@@ -53,11 +53,11 @@ async def _follow_flows(pos: Position, step: FlowStep) -> list[Alert]:
     point = TrackPoint(pos.at, pos.lon, pos.lat, pos.event_id)
     if step.arrived:
         log.info("flows arrived", extra={"plate": pos.plate, "event_id": pos.event_id, "flows": list(step.arrived)})
-        return await state.in_archive(
+        return await resources.in_archive(
             close, pos.plate, step.arrived, pos.at, "arrived", pos.event_id, point, what="close flows"
         )
     if step.track:
-        await state.in_archive(methodcaller("track", step.track, point), what="track flows")
+        await resources.in_archive(methodcaller("track", step.track, point), what="track flows")
     return []
 
 
@@ -66,24 +66,26 @@ async def monitor_positions(stream: StreamT) -> None:
     async for event in stream.events():
         source = source_of(event)
         now = datetime.now(UTC)
-        pos = core.decoded(Position, event.value, source, now)
-        if isinstance(pos, core.Handled):
+        pos = handlers.decoded(Position, event.value, source, now)
+        if isinstance(pos, handlers.Handled):
             for out in pos.outputs:
                 await topics.send(out)
             continue
         try:
-            fence = state.built_geofence() or await asyncio.to_thread(state.geofence)  # built once (may load the graph)
+            fence = resources.built_geofence() or await asyncio.to_thread(
+                resources.geofence
+            )  # built once (may load the graph)
             current = VehicleState.from_json(vehicle_monitor.get(pos.plate), pos.plate)
             load = load_of(pos.plate)
             route = vehicle_routes.get(pos.plate)
-            new_state, alerts = judge_position(pos, current, load, route, fence, state.monitor_settings())
+            new_state, alerts = judge_position(pos, current, load, route, fence, resources.monitor_settings())
         except Exception as exc:  # a bug must not stop monitoring: the ping goes to the DLQ with the reason
             log.exception("position handling failed", extra={"plate": pos.plate, "event_id": pos.event_id})
-            for out in core.internal_error(event.value, source, exc, now).outputs:
+            for out in handlers.internal_error(event.value, source, exc, now).outputs:
                 await topics.send(out)
             continue
         vehicle_monitor[pos.plate] = new_state.to_json()
-        step = follow(pos, load, route, state.flow_settings())
+        step = follow(pos, load, route, resources.flow_settings())
         if step is not None:
             alerts = alerts + await _follow_flows(pos, step)
             if load is not None and step.load != load:

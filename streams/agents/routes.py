@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from faust import StreamT
 
-from .. import core, names, state, topics
+from .. import handlers, names, resources, topics
 from ..app import app
 from .checkins import source_of
 
@@ -23,11 +23,11 @@ async def plan_routes(stream: StreamT) -> None:
         source = source_of(event)
         now = datetime.now(UTC)
         try:
-            plan = await asyncio.to_thread(state.router_plan)
-            handled = await asyncio.to_thread(core.handle_route_request, event.value, source, plan, now)
+            plan = await asyncio.to_thread(resources.router_plan)
+            handled = await asyncio.to_thread(handlers.handle_route_request, event.value, source, plan, now)
         except Exception as exc:  # a routing bug (RouteViolation included) must not drop the request
             log.exception("route request failed", extra={"partition": source.partition, "offset": source.offset})
-            handled = core.internal_error(event.value, source, exc, now)
+            handled = handlers.internal_error(event.value, source, exc, now)
         for out in handled.outputs:
             await topics.send(out)
         log.info(

@@ -6,14 +6,14 @@ import logging
 
 from hazmat.events import Alert
 
-from .. import core, topics
+from .. import handlers, topics
 
 log = logging.getLogger("hazmat.streams.alerts")
 
 
 async def send_alerts(alerts: list[Alert]) -> None:
     for alert in alerts:
-        await topics.send(core.alert_out(alert))
+        await topics.send(handlers.alert_out(alert))
         log.info(
             "alert",
             extra={

@@ -10,18 +10,18 @@ import pytest
 
 from hazmat.events import Alert, DeadLetter, Verdict, decode
 from hazmat.rules import RuleSettings
-from hazmat.streams import core, names
+from hazmat.streams import handlers, names
 from tests.helpers import changed
 
 NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
-SOURCE = core.Source(topic="hazmat.checkins", partition=2, offset=42, key="晋B12345".encode())
+SOURCE = handlers.Source(topic="hazmat.checkins", partition=2, offset=42, key="晋B12345".encode())
 
 
-def handle(raw: bytes | None) -> core.Handled:
-    return core.handle_checkin(raw, SOURCE, RuleSettings(), NOW)
+def handle(raw: bytes | None) -> handlers.Handled:
+    return handlers.handle_checkin(raw, SOURCE, RuleSettings(), NOW)
 
 
-def by_topic(h: core.Handled) -> dict[str, list[bytes]]:
+def by_topic(h: handlers.Handled) -> dict[str, list[bytes]]:
     out: dict[str, list[bytes]] = {}
     for o in h.outputs:
         out.setdefault(o.topic.base, []).append(o.value)
@@ -103,24 +103,24 @@ def test_bytes_that_are_not_utf8_are_kept_as_base64():
 
 def test_blacklist_entry_and_tombstone():
     entry = b'{"schema_version": 1, "list": "plates", "value": "\xe6\x99\x8bB12345", "reason": "x", "listed_on": "2026-11-01"}'
-    source = core.Source("hazmat.blacklist", 0, 1, "晋B12345".encode())
-    change = core.handle_blacklist(entry, source, NOW)
-    assert isinstance(change, core.BlacklistChange)
+    source = handlers.Source("hazmat.blacklist", 0, 1, "晋B12345".encode())
+    change = handlers.handle_blacklist(entry, source, NOW)
+    assert isinstance(change, handlers.BlacklistChange)
     assert change.entry is not None
     assert change.entry.list == "plates"
-    removal = core.handle_blacklist(None, source, NOW)
-    assert removal == core.BlacklistChange("晋B12345", None)
+    removal = handlers.handle_blacklist(None, source, NOW)
+    assert removal == handlers.BlacklistChange("晋B12345", None)
 
 
 def test_blacklist_value_must_match_the_key():
     entry = b'{"schema_version": 1, "list": "plates", "value": "other", "reason": "x", "listed_on": "2026-11-01"}'
-    result = core.handle_blacklist(entry, core.Source("hazmat.blacklist", 0, 1, b"key"), NOW)
-    assert isinstance(result, core.Handled)
+    result = handlers.handle_blacklist(entry, handlers.Source("hazmat.blacklist", 0, 1, b"key"), NOW)
+    assert isinstance(result, handlers.Handled)
     assert "differs from the key" in decode(DeadLetter, result.outputs[0].value).error
 
 
 def test_a_bug_while_handling_becomes_a_dead_letter_naming_the_error():
-    handled = core.internal_error(b'{"x": 1}', SOURCE, ZeroDivisionError("division by zero"), NOW)
+    handled = handlers.internal_error(b'{"x": 1}', SOURCE, ZeroDivisionError("division by zero"), NOW)
     dlq, alert = (decode(DeadLetter, handled.outputs[0].value), decode(Alert, handled.outputs[1].value))
     assert [o.topic for o in handled.outputs] == [names.DLQ, names.ALERTS]
     assert [(e.loc, e.msg) for e in dlq.errors] == [([], "internal error: ZeroDivisionError: division by zero")]
@@ -129,9 +129,9 @@ def test_a_bug_while_handling_becomes_a_dead_letter_naming_the_error():
 
 
 def test_an_alert_goes_to_the_alerts_topic_keyed_by_its_plate():
-    handled = core.handle_checkin(
+    handled = handlers.handle_checkin(
         json.dumps(changed(tank__inspection_valid_until="2020-01-01")).encode(), SOURCE, RuleSettings(), NOW
     )
     alert = next(decode(Alert, o.value) for o in handled.outputs if o.topic == names.ALERTS)
-    out = core.alert_out(alert)
+    out = handlers.alert_out(alert)
     assert (out.topic, out.key, decode(Alert, out.value)) == (names.ALERTS, "晋B12345".encode(), alert)

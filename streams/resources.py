@@ -1,4 +1,4 @@
-"""Per-worker state: the city configuration, the archive and the run-time blacklist.
+"""A worker's resources: the city configuration, the archive, the run-time blacklist, the router and geofence.
 
 Loaded once when the worker starts (``hazmat worker`` validates the city before that), so
 a bad configuration stops the start instead of the first message.
@@ -20,7 +20,7 @@ from hazmat.cityconfig import City, load_city
 from hazmat.events import Route, RouteRequest
 from hazmat.rules import Blacklist, RuleSettings
 
-from .core import BlacklistChange, no_router
+from .handlers import BlacklistChange, no_router
 
 log = logging.getLogger("hazmat.streams")
 
