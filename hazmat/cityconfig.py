@@ -10,7 +10,9 @@ validate --explain`` prints them).
 from __future__ import annotations
 
 import json
+import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
@@ -19,7 +21,17 @@ from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from shapely.geometry import shape
 
 from hazmat.errors import ConfigError
 from hazmat.events import (
@@ -35,7 +47,7 @@ from hazmat.events import (
 from hazmat.paths import data_root, is_database_url
 from hazmat.rules import Blacklist, RuleSettings, rule_ids
 from hazmat.rules.context import DEFAULT_HIGH_HAZARD, DEFAULT_TOXIC
-from hazmat.zone_kinds import ZoneKindName
+from hazmat.zone_kinds import DEFAULT_MATCH_M, ZoneKindName
 
 # the bundled cities: package data of ``hazmat.config`` (``config/cities/`` in the checkout)
 CITIES_DIR = Path(str(resources.files("hazmat.config").joinpath("cities")))
@@ -317,7 +329,28 @@ class ZoneProperties(BaseModel):
     applies_to: AppliesTo | None = None
     windows: list[Window] | None = None
     buffer_m: float = Field(0, ge=0, le=5000)
+    match_m: float | None = Field(
+        None,
+        gt=0,
+        le=500,
+        description=(
+            "designated_area: a road inside it is usable when it lies within this many metres of a designated "
+            f"road (or of a pass's route); other zones: how close to a pass's route it opens; unset: {DEFAULT_MATCH_M:g}"
+        ),
+    )
     source: str | None = None
+
+    @model_validator(mode="after")
+    def _area_takes_no_buffer(self) -> ZoneProperties:
+        if self.kind == "designated_area" and self.buffer_m:
+            msg = "a designated_area takes no buffer_m: its roads are matched within match_m instead"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def match(self) -> float:
+        """``match_m``, or the default."""
+        return DEFAULT_MATCH_M if self.match_m is None else self.match_m
 
 
 class ZoneFeature(BaseModel):
@@ -337,19 +370,95 @@ class ZoneFeature(BaseModel):
             if kind not in ("Polygon", "MultiPolygon"):
                 props = data.get("properties")
                 name = props.get("id") if isinstance(props, dict) else None
-                msg = f"zone {name!r}: geometry type {kind!r} is not allowed; zones must be Polygon or MultiPolygon"
+                msg = (
+                    f"zone {name!r}: geometry type {kind!r} is not allowed; zones must be Polygon or MultiPolygon "
+                    "(the only lines are features of kind designated_road)"
+                )
                 raise ValueError(msg)
         return data
 
 
+class LineString(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["LineString"]
+    coordinates: list[Coordinate] = Field(min_length=2)
+
+
+class MultiLineString(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["MultiLineString"]
+    coordinates: list[Annotated[list[Coordinate], Field(min_length=2)]] = Field(min_length=1)
+
+
+class RoadProperties(BaseModel):
+    """A designated road (规定路线) of a designated area: where hazmat loads may drive inside it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    name: str = ""
+    kind: Literal["designated_road"]
+    area: str = Field(min_length=1, max_length=64, description="the id of the designated_area it belongs to")
+    source: str | None = None
+
+
+class RoadFeature(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["Feature"]
+    id: str | int | None = None
+    properties: RoadProperties
+    geometry: Annotated[LineString | MultiLineString, Field(discriminator="type")]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _linear(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            geometry = data.get("geometry")
+            kind = geometry.get("type") if isinstance(geometry, dict) else None
+            if kind not in ("LineString", "MultiLineString"):
+                props = data.get("properties")
+                name = props.get("id") if isinstance(props, dict) else None
+                msg = (
+                    f"designated road {name!r}: geometry type {kind!r} is not allowed; "
+                    "a designated road is a LineString or MultiLineString"
+                )
+                raise ValueError(msg)
+        return data
+
+
+#: the tags of the two feature models (pydantic puts the tag in an error's location; load_city drops it)
+_FEATURE_TAGS = ("zone", "designated_road")
+
+
+def _feature_tag(value: Any) -> str:
+    """A feature of kind designated_road is a road; every other feature is a zone."""
+    if isinstance(value, RoadFeature):
+        return "designated_road"
+    if isinstance(value, dict):
+        props = value.get("properties")
+        if isinstance(props, dict) and props.get("kind") == "designated_road":
+            return "designated_road"
+    return "zone"
+
+
+Feature = Annotated[
+    Annotated[ZoneFeature, Tag("zone")] | Annotated[RoadFeature, Tag("designated_road")],
+    Discriminator(_feature_tag),
+]
+
+
 class ZonesFile(BaseModel):
-    """``zones.geojson``: restricted areas, water-source areas and closures (routing.md)."""
+    """``zones.geojson``: restricted areas, water-source areas, closures, designated areas and their roads
+    (routing.md)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: Literal["FeatureCollection"]
     name: str | None = None
-    features: list[ZoneFeature]
+    features: list[Feature]
 
     @model_validator(mode="after")
     def _unique_ids(self) -> ZonesFile:
@@ -360,6 +469,65 @@ class ZonesFile(BaseModel):
                 raise ValueError(msg)
             seen.add(feature.properties.id)
         return self
+
+    @property
+    def zones(self) -> list[ZoneFeature]:
+        """The zones (polygons), in file order."""
+        return [f for f in self.features if isinstance(f, ZoneFeature)]
+
+    @property
+    def roads(self) -> list[RoadFeature]:
+        """The designated roads (lines), in file order."""
+        return [f for f in self.features if isinstance(f, RoadFeature)]
+
+
+#: a designated road may stray this far (degrees, ~1 cm) outside its area: digitising, not design
+_ROAD_SLACK_DEG = 1e-7
+
+
+def designated_problems(features: Sequence[ZoneFeature | RoadFeature]) -> list[str]:
+    """What ties designated areas and roads together, checked once at start-up (routing.md item 5).
+
+    Every designated area has at least one designated road; every road names a designated
+    area of the same file and lies inside it. Each problem names the feature (index and id)
+    and the reason, as ``features[3]: designated road 'x': …``.
+    """
+    areas = {f.properties.id: (i, f) for i, f in enumerate(features) if isinstance(f, ZoneFeature)}
+    served: set[str] = set()
+    problems: list[str] = []
+    for i, feature in enumerate(features):
+        if not isinstance(feature, RoadFeature):
+            continue
+        props = feature.properties
+        where = f"features[{i}].properties.area: designated road '{props.id}'"
+        found = areas.get(props.area)
+        if found is None:
+            problems.append(f"{where}: names no zone '{props.area}'; give the id of a designated_area in this file")
+            continue
+        area = found[1]
+        if area.properties.kind != "designated_area":
+            problems.append(
+                f"{where}: names '{props.area}', a {area.properties.kind} zone; a road belongs to a designated_area"
+            )
+            continue
+        served.add(props.area)
+        outline = shape(area.geometry.model_dump()).buffer(_ROAD_SLACK_DEG)
+        line = shape(feature.geometry.model_dump())
+        if not outline.covers(line):
+            outside = line.difference(outline)
+            lat = math.radians(line.centroid.y)
+            metres = outside.length * 111_320 * math.sqrt((1 + math.cos(lat) ** 2) / 2)  # rough, for the message
+            problems.append(
+                f"features[{i}].geometry: designated road '{props.id}' leaves its area '{props.area}' "
+                f"(about {metres:.0f} m of it lie outside); a designated road lies inside its area"
+            )
+    for area_id, (i, area) in areas.items():
+        if area.properties.kind == "designated_area" and area_id not in served:
+            problems.append(
+                f"features[{i}]: designated area '{area_id}' has no designated road; add features of kind "
+                f'designated_road with "area": "{area_id}" (without one, every road inside it would be closed)'
+            )
+    return problems
 
 
 # --- loading ----------------------------------------------------------------------------
@@ -445,6 +613,15 @@ def read_config_file(path: Path) -> tuple[Any, str | None]:
         return None, f"line {exc.lineno}, column {exc.colno}: not valid JSON: {exc.msg}"
 
 
+def _untagged(loc: list[str | int]) -> list[str | int]:
+    """``features[3].zone.properties…`` → ``features[3].properties…``: the feature's model is no field of the file."""
+    return [
+        part
+        for k, part in enumerate(loc)
+        if not (part in _FEATURE_TAGS and k >= 2 and loc[k - 2] == "features" and isinstance(loc[k - 1], int))
+    ]
+
+
 def load_city(name_or_path: str | os.PathLike[str] | None = None) -> City:
     """Read and validate a city configuration folder; raise :class:`ConfigError` listing every problem."""
     folder = resolve_city_dir(name_or_path)
@@ -460,7 +637,10 @@ def load_city(name_or_path: str | os.PathLike[str] | None = None) -> City:
         except ValidationError as exc:
             for err in errors_of(exc):
                 msg = err["msg"].removeprefix("Value error, ")
-                problems.append(f"{folder / filename}: {format_loc(err['loc'])}: {msg}")
+                problems.append(f"{folder / filename}: {format_loc(_untagged(err['loc']))}: {msg}")
+    zones = parsed.get("zones.geojson")
+    if isinstance(zones, ZonesFile):
+        problems += [f"{folder / 'zones.geojson'}: {p}" for p in designated_problems(zones.features)]
     if problems:
         raise ConfigError(problems)
     return City(

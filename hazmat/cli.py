@@ -430,10 +430,15 @@ def config_validate(config: ConfigOpt = None) -> None:
     out.print("[green]ok[/] ", end="")
     out.print(
         f"{city.folder}: {c.name} ({c.name_en}), province {c.province}, {c.timezone}; "
-        f"{len(city.zones.features)} zones; blacklist {len(bl.carriers)} carriers, {len(bl.plates)} plates, "
+        f"{len(city.zones.zones)} zones{_designated_summary(city)}; blacklist {len(bl.carriers)} carriers, {len(bl.plates)} plates, "
         f"{len(bl.persons)} persons; ruleset {city.rules.ruleset_version}; {_keys_summary(folder, keys.keys)}",
         markup=False,
     )
+
+
+def _designated_summary(city: City) -> str:
+    areas = sum(1 for z in city.zones.zones if z.properties.kind == "designated_area")
+    return f" ({areas} designated areas, {len(city.zones.roads)} designated roads)" if areas else ""
 
 
 def _keys_summary(folder: Path, keys: list[Any]) -> str:

@@ -76,7 +76,7 @@ def todays_samples(city: City, run_id: str, now: datetime) -> tuple[list[str], i
     """The sample check-ins moved to today's morning in the city, with this run's event ids; and the shift in days."""
     records = [json.loads(line) for line in _sample_lines(city)]
     first = min(datetime.fromisoformat(r["occurred_at"]) for r in records)
-    windows = [w for f in city.zones.features for w in f.properties.windows or ()]
+    windows = [w for f in city.zones.zones for w in f.properties.windows or ()]
     days = demo_shift(first.astimezone(city.tz).date(), now.astimezone(city.tz).date(), step=step_days(windows))
     lines = []
     for record in records:

@@ -18,6 +18,7 @@ from hazmat.cityconfig import (
     BlacklistFile,
     CityFile,
     GraphSource,
+    RoadProperties,
     RulesFile,
     SpeedCaps,
     TunnelCodes,
@@ -34,6 +35,7 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("blacklist.yaml", BlacklistFile),
     ("zones.geojson: feature properties", ZoneProperties),
     ("zones.geojson: properties.windows[]", Window),
+    ("zones.geojson: designated_road feature properties", RoadProperties),
     ("api_keys.yaml: keys[]", ApiKey),
 ]
 

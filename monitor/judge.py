@@ -103,7 +103,9 @@ def _zones(flips: _Flips, fence: Geofence, x: float, y: float, at_s: float, load
     inside = {
         z.id: z
         for z in fence.zones_at(x, y)
-        if z.active_at_epoch(at_s) and (load is None or z.applies(load.classes, load.un_numbers))
+        if not z.designated  # inside a designated area is fine on its roads
+        and z.active_at_epoch(at_s)
+        and (load is None or z.applies(load.classes, load.un_numbers))
     }
     leaving = sorted(
         k.split(":", 1)[1] for k in opened if k.startswith("zone_entry:") and k.split(":", 1)[1] not in inside

@@ -19,7 +19,7 @@ from typing import Any
 from shapely.geometry import box, mapping
 
 from hazmat.events import Route
-from hazmat.zone_kinds import ZONE_KINDS
+from hazmat.zone_kinds import DESIGNATED_ROAD, ZONE_KINDS
 
 from .graph import edge_geometry
 from .router import Router
@@ -80,6 +80,15 @@ def geojson(
                 "properties": {"kind": zone.kind, "zone_id": zone.id, "name": zone.name, "avoided": zone.id in avoided},
             }
         )
+    for zone in router.zones:
+        for road_id, name, line in zone.roads:
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": mapping(line),
+                    "properties": {"kind": DESIGNATED_ROAD.name, "road_id": road_id, "name": name, "area": zone.id},
+                }
+            )
     return {"type": "FeatureCollection", "features": features, "attribution": ATTRIBUTION}
 
 
@@ -126,7 +135,8 @@ def html_map(
     origin: Point | None = None,
     destination: Point | None = None,
 ) -> str:
-    """A self-contained HTML page: roads, zones coloured by kind (avoided ones marked), the route and its connectors."""
+    """A self-contained HTML page: roads, zones coloured by kind (avoided ones marked; a designated area with
+    its designated roads drawn over it), the route and its connectors."""
     west, south, east, north = _bounds(route, router, [p for p in (origin, destination) if p is not None])
     width = 1000.0
     scale_x = width / (east - west)
@@ -161,6 +171,13 @@ def html_map(
             f"<title>{label}</title></path>"
             f'<text x="{pt(cx, cy).split(",")[0]}" y="{pt(cx, cy).split(",")[1]}" font-size="13" fill="{colour}">{label}</text>'
         )
+        for road_id, name, line in zone.roads:  # a designated area's open roads, over its fill
+            parts = getattr(line, "geoms", [line])
+            zone_svg.append(
+                f'<path class="designated-road" data-road="{html.escape(road_id)}" data-area="{html.escape(zone.id)}" '
+                f'd="{" ".join(path(part.coords) for part in parts)}" fill="none" stroke="{DESIGNATED_ROAD.colour}" '
+                f'stroke-width="3.5" stroke-opacity="0.85"><title>{html.escape(name or road_id)}</title></path>'
+            )
     route_svg = ""
     if route.geometry is not None:
         coords = route.geometry.coordinates
@@ -192,7 +209,7 @@ def html_map(
     )
     legend = "".join(
         f'<span><i style="background:{k.colour}"></i>{html.escape(f"{k.zh} {k.en}")}</span>'
-        for k in ZONE_KINDS.values()
+        for k in (*ZONE_KINDS.values(), DESIGNATED_ROAD)
     )
     return f"""<!doctype html>
 <html lang="zh"><head><meta charset="utf-8"><title>{html.escape(title or route.route_id)}</title>

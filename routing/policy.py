@@ -67,12 +67,17 @@ def static_reason(data: Mapping[str, Any], load: Load, *, rules: CityRoadRules) 
 
 
 def zone_reason(zone: Zone) -> Avoided:
+    """The zone as ``avoided`` or ``blocked_by`` names it: a designated area says only its roads are open."""
     label = ZONE_KINDS[zone.kind]
     when_zh = "（限行时段内）" if zone.windows is not None else ""
     when_en = " (inside its time window)" if zone.windows is not None else ""
+    what_zh, what_en = label.zh, label.en
+    if zone.designated:
+        what_zh += "，区内仅可走规定路线"
+        what_en += ": hazmat loads only on its designated roads"
     return Avoided(
         zone_id=zone.id,
         kind=zone.kind,  # type: ignore[arg-type]
-        reason_zh=f"{zone.name or zone.id}：{label.zh}{when_zh}",
-        reason_en=f"{zone.id}: {label.en}{when_en}",
+        reason_zh=f"{zone.name or zone.id}：{what_zh}{when_zh}",
+        reason_en=f"{zone.id}: {what_en}{when_en}",
     )

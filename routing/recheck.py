@@ -1,8 +1,8 @@
 """The independent re-check of every answer: no search, no zone index, no cached matching.
 
-Whatever the searches did, a route that enters a zone active when the vehicle gets there, or
-uses a road the map closes to the load, raises :class:`RouteViolation` instead of being
-returned. Only edges whose bounding box meets a zone's are handed to shapely (a box that
+Whatever the searches did, a route that enters a zone active when the vehicle gets there
+(in a designated area: strays from its designated roads), or uses a road the map closes to
+the load, raises :class:`RouteViolation` instead of being returned. Only edges whose bounding box meets a zone's are handed to shapely (a box that
 misses cannot intersect, and most zones are nowhere near a given route); the shapes are exact.
 
 A route that starts or ends mid-edge drives only part of its first and last edges: that part,
@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
-import shapely
 from shapely.ops import substring
 
 from .network import Path, RoadNetwork
@@ -61,11 +60,12 @@ def recheck(
         (candidates,) = np.nonzero(near)
         if not len(candidates):
             continue
-        hits = shapely.intersects(zone.metric, _driven(net, found, candidates.tolist()))
+        hits = zone.closing(_driven(net, found, candidates.tolist()))  # a designated area: off its roads
         if hits.any():
             k = int(candidates[int(np.argmax(hits))])
             at = depart + timedelta(seconds=found.entry_s[k])
-            msg = f"route enters zone {zone.id} on edge {found.edges[k]} at {at.isoformat()}: a routing bug"
+            what = f"leaves the designated roads of {zone.id}" if zone.designated else f"enters zone {zone.id}"
+            msg = f"route {what} on edge {found.edges[k]} at {at.isoformat()}: a routing bug"
             raise RouteViolation(msg)
     for i in found.edges:
         if i not in net.restricted_set:  # an edge without restriction tags has no reason

@@ -109,14 +109,26 @@ class Router:
         return features
 
     def set_zones(self, zones: list[Zone]) -> None:
-        """Match every edge to the zones its geometry meets (once per zone set)."""
+        """Match every edge to the zones that close it (once per zone set).
+
+        An edge is a zone's when its geometry meets the zone; in a designated area only when
+        it strays from the area's designated roads (``Zone.closing``, on the exact shapes).
+        """
         self.zones = zones
         self.zone_bounds = np.array([z.metric.bounds for z in zones], dtype=float).reshape(-1, 4)
-        self.edge_zones = ZoneIndex(zones).meeting(self.net.projected)
         self.zone_edges: list[list[int]] = [[] for _ in zones]
-        for i, zs in enumerate(self.edge_zones):
+        for i, zs in enumerate(ZoneIndex(zones).meeting(self.net.projected)):
             for z in zs:
                 self.zone_edges[z].append(i)
+        for z, zone in enumerate(zones):
+            if zone.designated and self.zone_edges[z]:
+                meeting = np.array(self.zone_edges[z])
+                self.zone_edges[z] = meeting[zone.closing(self.net.projected_array[meeting])].tolist()
+        edge_zones: list[list[int]] = [[] for _ in self.net.head]
+        for z, edges in enumerate(self.zone_edges):
+            for i in edges:
+                edge_zones[i].append(z)
+        self.edge_zones: list[tuple[int, ...]] = [tuple(zs) for zs in edge_zones]
         self.metrics.clear()
         self._applying: dict[Load, tuple[tuple[int, ...], frozenset[int]]] = {}
 
@@ -188,7 +200,7 @@ class Router:
             return near
         coords = self.net.part(arc, lo, hi, metric=True)
         piece = Point(coords[0]) if hi <= lo else LineString(coords)
-        return tuple(z for z in near if self.zones[z].metric.intersects(piece))
+        return tuple(z for z in near if self.zones[z].closes(piece))
 
     def _driven_zones(self, found: Path, k: int) -> tuple[int, ...]:
         """The zones met by the part of the path's ``k``-th edge that it drives."""
@@ -375,7 +387,10 @@ class Router:
         )
 
     def _inside(self, x: float, y: float, load: Load, at: datetime) -> list[Zone]:
-        """The zones that apply to the load, active at ``at``, holding the point (metres)."""
+        """The zones that apply to the load, active at ``at``, holding the point (metres).
+
+        A designated area holds it only off its designated roads (farther than ``match_m``).
+        """
         zones, bounds = self.zones, self.zone_bounds.tolist()
         return [
             zones[z]
@@ -383,7 +398,7 @@ class Router:
             if bounds[z][0] <= x <= bounds[z][2]
             and bounds[z][1] <= y <= bounds[z][3]
             and zones[z].active(at)
-            and zones[z].metric.intersects(Point(x, y))
+            and zones[z].closes(Point(x, y))
         ]
 
     def _attempt(

@@ -3,6 +3,12 @@ and their exact (buffered) shapes in metres.
 
 Edges are matched to zones once, by their full geometry (not their end nodes), through a
 shapely STRtree; at query time only the time windows and ``applies_to`` are evaluated.
+
+A zone *closes* a piece of road that meets it. A designated area (规定路线) closes only the
+pieces whose part inside it strays from its designated roads: what stays open is the
+roads' *corridor*, the roads buffered by ``match_m``, and a piece is closed when what is
+left of it outside the corridor still meets the area (:meth:`Zone.closes`). A police pass
+with a route widens what stays open by its route's corridor, in any zone it opens.
 """
 
 from __future__ import annotations
@@ -12,12 +18,16 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 from functools import lru_cache
 
+import numpy as np
+import shapely
 from shapely import STRtree, prepare
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from hazmat.cityconfig import City, Window, ZoneFeature
+from hazmat.cityconfig import City, RoadFeature, Window, ZoneFeature, designated_problems
+from hazmat.errors import ConfigError
 from hazmat.hazard_classes import covers
+from hazmat.zone_kinds import DEFAULT_MATCH_M
 
 from .geo import Projection
 
@@ -53,6 +63,42 @@ class Zone:
     lonlat: BaseGeometry
     metric: BaseGeometry  # buffered, projected, prepared
     tz: tzinfo
+    #: how close to a designated road (or a pass's route) a piece must lie to stay open in this zone
+    match_m: float = DEFAULT_MATCH_M
+    #: a designated area's roads: (id, name, lon/lat line) for the maps; empty for every other zone
+    roads: tuple[tuple[str, str, BaseGeometry], ...] = ()
+    #: a designated area's roads in metres (one geometry) and their corridor (buffered by match_m, prepared)
+    road_lines: BaseGeometry | None = None
+    corridor: BaseGeometry | None = None
+
+    @property
+    def designated(self) -> bool:
+        """A designated area: only its designated roads are open inside it."""
+        return self.corridor is not None
+
+    def closes(self, piece: BaseGeometry, allowed: BaseGeometry | None = None) -> bool:
+        """Does this zone close ``piece`` (metres) while it is active and applies?
+
+        ``allowed``: what stays open inside it (default: a designated area's corridor; nothing
+        for any other zone). Closed when the piece meets the zone outside what is allowed, so
+        touching the zone counts, as it does for every zone.
+        """
+        allowed = self.corridor if allowed is None else allowed
+        if not self.metric.intersects(piece):
+            return False
+        return allowed is None or bool(self.metric.intersects(piece.difference(allowed)))
+
+    def closing(self, pieces: np.ndarray, allowed: BaseGeometry | None = None) -> np.ndarray:
+        """:meth:`closes` for an array of pieces at once (a boolean array)."""
+        allowed = self.corridor if allowed is None else allowed
+        out = shapely.intersects(self.metric, pieces)
+        if allowed is None or not out.any():
+            return out
+        out &= ~shapely.covers(allowed, pieces)  # wholly on the open roads
+        partly = np.flatnonzero(out & shapely.intersects(allowed, pieces))  # partly: what is left decides
+        if len(partly):
+            out[partly] = shapely.intersects(self.metric, shapely.difference(pieces[partly], allowed))
+        return out
 
     def applies(self, classes: Iterable[str], un_numbers: Iterable[str]) -> bool:
         """Absent ``applies_to``: every hazmat load. Otherwise a listed class (or its whole class) or UN number."""
@@ -98,15 +144,30 @@ def _active_minute(zone: Zone, minute: int) -> bool:
     return zone.active(datetime.fromtimestamp(minute * 60, zone.tz))
 
 
-def _zone(feature: ZoneFeature, projection: Projection, tz: tzinfo, default_buffer: float = 0.0) -> Zone:
+#: segments per quarter circle of a corridor's round ends (its chords lie within 0.2 % of match_m of the true distance)
+CORRIDOR_QUAD_SEGS = 16
+
+
+def corridor(lines: BaseGeometry, match_m: float) -> BaseGeometry:
+    """Everything within ``match_m`` of ``lines`` (metres), prepared: what a designated road or a pass route keeps open."""
+    found = shapely.buffer(lines, match_m, quad_segs=CORRIDOR_QUAD_SEGS)
+    prepare(found)
+    return found
+
+
+def _zone(feature: ZoneFeature, projection: Projection, tz: tzinfo, roads: Sequence[RoadFeature] = ()) -> Zone:
     props = feature.properties
     lonlat = shape(feature.geometry.model_dump())
-    buffer_m = props.buffer_m or default_buffer
+    buffer_m = props.buffer_m
     metric = projection.to_metric(lonlat)
     if buffer_m:
         metric = metric.buffer(buffer_m)
     prepare(metric)
     applies = props.applies_to
+    road_lines = open_to = None
+    if props.kind == "designated_area":
+        road_lines = projection.to_metric(shapely.union_all([shape(r.geometry.model_dump()) for r in roads]))
+        open_to = corridor(road_lines, props.match)
     return Zone(
         id=props.id,
         name=props.name,
@@ -118,12 +179,32 @@ def _zone(feature: ZoneFeature, projection: Projection, tz: tzinfo, default_buff
         lonlat=lonlat,
         metric=metric,
         tz=tz,
+        match_m=props.match,
+        roads=tuple((r.properties.id, r.properties.name, shape(r.geometry.model_dump())) for r in roads),
+        road_lines=road_lines,
+        corridor=open_to,
     )
 
 
-def load_zones(city: City, projection: Projection, features: Sequence[ZoneFeature] | None = None) -> list[Zone]:
-    """The city's zones (or ``features``, for tests and what-if requests) ready for routing."""
-    return [_zone(f, projection, city.tz) for f in (city.zones.features if features is None else features)]
+def load_zones(
+    city: City, projection: Projection, features: Sequence[ZoneFeature | RoadFeature] | None = None
+) -> list[Zone]:
+    """The city's zones (or ``features``, for tests and what-if requests) ready for routing.
+
+    Designated roads join their area; features that do not hold together (an area without
+    roads, a road naming no area or leaving it) raise :class:`ConfigError`, as at start-up.
+    """
+    features = list(city.zones.features if features is None else features)
+    problems = designated_problems(features)
+    if problems:
+        raise ConfigError([f"zones: {p}" for p in problems])
+    roads: dict[str, list[RoadFeature]] = {}
+    for f in features:
+        if isinstance(f, RoadFeature):
+            roads.setdefault(f.properties.area, []).append(f)
+    return [
+        _zone(f, projection, city.tz, roads.get(f.properties.id, ())) for f in features if isinstance(f, ZoneFeature)
+    ]
 
 
 class ZoneIndex:

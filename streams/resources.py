@@ -132,7 +132,7 @@ def _build_geofence() -> Any:
             if first_value(d.get("highway")) in FAST_ROADS
         ]
         return Geofence(_router.zones, _router.projection, fast_roads=fast)
-    features = city().zones.features
+    features = city().zones.zones
     ring = features[0].geometry.coordinates[0] if features else None
     corner = ring[0] if ring and isinstance(ring[0][0], float) else (ring[0][0] if ring else (116.4, 39.9))
     projection = Projection.around(corner[0], corner[1])

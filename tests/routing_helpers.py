@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hazmat.cityconfig import ZoneFeature
+from hazmat.cityconfig import RoadFeature, ZoneFeature
 from hazmat.events import RouteRequest, decode
 from tests.helpers import HERE
 
@@ -23,6 +23,22 @@ def zone(zone_id: str, lon0: float, lat0: float, lon1: float, lat1: float, **pro
     )
 
 
+def road(road_id: str, area_id: str, lines: list[list[tuple[float, float]]], **props: Any) -> RoadFeature:
+    """A designated road of ``area_id``: one or more lines of lon/lat points."""
+    geometry = (
+        {"type": "LineString", "coordinates": [list(p) for p in lines[0]]}
+        if len(lines) == 1
+        else {"type": "MultiLineString", "coordinates": [[list(p) for p in line] for line in lines]}
+    )
+    return RoadFeature.model_validate(
+        {
+            "type": "Feature",
+            "properties": {"id": road_id, "kind": "designated_road", "area": area_id, **props},
+            "geometry": geometry,
+        }
+    )
+
+
 def request(
     origin: tuple[float, float],
     destination: tuple[float, float],
@@ -31,11 +47,12 @@ def request(
     optimize: str = "time",
     un: str = "UN1005",
     hazard_class: str = "2.3",
+    plate: str = "川A12345",
 ) -> RouteRequest:
     body = {
         "schema_version": 1,
         "request_id": "r-test",
-        "plate": "川A12345",
+        "plate": plate,
         "load": [{"un_number": un, "hazard_class": hazard_class, "quantity_kg": 1000}],
         "origin": {"lon": origin[0], "lat": origin[1]},
         "destination": {"lon": destination[0], "lat": destination[1]},

@@ -58,6 +58,17 @@ def test_the_page_draws_zones_streams_alerts_and_draws_a_requested_route(server,
     assert 10 <= z <= 18  # a city-scale zoom
     assert 2**z * (104.0 + 180) / 360 - 2 < x < 2**z * (104.2 + 180) / 360 + 2  # tiles around Chengdu
     browser.execute_script("document.getElementById('tiles').innerHTML = ''")
+    # a designated area's roads are drawn as lines over the zones (the test city has none: one is added)
+    browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "zoneData.features.push({type: 'Feature', properties: {id: 'dr-test', kind: 'designated_road', area: 'rs-test-corner'},"
+        " geometry: {type: 'MultiLineString', coordinates: [[[104.123, 30.723], [104.127, 30.726]]]}});"
+        "drawZones().then(() => done(null));"
+    )
+    road = browser.find_element(By.CSS_SELECTOR, 'path.designated-road[data-road="dr-test"]')
+    assert road.get_attribute("data-area") == "rs-test-corner"
+    assert road.get_attribute("d").startswith("M")
+    assert browser.find_elements(By.CSS_SELECTOR, 'path.zone[data-zone="rs-test-corner"]')  # still drawn
     key = browser.find_element(By.ID, "key")
     key.clear()
     key.send_keys(POLICE)

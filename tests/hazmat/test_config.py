@@ -185,3 +185,100 @@ def test_configuration_docs_are_generated_from_the_models():
     assert (REPO / "docs" / "configuration.md").read_text(encoding="utf-8") == render(), (
         "docs/configuration.md is stale: run `hazmat config docs > docs/configuration.md`"
     )
+
+
+# --- designated areas and roads (routing.md item 5) ------------------------------------------
+
+AREA = {
+    "type": "Feature",
+    "properties": {"id": "da-test", "name": "测试管控区", "kind": "designated_area", "match_m": 25},
+    "geometry": {
+        "type": "Polygon",
+        "coordinates": [[[113.0, 40.0], [113.1, 40.0], [113.1, 40.1], [113.0, 40.1], [113.0, 40.0]]],
+    },
+}
+
+
+def _road(road_id: str, area: str, coords: list[list[float]]) -> dict:
+    return {
+        "type": "Feature",
+        "properties": {"id": road_id, "kind": "designated_road", "area": area},
+        "geometry": {"type": "LineString", "coordinates": coords},
+    }
+
+
+def _with(city: Path, *features: dict) -> None:
+    data = _zones(city)
+    data["features"] += list(features)
+    _write_zones(city, data)
+
+
+def test_a_designated_area_with_its_roads_loads(city):
+    _with(city, AREA, _road("dr-a", "da-test", [[113.01, 40.05], [113.09, 40.05]]))
+    zones = load_city(city).zones
+    assert [z.properties.id for z in zones.zones][-1] == "da-test"
+    assert [r.properties.area for r in zones.roads] == ["da-test"]
+    assert zones.zones[-1].properties.match == 25
+
+
+def test_an_area_without_roads(city):
+    _with(city, AREA)
+    [problem] = problems(city)
+    assert f"{city / 'zones.geojson'}: features[" in problem
+    assert "designated area 'da-test' has no designated road" in problem
+
+
+def test_a_road_naming_no_area(city):
+    _with(
+        city,
+        AREA,
+        _road("dr-a", "da-test", [[113.01, 40.05], [113.09, 40.05]]),
+        _road("dr-b", "da-nope", [[113.01, 40.06], [113.02, 40.06]]),
+    )
+    [problem] = problems(city)
+    assert "properties.area: designated road 'dr-b': names no zone 'da-nope'" in problem
+
+
+def test_a_road_naming_a_restricted_zone(city):
+    restricted = _zones(city)["features"][1]["properties"]["id"]
+    _with(
+        city,
+        AREA,
+        _road("dr-a", "da-test", [[113.01, 40.05], [113.09, 40.05]]),
+        _road("dr-b", restricted, [[113.01, 40.06], [113.02, 40.06]]),
+    )
+    [problem] = problems(city)
+    assert f"designated road 'dr-b': names '{restricted}', a restricted zone" in problem
+
+
+def test_a_road_that_leaves_its_area(city):
+    _with(city, AREA, _road("dr-a", "da-test", [[113.01, 40.05], [113.12, 40.05]]))
+    [problem] = problems(city)
+    n = len(_zones(city)["features"]) - 1
+    assert f"zones.geojson: features[{n}].geometry: designated road 'dr-a' leaves its area 'da-test'" in problem
+    assert "about 1" in problem  # 0.02° of longitude at 40°N: about 1.7 km
+
+
+def test_an_area_takes_no_buffer(city):
+    _with(
+        city,
+        {**AREA, "properties": {**AREA["properties"], "buffer_m": 50}},
+        _road("dr-a", "da-test", [[113.01, 40.05], [113.09, 40.05]]),
+    )
+    [problem] = problems(city)
+    assert "a designated_area takes no buffer_m" in problem
+
+
+def test_a_road_must_be_a_line_and_a_zone_a_polygon(city):
+    line = _road("dr-a", "da-test", [[113.01, 40.05], [113.09, 40.05]])
+    polygon_road = {**line, "geometry": AREA["geometry"]}
+    line_zone = {
+        **AREA,
+        "properties": {**AREA["properties"], "id": "rs-line", "kind": "restricted"},
+        "geometry": line["geometry"],
+    }
+    _with(city, AREA, line, {**polygon_road, "properties": {**line["properties"], "id": "dr-b"}}, line_zone)
+    found = problems(city)
+    assert any("designated road 'dr-b': geometry type 'Polygon' is not allowed" in p for p in found), found
+    assert any("zone 'rs-line': geometry type 'LineString' is not allowed" in p for p in found), found
+    assert all(".zone." not in p and ".designated_road." not in p for p in found), found  # no model tag in the path

@@ -1,5 +1,9 @@
 """An independent reference for the router: shapely snapping and networkx Dijkstra, from scratch.
 
+Designated areas (routing.md item 5) are given as their shape and the part left open (the
+designated roads buffered by ``match_m``): an edge is closed when what is left of it outside
+the open part still meets the area.
+
 It shares with the router only the graph, the projection and the policy's definition of which
 roads the map closes to a load (the rule itself, not a search). Snapping is a brute-force
 scan of every usable edge (``shapely.distance``, ``line_locate_point``), with every edge at
@@ -40,20 +44,27 @@ class Reference:
         zones: Sequence[BaseGeometry] = (),
         *,
         weight: str = "travel_time",
+        areas: Sequence[tuple[BaseGeometry, BaseGeometry]] = (),
     ) -> None:
+        """``areas``: designated areas as (area, the part left open: its roads buffered by match_m), in metres."""
         self.graph, self.projection, self.zones, self.weight = graph, projection, list(zones), weight
+        self.areas = list(areas)
         self.arcs = list(graph.edges(keys=True, data=True))
         self.key_of = {(u, v, k): i for i, (u, v, k, _) in enumerate(self.arcs)}
         lonlat = [edge_geometry(graph, u, v, d) for u, v, _, d in self.arcs]
         self.geoms = np.array(list(projection.to_metric(np.array(lonlat, dtype=object))), dtype=object)
         self.usable = np.array([static_reason(d, load, rules=rules) is None for *_, d in self.arcs])
         meets = [shapely.intersects(z, self.geoms) for z in self.zones]
+        # a designated area closes an edge when what is left of it off the open roads still meets the area
+        meets += [shapely.intersects(area, shapely.difference(self.geoms, open_)) for area, open_ in self.areas]
         self.open = self.usable & ~np.any(meets, axis=0) if meets else self.usable
         self.cost = [float(d[weight]) for *_, d in self.arcs]
         self.open_list: list[bool] = self.open.tolist()  # read per edge by the weight function: plain bools
 
     def _meets_zone(self, geom: BaseGeometry) -> bool:
-        return any(z.intersects(geom) for z in self.zones)
+        return any(z.intersects(geom) for z in self.zones) or any(
+            area.intersects(geom.difference(open_)) for area, open_ in self.areas
+        )
 
     def snap(self, lon: float, lat: float) -> tuple[float, list[tuple[int, float]], BaseGeometry]:
         """Distance to the nearest usable edge, every usable edge at that distance (with the fraction), the point."""
