@@ -132,6 +132,13 @@ class CityFile(_File):
     )
     corridor_m: float = Field(200, gt=0, le=5000, description="route-deviation corridor width")
     deviation_pings: int = Field(2, ge=1, le=100, description="consecutive off-corridor pings before an alert")
+    gps_tolerance_m: float = Field(
+        30,
+        ge=0,
+        le=1000,
+        description="monitoring: inside a designated area, a ping farther than its match_m plus this from every "
+        "designated road (and pass route) is off them",
+    )
     flow_overdue_h: float = Field(
         24,
         gt=0,

@@ -43,6 +43,7 @@ class Geofence:
         self, zones: Sequence[Zone], projection: Projection, *, fast_roads: Sequence[BaseGeometry] = ()
     ) -> None:
         self.zones = list(zones)
+        self._by_id = {z.id: z for z in self.zones}
         self.projection = projection
         self._corridors: OrderedDict[tuple[str, float], tuple[BaseGeometry, BaseGeometry]] = OrderedDict()
         # each zone, grown by the border tolerance and prepared, filed under every grid cell its box
@@ -69,6 +70,16 @@ class Geofence:
         """Zones whose (buffered) shape contains the point or has it on its border; activity is the caller's."""
         candidates = self._cells.get((int(x // self.CELL_M), int(y // self.CELL_M)), ())
         return [self.zones[i] for i in candidates if shapely.intersects_xy(self._shapes[i], x, y)]
+
+    def zone(self, zone_id: str) -> Zone | None:
+        """The zone of that id (``None``: no longer configured)."""
+        return self._by_id.get(zone_id)
+
+    def off_roads_m(self, zone: Zone, x: float, y: float) -> float:
+        """How far the point lies from a designated area's nearest designated road (exact; inf: it has none)."""
+        if zone.road_lines is None:
+            return float("inf")
+        return float(shapely.distance(zone.road_lines, Point(x, y)))
 
     def on_fast_road(self, x: float, y: float) -> bool:
         candidates = self._fast_cells.get((int(x // self.FAST_CELL_M), int(y // self.FAST_CELL_M)), ())

@@ -11,7 +11,7 @@ committing its offsets neither loses nor invents an alert.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hazmat.alerts import alert_id
 from hazmat.events import Alert, LonLat, Position
@@ -20,6 +20,9 @@ from hazmat.zone_kinds import ZONE_KINDS
 
 from .geofence import Geofence
 from .state import LoadInfo, VehicleState
+
+if TYPE_CHECKING:
+    from hazmat.routing.zones import Zone
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class MonitorSettings:
     default_kmh: float = 60.0
     moving_kmh: float = 5.0
     check_valid_s: float = 24 * 3600
+    #: inside a designated area, a ping this much farther than its match_m from every designated road is off them
+    gps_tolerance_m: float = 30.0
 
 
 class _Flips:
@@ -86,41 +91,74 @@ def judge_position(
         return state, []  # older than what this vehicle already reported: a late ping changes nothing
     flips = _Flips(pos, dict(state.open))
     x, y = fence.xy(pos.lon, pos.lat)
-    _zones(flips, fence, x, y, at_s, load)
+    streaks = _zones(flips, fence, x, y, at_s, load, state.streaks, settings)
     off_route = _route(flips, fence, x, y, route, state.off_route, settings)
     _unchecked(flips, at_s, load, settings)
     _speed(flips, fence, x, y, settings)
     new_state = VehicleState(
-        plate=state.plate, off_route=off_route, open=flips.opened, recent=dict(state.recent), last_at_s=state.last_at_s
+        plate=state.plate,
+        off_route=off_route,
+        open=flips.opened,
+        recent=dict(state.recent),
+        last_at_s=state.last_at_s,
+        streaks=streaks,
     )
     new_state.remember(pos.event_id, [a.model_dump(mode="json") for a in flips.alerts], at_s)
     return new_state, flips.alerts
 
 
-def _zones(flips: _Flips, fence: Geofence, x: float, y: float, at_s: float, load: LoadInfo | None) -> None:
-    """ZON-001: inside a zone active now that applies to what the vehicle carries (unknown load: every zone)."""
+def _zones(
+    flips: _Flips,
+    fence: Geofence,
+    x: float,
+    y: float,
+    at_s: float,
+    load: LoadInfo | None,
+    streaks: dict[str, int],
+    settings: MonitorSettings,
+) -> dict[str, int]:
+    """ZON-001: inside a zone active now that applies to what the vehicle carries (unknown load: every zone);
+    inside a designated area, off its designated roads (farther than its ``match_m`` plus the GPS tolerance)
+    for ``deviation_pings`` pings in a row. Returns the streaks of off-road pings per area."""
     pos, opened = flips.pos, flips.opened
-    inside = {
-        z.id: z
-        for z in fence.zones_at(x, y)
-        if not z.designated  # inside a designated area is fine on its roads
-        and z.active_at_epoch(at_s)
-        and (load is None or z.applies(load.classes, load.un_numbers))
-    }
+    inside: dict[str, tuple[Zone, float, int]] = {}  # zone id -> zone, metres off its roads, pings in a row
+    counted: dict[str, int] = {}
+    for z in fence.zones_at(x, y):
+        if not z.active_at_epoch(at_s) or (load is not None and not z.applies(load.classes, load.un_numbers)):
+            continue
+        if not z.designated:
+            inside[z.id] = (z, 0.0, 0)
+            continue
+        off = fence.off_roads_m(z, x, y)
+        if off <= z.match_m + settings.gps_tolerance_m:
+            continue  # on a designated road: where it may drive
+        key = f"area:{z.id}"
+        counted[key] = streaks.get(key, 0) + 1
+        if counted[key] >= settings.deviation_pings or f"zone_entry:{z.id}" in opened:
+            inside[z.id] = (z, off, counted[key])
     leaving = sorted(
         k.split(":", 1)[1] for k in opened if k.startswith("zone_entry:") and k.split(":", 1)[1] not in inside
     )
     entering = sorted(zid for zid in inside if f"zone_entry:{zid}" not in opened)
     flips.by_zone = len(leaving) + len(entering) > 1
     for zid in leaving:
-        flips.flip(
-            f"zone_entry:{zid}", "zone_entry", False, f"{pos.plate} 已驶离 {zid}", f"{pos.plate} left {zid}", zid
-        )
+        zh, en = f"{pos.plate} 已驶离 {zid}", f"{pos.plate} left {zid}"
+        left = fence.zone(zid)
+        if left is not None and left.designated:
+            zh = f"{pos.plate} 已回到 {zid} 的规定路线或驶离该区域"
+            en = f"{pos.plate} is back on the designated roads of {zid} or out of it"
+        flips.flip(f"zone_entry:{zid}", "zone_entry", False, zh, en, zid)
     for zid in entering:
-        z, kind = inside[zid], ZONE_KINDS[inside[zid].kind]
-        zh = f"危险货物车辆 {pos.plate} 驶入{z.name or zid}（{kind.zh}）"
-        en = f"Hazmat vehicle {pos.plate} entered {zid} ({kind.en})"
+        z, off, count = inside[zid]
+        kind = ZONE_KINDS[z.kind]
+        if z.designated:
+            zh = f"危险货物车辆 {pos.plate} 在{z.name or zid}（{kind.zh}）内偏离规定路线 {off:.0f} 米（连续 {count} 次定位）"
+            en = f"Hazmat vehicle {pos.plate} is inside {zid} ({kind.en}) {off:.0f} m off its designated roads ({count} pings in a row)"
+        else:
+            zh = f"危险货物车辆 {pos.plate} 驶入{z.name or zid}（{kind.zh}）"
+            en = f"Hazmat vehicle {pos.plate} entered {zid} ({kind.en})"
         flips.flip(f"zone_entry:{zid}", "zone_entry", True, zh, en, zid)
+    return counted
 
 
 def _route(

@@ -22,6 +22,9 @@ class VehicleState:
     #: redelivery; dicts, not JSON strings, so the table's changelog does not escape them a second time)
     recent: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     last_at_s: float | None = None
+    #: consecutive pings a condition counted in pings has held, e.g. ``area:<zone id>``: off a designated
+    #: area's roads (a condition absent from it held at no ping)
+    streaks: dict[str, int] = field(default_factory=dict)
 
     RECENT: ClassVar[int] = 64  # more than a worker can have handled but not committed (commits are every second)
 
@@ -40,6 +43,7 @@ class VehicleState:
             "open": self.open,
             "recent": self.recent,
             "last_at_s": self.last_at_s,
+            "streaks": self.streaks,
         }
 
     @classmethod

@@ -146,6 +146,7 @@ def monitor_settings() -> Any:
     return MonitorSettings(
         corridor_m=c.corridor_m,
         deviation_pings=c.deviation_pings,
+        gps_tolerance_m=c.gps_tolerance_m,
         motorway_kmh=c.speed_caps_kmh.motorway,
         default_kmh=c.speed_caps_kmh.default,
     )
