@@ -13,8 +13,8 @@ import json
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -38,6 +38,7 @@ from hazmat.events import (
     PROVINCES,
     HazardClass,
     IdNumber,
+    Pass,
     Plate,
     TrailerPlate,
     UnNumber,
@@ -537,6 +538,75 @@ def designated_problems(features: Sequence[ZoneFeature | RoadFeature]) -> list[s
     return problems
 
 
+# --- passes.yaml ------------------------------------------------------------------------
+
+
+class PassesFile(BaseModel):
+    """``passes.yaml`` (optional): police passes for ``hazmat route`` without a broker (routing.md item 6).
+
+    Each pass is the ``Pass`` event (``hazmat schema pass``); expired passes may stay and are ignored.
+    Validated from JSON text (YAML's timestamps turned back into RFC 3339), as events are, so
+    no before-validator here: one would hand the strict events Python strings.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    passes: list[Pass] = Field(default_factory=list, description="the passes, each as `hazmat schema pass`")
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> PassesFile:
+        seen: set[str] = set()
+        for granted in self.passes:
+            if granted.pass_id in seen:
+                msg = f"pass id '{granted.pass_id}' is used twice; ids must be unique"
+                raise ValueError(msg)
+            seen.add(granted.pass_id)
+        return self
+
+
+def _as_json(value: Any) -> Any:
+    """YAML's dates and timestamps back to the RFC 3339 text the events are validated from."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    msg = f"{type(value).__name__} is not JSON"
+    raise TypeError(msg)
+
+
+def _read_passes(folder: Path, zones: ZonesFile | None) -> tuple[PassesFile, list[str]]:
+    """The folder's ``passes.yaml`` (none: no passes) and its problems, each naming the pass."""
+    from hazmat.passes import pass_problems
+
+    path = folder / "passes.yaml"
+    if not path.is_file():
+        return PassesFile(), []
+    data, problem = read_config_file(path)
+    if problem:
+        return PassesFile(), [f"{path}: {problem}"]
+    raw = data.get("passes") if isinstance(data, dict) else None
+    ids = [p.get("pass_id") if isinstance(p, dict) else None for p in raw] if isinstance(raw, list) else []
+
+    def named(loc: list[str | int]) -> str:
+        where = format_loc(loc)
+        if len(loc) >= 2 and loc[0] == "passes" and isinstance(loc[1], int) and loc[1] < len(ids) and ids[loc[1]]:
+            where += f" (pass '{ids[loc[1]]}')"
+        return where
+
+    try:
+        parsed = PassesFile.model_validate_json(json.dumps(data, default=_as_json, ensure_ascii=False))
+    except (ValidationError, TypeError) as exc:
+        if isinstance(exc, TypeError):
+            return PassesFile(), [f"{path}: {exc}"]
+        return PassesFile(), [
+            f"{path}: {named(err['loc'])}: {err['msg'].removeprefix('Value error, ')}" for err in errors_of(exc)
+        ]
+    problems = []
+    if zones is not None:
+        for i, granted in enumerate(parsed.passes):
+            for err in pass_problems(granted, zones.features):
+                problems.append(f"{path}: {named(['passes', i, *err['loc']])}: {err['msg']}")
+    return parsed, problems
+
+
 # --- loading ----------------------------------------------------------------------------
 
 
@@ -549,6 +619,8 @@ class City:
     rules: RulesFile
     blacklist: BlacklistFile
     zones: ZonesFile
+    #: ``passes.yaml``: police passes for ``hazmat route`` without a broker (workers follow ``hazmat.passes``)
+    passes: PassesFile = field(default_factory=PassesFile)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -648,6 +720,8 @@ def load_city(name_or_path: str | os.PathLike[str] | None = None) -> City:
     zones = parsed.get("zones.geojson")
     if isinstance(zones, ZonesFile):
         problems += [f"{folder / 'zones.geojson'}: {p}" for p in designated_problems(zones.features)]
+    passes, passes_problems = _read_passes(folder, zones if isinstance(zones, ZonesFile) else None)
+    problems += passes_problems
     if problems:
         raise ConfigError(problems)
     return City(
@@ -656,4 +730,5 @@ def load_city(name_or_path: str | os.PathLike[str] | None = None) -> City:
         rules=parsed["rules.yaml"],  # type: ignore[arg-type]
         blacklist=parsed["blacklist.yaml"],  # type: ignore[arg-type]
         zones=parsed["zones.geojson"],  # type: ignore[arg-type]
+        passes=passes,
     )

@@ -430,7 +430,7 @@ def config_validate(config: ConfigOpt = None) -> None:
     out.print("[green]ok[/] ", end="")
     out.print(
         f"{city.folder}: {c.name} ({c.name_en}), province {c.province}, {c.timezone}; "
-        f"{len(city.zones.zones)} zones{_designated_summary(city)}; blacklist {len(bl.carriers)} carriers, {len(bl.plates)} plates, "
+        f"{len(city.zones.zones)} zones{_designated_summary(city)}; {len(city.passes.passes)} passes; blacklist {len(bl.carriers)} carriers, {len(bl.plates)} plates, "
         f"{len(bl.persons)} persons; ruleset {city.rules.ruleset_version}; {_keys_summary(folder, keys.keys)}",
         markup=False,
     )
@@ -852,15 +852,26 @@ def route(
         list[str] | None, typer.Option("--class", help="Hazard class of a load item (repeat).")
     ] = None,
     optimize: Annotated[str, typer.Option(help="time or distance.")] = "time",
+    plate: Annotated[
+        str | None,
+        typer.Option(
+            "--plate", help="The vehicle: its valid passes in the city's passes.yaml apply (routing.md item 6)."
+        ),
+    ] = None,
     geojson_file: Annotated[Path | None, typer.Option("--geojson", help="Write route and zones as GeoJSON.")] = None,
     map_file: Annotated[Path | None, typer.Option("--map", help="Write an HTML map.")] = None,
     config: RouteCityOpt = "harbin",
     as_json: JsonOpt = False,
 ) -> None:
-    """A permitted route for one load. Exit 0 ok, 3 no permitted route, 2 bad input, no road nearby or outside the map."""
+    """A permitted route for one load. Exit 0 ok, 3 no permitted route, 2 bad input, no road nearby or outside the map.
+
+    With --plate, the passes of that vehicle in the city's passes.yaml apply (a passes.yaml that breaks the rules
+    stops with exit 1, naming the pass and the reason).
+    """
     from datetime import datetime as _dt
 
     from hazmat.events import InvalidEvent, RouteRequest, decode
+    from hazmat.passes import PassBook
     from hazmat.routing.mapview import dumps_geojson, html_map
     from hazmat.routing.router import Router
 
@@ -873,7 +884,7 @@ def route(
         body = {
             "schema_version": 1,
             "request_id": f"cli-{depart.strftime('%Y%m%d%H%M%S')}",
-            "plate": "黑A00000" if city.city.province == "黑" else f"{city.city.province}A00000",
+            "plate": plate or f"{city.city.province}A00000",
             "load": [
                 {"un_number": u, "hazard_class": c, "quantity_kg": 1000.0} for u, c in zip(uns, classes, strict=True)
             ],
@@ -889,6 +900,7 @@ def route(
                 err.print(f"[red]{format_loc(e['loc'])}: {e['msg']}[/]", markup=True)
             raise typer.Exit(EXIT_INPUT) from None
         router = Router(_load_graph(city), city)
+        router.passes = PassBook(city.passes.passes)
     result = router.plan(request)
     asked = {
         "origin": (request.origin.lon, request.origin.lat),
@@ -915,6 +927,8 @@ def _print_route(r: Any) -> None:
         out.print(f"  snapped onto the road: origin {r.origin_snap_m:.0f} m, destination {r.destination_snap_m:.0f} m")
         for a in r.avoided:
             out.print(f"  avoided {a.zone_id or a.kind}: {a.reason_zh} / {a.reason_en}", markup=False)
+        if r.passes_used:
+            out.print(f"  passes used 通行证: {', '.join(r.passes_used)}", markup=False)
         return
     out.print(f"[bold red]{r.status}[/] {r.reason_zh} / {r.reason_en}")
     if r.earliest_departure_at:

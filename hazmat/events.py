@@ -18,6 +18,8 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
+    field_validator,
 )
 
 from hazmat.routing.restrictions import KINDS as ROAD_RESTRICTION_KINDS
@@ -254,6 +256,8 @@ class Route(Strict):
     #: how far each end was moved onto the nearest road the load may use (null when not snapped)
     origin_snap_m: float | None = None
     destination_snap_m: float | None = None
+    #: the police passes (routing.md item 6) the route relies on: the zones they open that it uses
+    passes_used: list[str] = Field(default_factory=list)
 
 
 # --- monitoring -----------------------------------------------------------------------
@@ -348,6 +352,55 @@ class BlacklistEntry(Strict):
     listed_on: date
 
 
+# --- police passes ----------------------------------------------------------------------
+
+ZoneId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$", examples=["rs-daoli-nangang"])]
+
+
+class PassRoute(Strict):
+    """The road a pass allows, as a GeoJSON LineString in lon/lat: it opens its zones only along it."""
+
+    type: Literal["LineString"]
+    coordinates: list[tuple[Lon, Lat]] = Field(min_length=2, max_length=10_000)
+
+
+class Pass(Strict):
+    """A police pass (通行证, routing.md item 6) on the compacted ``hazmat.passes`` topic (key: ``pass_id``).
+
+    It opens ``zone_ids`` (restricted areas, closures, designated areas; never a water source)
+    to the vehicle ``plate`` from ``valid_from`` until ``valid_until``: wholly, or, with a
+    ``route``, only along it. A null message value (a tombstone) with its id revokes it.
+    """
+
+    schema_version: Literal[1]
+    pass_id: EventId
+    plate: Plate
+    zone_ids: list[ZoneId] = Field(min_length=1, max_length=50)
+    valid_from: AwareDatetime
+    valid_until: AwareDatetime
+    route: PassRoute | None = None
+    issued_by: Text
+    reason: Text
+
+    @field_validator("zone_ids")
+    @classmethod
+    def _each_zone_once(cls, value: list[str]) -> list[str]:
+        twice = sorted({z for z in value if value.count(z) > 1})
+        if twice:
+            msg = f"zone {', '.join(twice)} named twice"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("valid_until")
+    @classmethod
+    def _after_valid_from(cls, value: Any, info: ValidationInfo) -> Any:
+        start = info.data.get("valid_from")
+        if start is not None and value <= start:
+            msg = f"valid_until {value.isoformat()} is not after valid_from {start.isoformat()}"
+            raise ValueError(msg)
+        return value
+
+
 # --- decoding -------------------------------------------------------------------------
 
 EVENT_MODELS: dict[str, type[Strict]] = {
@@ -360,6 +413,7 @@ EVENT_MODELS: dict[str, type[Strict]] = {
     "alert": Alert,
     "dead-letter": DeadLetter,
     "blacklist-entry": BlacklistEntry,
+    "pass": Pass,
 }
 
 M = TypeVar("M", bound=Strict)

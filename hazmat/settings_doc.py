@@ -18,6 +18,7 @@ from hazmat.cityconfig import (
     BlacklistFile,
     CityFile,
     GraphSource,
+    PassesFile,
     RoadProperties,
     RulesFile,
     SpeedCaps,
@@ -36,6 +37,7 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("zones.geojson: feature properties", ZoneProperties),
     ("zones.geojson: properties.windows[]", Window),
     ("zones.geojson: designated_road feature properties", RoadProperties),
+    ("passes.yaml (optional)", PassesFile),
     ("api_keys.yaml: keys[]", ApiKey),
 ]
 

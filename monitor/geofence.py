@@ -15,6 +15,7 @@ from shapely import prepare
 from shapely.geometry import LineString, Point
 from shapely.geometry.base import BaseGeometry
 
+from hazmat.events import Pass
 from hazmat.routing.geo import Projection
 from hazmat.routing.zones import Zone
 
@@ -46,6 +47,7 @@ class Geofence:
         self._by_id = {z.id: z for z in self.zones}
         self.projection = projection
         self._corridors: OrderedDict[tuple[str, float], tuple[BaseGeometry, BaseGeometry]] = OrderedDict()
+        self._pass_routes: OrderedDict[tuple[tuple[float, ...], ...], BaseGeometry] = OrderedDict()
         # each zone, grown by the border tolerance and prepared, filed under every grid cell its box
         # covers: a ping then costs one dict lookup and an exact point-in-polygon test per candidate
         self._shapes: list[BaseGeometry] = []
@@ -80,6 +82,19 @@ class Geofence:
         if zone.road_lines is None:
             return float("inf")
         return float(shapely.distance(zone.road_lines, Point(x, y)))
+
+    def pass_route_m(self, granted: Pass, x: float, y: float) -> float:
+        """How far the point lies from a pass's route (exact; inf: the pass has none)."""
+        if granted.route is None:
+            return float("inf")
+        key = tuple(map(tuple, granted.route.coordinates))
+        line = self._pass_routes.get(key)
+        if line is None:
+            line = self._pass_routes[key] = self.projection.to_metric(LineString(granted.route.coordinates))
+            prepare(line)
+            if len(self._pass_routes) > self.CORRIDORS:
+                self._pass_routes.popitem(last=False)
+        return float(shapely.distance(line, Point(x, y)))
 
     def on_fast_road(self, x: float, y: float) -> bool:
         candidates = self._fast_cells.get((int(x // self.FAST_CELL_M), int(y // self.FAST_CELL_M)), ())

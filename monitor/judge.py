@@ -10,15 +10,17 @@ committing its offsets neither loses nor invents an alert.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hazmat.alerts import alert_id
-from hazmat.events import Alert, LonLat, Position
+from hazmat.events import Alert, LonLat, Pass, Position
 from hazmat.rules.monitoring import for_kind
 from hazmat.zone_kinds import ZONE_KINDS
 
 from .geofence import Geofence
+from .passes import lapsed, opening
 from .state import LoadInfo, VehicleState
 
 if TYPE_CHECKING:
@@ -49,10 +51,15 @@ class _Flips:
         self.alerts: list[Alert] = []
         self.by_zone = False  # several zones in one ping: one alert id per zone
 
-    def flip(self, key: str, kind: str, now: bool, zh: str, en: str, zone_id: str | None = None) -> None:
+    def flip(
+        self, key: str, kind: str, now: bool, zh: str, en: str, zone_id: str | None = None, suffix: str | None = None
+    ) -> None:
+        """``suffix``: what the alert id adds to the ping's event id (default: the kind, and the zone when
+        several zones flip in one ping)."""
         pos, status = self.pos, "raised" if now else "cleared"
         enforced = for_kind(kind)  # the monitoring rule (rules.md): its id and the alert's severity
-        suffix = f"{kind}-{zone_id}" if zone_id is not None and self.by_zone else kind
+        if suffix is None:
+            suffix = f"{kind}-{zone_id}" if zone_id is not None and self.by_zone else kind
         self.alerts.append(
             Alert(
                 alert_id=alert_id(pos.event_id, suffix, status),
@@ -82,8 +89,12 @@ def judge_position(
     route: dict[str, Any] | None,
     fence: Geofence,
     settings: MonitorSettings,
+    passes: Sequence[Pass] = (),
 ) -> tuple[VehicleState, list[Alert]]:
-    """The vehicle's state after this ping and the alerts it raises or clears (ZON, RTE, MOV, SPD rules)."""
+    """The vehicle's state after this ping and the alerts it raises or clears (ZON, RTE, MOV, SPD rules).
+
+    ``passes``: the vehicle's police passes (routing.md item 6); one valid at the ping opens its zones.
+    """
     if pos.event_id in state.recent:  # redelivered: the same answer again, state unchanged
         return state, [Alert.model_validate(a, strict=False) for a in state.recent[pos.event_id]]  # our own JSON
     at_s = pos.at.timestamp()
@@ -91,7 +102,9 @@ def judge_position(
         return state, []  # older than what this vehicle already reported: a late ping changes nothing
     flips = _Flips(pos, dict(state.open))
     x, y = fence.xy(pos.lon, pos.lat)
-    streaks = _zones(flips, fence, x, y, at_s, load, state.streaks, settings)
+    where = _where(pos, fence, x, y, at_s, load, state.streaks, settings, passes)
+    _zones(flips, fence, where, passes, at_s, settings.deviation_pings)
+    _pass_routes(flips, where, settings.deviation_pings)
     off_route = _route(flips, fence, x, y, route, state.off_route, settings)
     _unchecked(flips, at_s, load, settings)
     _speed(flips, fence, x, y, settings)
@@ -101,14 +114,26 @@ def judge_position(
         open=flips.opened,
         recent=dict(state.recent),
         last_at_s=state.last_at_s,
-        streaks=streaks,
+        streaks=where.streaks,
     )
     new_state.remember(pos.event_id, [a.model_dump(mode="json") for a in flips.alerts], at_s)
     return new_state, flips.alerts
 
 
-def _zones(
-    flips: _Flips,
+@dataclass
+class _Where:
+    """Where a ping is against the zones: what holds it (ZON-001), which pass routes it has left (RTE-001)."""
+
+    #: zone id -> the zone, metres off its designated roads (0 elsewhere), pings in a row
+    inside: dict[str, tuple[Zone, float, int]] = field(default_factory=dict)
+    #: zone id -> the zone, the passes opening it along their routes, metres off them, pings in a row
+    off_pass: dict[str, tuple[Zone, list[Pass], float, int]] = field(default_factory=dict)
+    #: consecutive pings off a designated area's roads (``area:<id>``) or a pass's route (``pass:<id>``)
+    streaks: dict[str, int] = field(default_factory=dict)
+
+
+def _where(
+    pos: Position,
     fence: Geofence,
     x: float,
     y: float,
@@ -116,26 +141,47 @@ def _zones(
     load: LoadInfo | None,
     streaks: dict[str, int],
     settings: MonitorSettings,
-) -> dict[str, int]:
-    """ZON-001: inside a zone active now that applies to what the vehicle carries (unknown load: every zone);
-    inside a designated area, off its designated roads (farther than its ``match_m`` plus the GPS tolerance)
-    for ``deviation_pings`` pings in a row. Returns the streaks of off-road pings per area."""
-    pos, opened = flips.pos, flips.opened
-    inside: dict[str, tuple[Zone, float, int]] = {}  # zone id -> zone, metres off its roads, pings in a row
-    counted: dict[str, int] = {}
+    passes: Sequence[Pass],
+) -> _Where:
+    """The zones active now that apply to what the vehicle carries (unknown load: every zone) and hold the ping.
+
+    A zone a valid pass opens wholly holds nothing; one it opens along its route holds a ping
+    off that route (and off a designated area's roads) for ``deviation_pings`` pings in a row,
+    as a deviation; a designated area holds a ping off its roads for as many pings; any other
+    zone holds a ping inside it. Off a road means farther than the zone's ``match_m`` plus
+    the GPS tolerance.
+    """
+    found = _Where()
     for z in fence.zones_at(x, y):
         if not z.active_at_epoch(at_s) or (load is not None and not z.applies(load.classes, load.un_numbers)):
             continue
-        if not z.designated:
-            inside[z.id] = (z, 0.0, 0)
+        valid = opening(passes, pos.plate, z, at_s) if passes else []
+        if any(p.route is None for p in valid):
+            continue  # opened wholly
+        if not valid and not z.designated:
+            found.inside[z.id] = (z, 0.0, 0)
             continue
-        off = fence.off_roads_m(z, x, y)
+        off = min([fence.off_roads_m(z, x, y), *(fence.pass_route_m(p, x, y) for p in valid)])
         if off <= z.match_m + settings.gps_tolerance_m:
-            continue  # on a designated road: where it may drive
-        key = f"area:{z.id}"
-        counted[key] = streaks.get(key, 0) + 1
-        if counted[key] >= settings.deviation_pings or f"zone_entry:{z.id}" in opened:
-            inside[z.id] = (z, off, counted[key])
+            continue  # on a designated road or the pass's route
+        key = f"{'pass' if valid else 'area'}:{z.id}"
+        count = found.streaks[key] = streaks.get(key, 0) + 1
+        if valid:
+            found.off_pass[z.id] = (z, valid, off, count)
+        else:
+            found.inside[z.id] = (z, off, count)
+    return found
+
+
+def _zones(flips: _Flips, fence: Geofence, where: _Where, passes: Sequence[Pass], at_s: float, pings: int) -> None:
+    """ZON-001: inside a zone active now that applies to the load and no pass opens (a designated area: off its
+    roads for ``deviation_pings`` pings in a row); the alert names a pass that has lapsed."""
+    pos, opened = flips.pos, flips.opened
+    inside = {
+        zid: held
+        for zid, held in where.inside.items()
+        if not held[0].designated or held[2] >= pings or f"zone_entry:{zid}" in opened
+    }
     leaving = sorted(
         k.split(":", 1)[1] for k in opened if k.startswith("zone_entry:") and k.split(":", 1)[1] not in inside
     )
@@ -157,8 +203,33 @@ def _zones(
         else:
             zh = f"危险货物车辆 {pos.plate} 驶入{z.name or zid}（{kind.zh}）"
             en = f"Hazmat vehicle {pos.plate} entered {zid} ({kind.en})"
-        flips.flip(f"zone_entry:{zid}", "zone_entry", True, zh, en, zid)
-    return counted
+        note_zh, note_en = lapsed(passes, pos.plate, z, at_s) if passes else ("", "")
+        flips.flip(f"zone_entry:{zid}", "zone_entry", True, zh + note_zh, en + note_en, zid)
+
+
+def _pass_routes(flips: _Flips, where: _Where, pings: int) -> None:
+    """RTE-001 inside an opened zone: off the route of the pass that opens it for ``deviation_pings`` pings in a
+    row; the alert names the pass. One condition per zone (its own alert id), apart from the permitted route's."""
+    pos, opened = flips.pos, flips.opened
+    off = {zid: held for zid, held in where.off_pass.items() if held[3] >= pings or f"pass_route:{zid}" in opened}
+    for key in sorted(k for k in opened if k.startswith("pass_route:") and k.split(":", 1)[1] not in off):
+        zid = key.split(":", 1)[1]
+        flips.flip(
+            key, "route_deviation", False,
+            f"{pos.plate} 已回到通行证路线或驶离 {zid}", f"{pos.plate} is back on its pass's route or out of {zid}",
+            zid, suffix=f"route_deviation-{zid}",
+        )  # fmt: skip
+    for zid in sorted(off):
+        if f"pass_route:{zid}" in opened:
+            continue
+        z, valid, metres, count = off[zid]
+        ids = "、".join(p.pass_id for p in valid)
+        flips.flip(
+            f"pass_route:{zid}", "route_deviation", True,
+            f"{pos.plate} 在通行证 {ids} 开放的{z.name or zid}内偏离通行证路线 {metres:.0f} 米（连续 {count} 次定位）",
+            f"{pos.plate} is {metres:.0f} m off the route of pass {', '.join(p.pass_id for p in valid)} inside {zid} ({count} pings in a row)",
+            zid, suffix=f"route_deviation-{zid}",
+        )  # fmt: skip
 
 
 def _route(

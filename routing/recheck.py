@@ -11,6 +11,11 @@ against the zones, as routing.md says (the part actually driven). Testing the wh
 would refuse a destination on a street whose far end enters a zone the vehicle never
 reaches. The road-tag check takes the whole edge: a road the map closes is closed along all
 of its length and never a snap target, so driving any part of it is a violation.
+
+A piece a zone closes is allowed only when one of the vehicle's own passes, valid when it
+gets there, names that zone and opens it there (wholly, or within the zone's ``match_m`` of
+the pass's route, projected here from the pass itself): never a water-source zone, whatever
+a pass says.
 """
 
 from __future__ import annotations
@@ -19,12 +24,19 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
+import shapely
+from shapely.geometry import LineString
+from shapely.geometry.base import BaseGeometry
 from shapely.ops import substring
 
+from hazmat.events import Pass
+from hazmat.zone_kinds import PASSABLE_KINDS
+
+from .geo import Projection
 from .network import Path, RoadNetwork
 from .policy import Load, static_reason
 from .restrictions import CityRoadRules
-from .zones import Zone
+from .zones import Zone, corridor
 
 
 class RouteViolation(AssertionError):  # noqa: N818  (a violation, not an ordinary error)
@@ -39,6 +51,9 @@ def recheck(
     load: Load,
     depart: datetime,
     rules: CityRoadRules,
+    *,
+    passes: Sequence[Pass] = (),
+    plate: str = "",
 ) -> None:
     if not found.edges:
         return
@@ -60,10 +75,13 @@ def recheck(
         (candidates,) = np.nonzero(near)
         if not len(candidates):
             continue
-        hits = zone.closing(_driven(net, found, candidates.tolist()))  # a designated area: off its roads
-        if hits.any():
-            k = int(candidates[int(np.argmax(hits))])
+        pieces = _driven(net, found, candidates.tolist())
+        hits = zone.closing(pieces)  # a designated area: off its roads
+        for n in np.flatnonzero(hits).tolist():
+            k = int(candidates[n])
             at = depart + timedelta(seconds=found.entry_s[k])
+            if _opened(zone, pieces[n], at, passes, plate, net.projection):
+                continue
             what = f"leaves the designated roads of {zone.id}" if zone.designated else f"enters zone {zone.id}"
             msg = f"route {what} on edge {found.edges[k]} at {at.isoformat()}: a routing bug"
             raise RouteViolation(msg)
@@ -74,6 +92,24 @@ def recheck(
         if reason is not None:
             msg = f"route uses a closed road on edge {i}: {reason.reason_en}"
             raise RouteViolation(msg)
+
+
+def _opened(
+    zone: Zone, piece: BaseGeometry, at: datetime, passes: Sequence[Pass], plate: str, projection: Projection
+) -> bool:
+    """Does a pass of ``plate`` valid at ``at`` open ``zone`` where ``piece`` (metres) lies?"""
+    if zone.kind not in PASSABLE_KINDS:  # a water source: no pass opens it
+        return False
+    valid = [p for p in passes if p.plate == plate and zone.id in p.zone_ids and p.valid_from <= at < p.valid_until]
+    if not valid:
+        return False
+    if any(p.route is None for p in valid):
+        return True
+    routes = shapely.union_all([projection.to_metric(LineString(p.route.coordinates)) for p in valid if p.route])
+    allowed = corridor(routes, zone.match_m)
+    if zone.corridor is not None:
+        allowed = shapely.union(zone.corridor, allowed)
+    return not zone.closes(piece, allowed)
 
 
 def _driven(net: RoadNetwork, found: Path, positions: list[int]) -> np.ndarray:

@@ -34,7 +34,7 @@ decides which search answers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,14 +42,17 @@ from typing import Any
 import networkx as nx
 import numpy as np
 from shapely.geometry import LineString, Point
+from shapely.geometry.base import BaseGeometry
 
-from hazmat.cityconfig import City, ZoneFeature
-from hazmat.events import Avoided, Route, RouteRequest
+from hazmat.cityconfig import City, RoadFeature, ZoneFeature
+from hazmat.events import Avoided, Pass, Route, RouteRequest
 from hazmat.events import LineString as GeoLine
+from hazmat.passes import PassBook
 
 from . import answer, tdsearch
 from .metrics import INF, Metrics
 from .network import End, Path, RoadNetwork, Snap
+from .openings import CLOSED, NO_OPENINGS, Openings, OpenShapes, State, openings_of
 from .policy import Load, static_reason, zone_reason
 from .recheck import RouteViolation, recheck
 from .restrictions import CityRoadRules, osm_water_sources
@@ -68,7 +71,8 @@ class NoPath:
 
 @dataclass(frozen=True)
 class ZoneSwitches:
-    """An applicable zone opens or closes during the trip: the CCH answer is not exact."""
+    """An applicable zone opens or closes during the trip (a window, or a pass starting or ending): the CCH
+    answer is not exact."""
 
     zone_id: str
 
@@ -86,8 +90,12 @@ def _cost(found: Path, kind: str) -> float:
 class Router:
     """A city's road graph and zones, ready to answer route requests."""
 
-    def __init__(self, graph: nx.MultiDiGraph, city: City, *, zones: Sequence[ZoneFeature] | None = None) -> None:
+    def __init__(
+        self, graph: nx.MultiDiGraph, city: City, *, zones: Sequence[ZoneFeature | RoadFeature] | None = None
+    ) -> None:
         self.city = city
+        #: the passes ``plan`` applies when it is given none (``hazmat route``: the city's passes.yaml)
+        self.passes = PassBook()
         self.graph = graph
         self.road_rules = CityRoadRules(untagged_tunnel_forbidden=city.city.untagged_tunnel_policy == "forbidden")
         self.net = RoadNetwork(graph)
@@ -97,9 +105,9 @@ class Router:
         self._static_roads: dict[tuple[Any, ...], frozenset[int]] = {}
         self.set_zones(load_zones(city, self.projection, self.city_zone_features() if zones is None else zones))
 
-    def city_zone_features(self) -> list[ZoneFeature]:
+    def city_zone_features(self) -> list[ZoneFeature | RoadFeature]:
         """The city's configured zones, plus the water sources mapped in OSM when the city derives them."""
-        features = list(self.city.zones.features)
+        features: list[ZoneFeature | RoadFeature] = list(self.city.zones.features)
         if self.city.city.derive_water_sources:
             derived = osm_water_sources.as_zone_features(
                 self.graph.graph.get("water_sources", []), self.city.city.water_source_buffer_m
@@ -129,6 +137,8 @@ class Router:
             for i in edges:
                 edge_zones[i].append(z)
         self.edge_zones: list[tuple[int, ...]] = [tuple(zs) for zs in edge_zones]
+        self._zone_at = {zone.id: z for z, zone in enumerate(zones)}
+        self.open_shapes = OpenShapes(self.net, self.projection, zones, self.zone_edges)
         self.metrics.clear()
         self._applying: dict[Load, tuple[tuple[int, ...], frozenset[int]]] = {}
 
@@ -163,15 +173,23 @@ class Router:
             )
         return self._static[key]
 
-    def _blocker(self, load: Load) -> tdsearch.Blocked:
+    def openings(self, plate: str, passes: Iterable[Pass]) -> Openings:
+        """What ``plate``'s passes open, zone by zone (routing.md item 6)."""
+        return openings_of(passes, plate, self.zones, self._zone_at)
+
+    def _blocker(self, load: Load, openings: Openings = NO_OPENINGS) -> tdsearch.Blocked:
         static, applying = self._static_blocked(load), self._applies(load)[1]
-        zones, edge_zones = self.zones, self.edge_zones
+        zones, edge_zones, shapes = self.zones, self.edge_zones, self.open_shapes
 
         def blocked(i: int, epoch_s: float) -> bool:
             if i in static:
                 return True
-            near = edge_zones[i]
-            return bool(near) and any(z in applying and zones[z].active_at_epoch(epoch_s) for z in near)
+            for z in edge_zones[i]:
+                if z in applying and zones[z].active_at_epoch(epoch_s):
+                    state = openings.state(z, epoch_s) if openings else CLOSED
+                    if state is not None and (not state or i in shapes.closed_edges(z, state)):
+                        return True
+            return False
 
         return blocked
 
@@ -193,28 +211,48 @@ class Router:
 
     # --- searches ---------------------------------------------------------------------
 
+    def _piece(self, arc: int, lo: float, hi: float) -> BaseGeometry:
+        """The part of ``arc`` from ``lo`` to ``hi``, in metres (a point when it is empty)."""
+        if lo <= 0.0 and hi >= 1.0:
+            return self.net.projected[arc]
+        coords = self.net.part(arc, lo, hi, metric=True)
+        return Point(coords[0]) if hi <= lo else LineString(coords)
+
     def _piece_zones(self, arc: int, lo: float, hi: float) -> tuple[int, ...]:
-        """The zones that the part of ``arc`` from ``lo`` to ``hi`` meets (its exact geometry, not the whole arc's)."""
+        """The zones that close the part of ``arc`` from ``lo`` to ``hi`` (its exact geometry, not the whole arc's),
+        passes aside."""
         near = self.edge_zones[arc]
         if not near or (lo <= 0.0 and hi >= 1.0):
             return near
-        coords = self.net.part(arc, lo, hi, metric=True)
-        piece = Point(coords[0]) if hi <= lo else LineString(coords)
+        piece = self._piece(arc, lo, hi)
         return tuple(z for z in near if self.zones[z].closes(piece))
+
+    def _piece_closed(self, arc: int, lo: float, hi: float, z: int, state: State) -> bool:
+        """Does zone ``z`` (closing the piece without passes), in this state, close the piece?"""
+        if state is None:
+            return False
+        if not state:
+            return True
+        if lo <= 0.0 and hi >= 1.0:
+            return arc in self.open_shapes.closed_edges(z, state)
+        return self.open_shapes.closes(z, self._piece(arc, lo, hi), state)
 
     def _driven_zones(self, found: Path, k: int) -> tuple[int, ...]:
         """The zones met by the part of the path's ``k``-th edge that it drives."""
         lo, hi = found.span(k)
         return self._piece_zones(found.edges[k], lo, hi)
 
-    def _end_blocker(self, load: Load) -> tdsearch.EndBlocked:
-        """Is an end's partial arc inside a zone that applies and is active at that moment."""
+    def _end_blocker(self, load: Load, openings: Openings = NO_OPENINGS) -> tdsearch.EndBlocked:
+        """Is an end's partial arc closed by a zone that applies and is active at that moment (and not opened)."""
         applying, zones = self._applies(load)[1], self.zones
 
         def blocked(end: End, epoch_s: float) -> bool:
             assert end.arc is not None
             return any(
-                z in applying and zones[z].active_at_epoch(epoch_s) for z in self._piece_zones(end.arc, end.lo, end.hi)
+                z in applying
+                and zones[z].active_at_epoch(epoch_s)
+                and self._piece_closed(end.arc, end.lo, end.hi, z, openings.state(z, epoch_s))
+                for z in self._piece_zones(end.arc, end.lo, end.hi)
             )
 
         return blocked
@@ -269,22 +307,56 @@ class Router:
             return net.path([choice.arc], start=choice.lo, end=choice.hi)  # type: ignore[list-item]
         return NoPath()
 
-    def _fast(self, origin: Snap, target: Snap, depart: datetime, load: Load | None, kind: str) -> Fast:
-        """The CCH answer, exact unless an applicable zone switches during the trip."""
+    def _state(self, z: int, epoch_s: float, openings: Openings) -> State:
+        """Zone ``z`` at that moment: ``None`` open (inactive, or opened wholly by a pass), else the pass routes
+        it is open along (empty: closed wholly)."""
+        if not self.zones[z].active_at_epoch(epoch_s):
+            return None
+        return openings.state(z, epoch_s) if openings else CLOSED
+
+    def _fast(
+        self,
+        origin: Snap,
+        target: Snap,
+        depart: datetime,
+        load: Load | None,
+        kind: str,
+        openings: Openings = NO_OPENINGS,
+    ) -> Fast:
+        """The CCH answer, exact unless an applicable zone switches (a window, a pass) during the trip.
+
+        The metric is keyed by the closed zones and what of them passes open (their routes),
+        never by pass id: two vehicles with equivalent passes share one.
+        """
         sources, targets, direct = origin.starts(self.net), target.stops(self.net), self._direct(origin, target)
         if load is None:
             return self._cheapest(self.metrics.get(kind, ("free",), frozenset), sources, targets, direct, kind)
         applying = self.applying(load)
-        active = frozenset(z for z in applying if self.zones[z].active(depart))
+        depart_s = depart.timestamp()
+        shut: dict[int, frozenset[Any]] = {}
+        for z in applying:
+            if self.zones[z].active(depart):
+                state = openings.state(z, depart_s) if openings else CLOSED
+                if state is not None:
+                    shut[z] = state
+        key = frozenset(shut.items())
 
         def closing() -> frozenset[int]:
-            return self._static_blocked(load).union(*(self.zone_edges[z] for z in active))
+            return self._static_blocked(load).union(
+                *(
+                    self.zone_edges[z] if not state else self.open_shapes.closed_edges(z, state)
+                    for z, state in shut.items()
+                )
+            )
 
-        metric = self.metrics.get(kind, (load, self.road_rules, active), closing)
-        if active:  # the partial arcs at the ends: the part driven, against the zones active at departure
+        metric = self.metrics.get(kind, (load, self.road_rules, key), closing)
+        if shut:  # the partial arcs at the ends: the part driven, against the zones closed at departure
 
             def open_(e: End) -> bool:
-                return e.arc is None or not active.intersection(self._piece_zones(e.arc, e.lo, e.hi))
+                return e.arc is None or not any(
+                    z in shut and self._piece_closed(e.arc, e.lo, e.hi, z, shut[z])
+                    for z in self._piece_zones(e.arc, e.lo, e.hi)
+                )
 
             sources, targets, direct = (
                 [e for e in sources if open_(e)],
@@ -293,31 +365,39 @@ class Router:
             )
         found = self._cheapest(metric, sources, targets, direct, kind)
         horizon = found.duration_s if isinstance(found, Path) and kind == "time" else DISTANCE_HORIZON_S
-        start = int(depart.timestamp() // 60)
+        start, end_s = int(depart_s // 60), depart_s + horizon + 120
         for z in applying:
-            zone = self.zones[z]
-            if zone.windows is not None and any(
-                zone.active_at_epoch(m * 60) != (z in active) for m in range(start, start + int(horizon // 60) + 2)
-            ):
+            zone, moments = self.zones[z], openings.moments(z) if openings else ()
+            if zone.windows is None and not moments:
+                continue
+            times = [m * 60 for m in range(start + 1, start + int(horizon // 60) + 2)] if zone.windows else []
+            times += [t for t in moments if depart_s < t <= end_s]
+            if any(self._state(z, t, openings) != shut.get(z) for t in times):
                 return ZoneSwitches(zone.id)
         return found
 
-    def _timed(self, origin: Snap, target: Snap, depart: datetime, load: Load, kind: str) -> Path | None:
+    def _timed(
+        self, origin: Snap, target: Snap, depart: datetime, load: Load, kind: str, openings: Openings = NO_OPENINGS
+    ) -> Path | None:
         """The time-dependent search (A*), with the direct drive along one arc when both ends share it."""
         net = self.net
         weight = net.time if kind == "time" else net.length
         sources, targets = origin.starts(net), target.stops(net)
-        end_blocked = self._end_blocker(load)
+        end_blocked = self._end_blocker(load, openings)
         depart_s = depart.timestamp()
         bound = self.metrics.potentials([(t.node, net.end_cost(t, weight)) for t in targets], kind)
-        found = tdsearch.search(net, sources, targets, depart_s, weight, self._blocker(load), bound, end_blocked)
+        blocked = self._blocker(load, openings)
+        found = tdsearch.search(net, sources, targets, depart_s, weight, blocked, bound, end_blocked)
         for d in self._direct(origin, target):
             if not end_blocked(d, depart_s) and (found is None or net.end_cost(d, weight) < _cost(found, kind)):
                 found = net.path([d.arc], start=d.lo, end=d.hi)  # type: ignore[list-item]
         return found
 
-    def violations(self, found: Path, load: Load, depart_s: float) -> list[Avoided]:
-        """Every restriction a path breaks, in path order, each named once (partial end arcs: the part driven)."""
+    def violations(self, found: Path, load: Load, depart_s: float, openings: Openings = NO_OPENINGS) -> list[Avoided]:
+        """Every restriction a path breaks, in path order, each named once (partial end arcs: the part driven).
+
+        A zone a pass opens (wholly, or along its route where the path keeps to it) is not broken.
+        """
         out: dict[str, Avoided] = {}
         static, applying, edge_zones = self._static_blocked(load), self._applies(load)[1], self.edge_zones
         last = len(found.edges) - 1
@@ -329,26 +409,60 @@ class Router:
             near = edge_zones[i]
             if not near:
                 continue
+            lo, hi = found.span(k)
             for z in self._driven_zones(found, k) if k in (0, last) else near:
                 zone = self.zones[z]
                 if z in applying and zone.active_at_epoch(depart_s + entry):
-                    out.setdefault(f"zone:{zone.id}", zone_reason(zone))
+                    state = openings.state(z, depart_s + entry) if openings else CLOSED
+                    if self._piece_closed(i, lo, hi, z, state):
+                        out.setdefault(f"zone:{zone.id}", zone_reason(zone))
         return list(out.values())
 
-    def recheck(self, found: Path, load: Load, depart: datetime) -> None:
-        """Independent check against the exact zone shapes (:mod:`routing.recheck`)."""
-        recheck(self.net, self.zones, self.zone_bounds, found, load, depart, self.road_rules)
+    def passes_used(self, found: Path, load: Load, depart_s: float, openings: Openings) -> list[str]:
+        """The passes the path relies on: valid when it drives a piece a zone would close without them."""
+        used: set[str] = set()
+        if not openings:
+            return []
+        applying = self._applies(load)[1]
+        last = len(found.edges) - 1
+        for k, (i, entry) in enumerate(zip(found.edges, found.entry_s, strict=True)):
+            for z in self._driven_zones(found, k) if k in (0, last) else self.edge_zones[i]:
+                t = depart_s + entry
+                if z in applying and self.zones[z].active_at_epoch(t):
+                    used.update(o.pass_id for o in openings.valid(z, t))
+        return sorted(used)
+
+    def _ends_opened(
+        self, points: Sequence[tuple[float, float]], load: Load, at: datetime, openings: Openings
+    ) -> set[str]:
+        """The passes that open a zone holding one of the route's ends (ends inside an opened zone are allowed)."""
+        used: set[str] = set()
+        for x, y in points:
+            for z in self._holding(x, y, load, at):
+                used.update(o.pass_id for o in openings.valid(z, at.timestamp()))
+        return used
+
+    def recheck(self, found: Path, load: Load, depart: datetime, passes: Sequence[Pass] = (), plate: str = "") -> None:
+        """Independent check against the exact zone shapes and the passes themselves (:mod:`routing.recheck`)."""
+        recheck(
+            self.net, self.zones, self.zone_bounds, found, load, depart, self.road_rules, passes=passes, plate=plate
+        )
 
     # --- the answer -------------------------------------------------------------------
 
-    def plan(self, request: RouteRequest, *, load: Load | None = None) -> Route:
+    def plan(self, request: RouteRequest, *, load: Load | None = None, passes: Iterable[Pass] | None = None) -> Route:
         """The permitted route for a request (routing.md, "The answer"), or the refusal that says why not.
 
         In the spec's order: an end beyond the map's area is ``outside_map``; an end farther
         than ``max_snap_m`` from every road the load may use is ``no_road_nearby``; then the
-        zones at the snapped ends, then the searches from and to the snapped points.
+        zones at the snapped ends, then the searches from and to the snapped points. ``passes``:
+        the police passes to apply (those of the request's plate count; default: ``self.passes``).
         """
         load = load or Load.of(request.load, self.city.rules.tunnel_codes)
+        held = [
+            p for p in (self.passes.for_plate(request.plate) if passes is None else passes) if p.plate == request.plate
+        ]
+        openings = self.openings(request.plate, held)
         base = answer.base(request)
         limit = self.city.city.max_snap_m
         points = {
@@ -369,11 +483,17 @@ class Router:
         assert origin is not None
         assert target is not None
         kind = request.optimize
-        found, reasons = self._attempt(load, origin, target, kind, request.depart_at)
+        found, reasons = self._attempt(load, origin, target, kind, request.depart_at, openings)
         if found is None:
-            earliest = self._earliest_departure(load, origin, target, kind, request.depart_at)
+            earliest = self._earliest_departure(load, origin, target, kind, request.depart_at, openings)
             return answer.no_permitted_route(base, reasons, earliest, moved)
-        self.recheck(found, load, request.depart_at)
+        self.recheck(found, load, request.depart_at, held, request.plate)
+        depart_s = request.depart_at.timestamp()
+        used = set(self.passes_used(found, load, depart_s, openings)) if openings else set()
+        if openings:
+            arrive = request.depart_at + timedelta(seconds=found.duration_s)
+            used |= self._ends_opened([(origin.x, origin.y)], load, request.depart_at, openings)
+            used |= self._ends_opened([(target.x, target.y)], load, arrive, openings)
         return Route(
             **base,
             status="ok",
@@ -384,16 +504,17 @@ class Router:
             arrive_at=request.depart_at + timedelta(seconds=round(found.duration_s)),
             origin_snap_m=moved["origin"],
             destination_snap_m=moved["destination"],
+            passes_used=sorted(used),
         )
 
-    def _inside(self, x: float, y: float, load: Load, at: datetime) -> list[Zone]:
-        """The zones that apply to the load, active at ``at``, holding the point (metres).
+    def _holding(self, x: float, y: float, load: Load, at: datetime) -> list[int]:
+        """The zones (indices) that apply to the load, active at ``at``, and close the point (metres), passes aside.
 
-        A designated area holds it only off its designated roads (farther than ``match_m``).
+        A designated area closes it only off its designated roads (farther than ``match_m``).
         """
         zones, bounds = self.zones, self.zone_bounds.tolist()
         return [
-            zones[z]
+            z
             for z in self.applying(load)
             if bounds[z][0] <= x <= bounds[z][2]
             and bounds[z][1] <= y <= bounds[z][3]
@@ -401,8 +522,16 @@ class Router:
             and zones[z].closes(Point(x, y))
         ]
 
+    def _inside(self, x: float, y: float, load: Load, at: datetime, openings: Openings = NO_OPENINGS) -> list[Zone]:
+        """The zones that hold the point (:meth:`_holding`) and no pass opens there at ``at``."""
+        found = self._holding(x, y, load, at)
+        if openings:
+            t = at.timestamp()
+            found = [z for z in found if self.open_shapes.closes(z, Point(x, y), openings.state(z, t))]
+        return [self.zones[z] for z in found]
+
     def _attempt(
-        self, load: Load, origin: Snap, target: Snap, kind: str, depart: datetime
+        self, load: Load, origin: Snap, target: Snap, kind: str, depart: datetime, openings: Openings = NO_OPENINGS
     ) -> tuple[Path | None, list[Avoided]]:
         """The permitted route, or ``None``; with what the unrestricted route breaks (``avoided``, or ``blocked_by``).
 
@@ -410,38 +539,46 @@ class Router:
         nothing it is the answer (optimal among all routes, so among the permitted ones), and
         the restricted search is skipped.
         """
-        ends = self._inside(origin.x, origin.y, load, depart)
-        ends += [z for z in self._inside(target.x, target.y, load, depart) if z not in ends]
+        ends = self._inside(origin.x, origin.y, load, depart, openings)
+        ends += [z for z in self._inside(target.x, target.y, load, depart, openings) if z not in ends]
         if ends:
             return None, [zone_reason(z) for z in ends]
         free = self._fast(origin, target, depart, None, kind)
         if not isinstance(free, Path):
             return None, []  # no road at all between the two
-        broken = self.violations(free, load, depart.timestamp())
+        broken = self.violations(free, load, depart.timestamp(), openings)
         if not broken:
             return free, []
-        fast = self._fast(origin, target, depart, load, kind)
+        fast = self._fast(origin, target, depart, load, kind, openings)
         if isinstance(fast, ZoneSwitches):  # the time-dependent search decides
-            return self._timed(origin, target, depart, load, kind), broken
+            return self._timed(origin, target, depart, load, kind, openings), broken
         return (fast if isinstance(fast, Path) else None), broken
 
     def _earliest_departure(
-        self, load: Load, origin: Snap, target: Snap, kind: str, depart: datetime
+        self, load: Load, origin: Snap, target: Snap, kind: str, depart: datetime, openings: Openings = NO_OPENINGS
     ) -> datetime | None:
-        """The first later departure within 24 h that has a permitted route (a window's end, when one blocks)."""
-        for candidate in self._later_departures(load, depart):
-            found, _ = self._attempt(load, origin, target, kind, candidate)
+        """The first later departure within 24 h that has a permitted route (a window's end, or a pass's start,
+        when one blocks)."""
+        for candidate in self._later_departures(load, depart, openings):
+            found, _ = self._attempt(load, origin, target, kind, candidate, openings)
             if found is not None:
                 return candidate
         return None
 
-    def _later_departures(self, load: Load, depart: datetime) -> list[datetime]:
-        """When a windowed zone that applies to the load ends within 24 h: the only moments things change."""
+    def _later_departures(self, load: Load, depart: datetime, openings: Openings = NO_OPENINGS) -> list[datetime]:
+        """When a windowed zone that applies to the load ends, or a pass starts, within 24 h: the only moments
+        things change for the better."""
         zones = self.zones
         moments = {
             end.astimezone(depart.tzinfo)
             for z in self.applying(load)
             if zones[z].windows is not None
             for end in zones[z].ends_within(depart)
+        }
+        first, last = depart.timestamp(), depart.timestamp() + 24 * 3600
+        moments |= {
+            datetime.fromtimestamp(t, depart.tzinfo)
+            for t in (openings.starts() if openings else ())
+            if first < t <= last
         }
         return sorted(moments)

@@ -39,11 +39,11 @@ def router_node(router, i):
     return d["x"], d["y"]
 
 
-def run(positions: list[Position], fence: Geofence, *, load=CHECKED, route=None, settings=SETTINGS):
+def run(positions: list[Position], fence: Geofence, *, load=CHECKED, route=None, settings=SETTINGS, passes=()):
     state = VehicleState(plate=positions[0].plate)
     alerts = []
     for pos in positions:
-        state, new = judge_position(pos, state, load, route, fence, settings)
+        state, new = judge_position(pos, state, load, route, fence, settings, passes)
         alerts += new
     return state, alerts
 
