@@ -425,7 +425,7 @@ def config_validate(config: ConfigOpt = None) -> None:
         problems += exc.problems
     if problems:
         _config_failed(problems)
-    c = city.city
+    c = city.settings
     bl = city.blacklist
     out.print("[green]ok[/] ", end="")
     out.print(
@@ -470,7 +470,7 @@ def config_init(
     out.print(f"made {target} from {source}: {len(written)} files, no API keys", markup=False)
     out.print("next:", markup=False)
     out.print(f"  hazmat keys add --config {target} --role police --name 'traffic police'", markup=False)
-    if city.city.graph.source != "file":
+    if city.settings.graph.source != "file":
         out.print(f"  hazmat graph build --config {target}    (downloads the road graph once)", markup=False)
     out.print(f"  hazmat serve --config {target} --host 0.0.0.0", markup=False)
 
@@ -666,7 +666,7 @@ def archive_flows(
     with _city(config) as city:
         store = open_archive(city.archive_path())
     try:
-        hours = city.city.flow_overdue_h if older_than is None else older_than
+        hours = city.settings.flow_overdue_h if older_than is None else older_than
         cutoff = datetime.now(city.tz) - timedelta(hours=hours)
         flows = store.flows(plate=plate, open_only=True, opened_before=cutoff)
     finally:
@@ -823,7 +823,7 @@ def graph_build(
         started = time.monotonic()
         g = _load_graph(city, rebuild=rebuild, download=True)
         err.print(
-            f"{city.city.name_en}: {g.number_of_nodes():,} nodes, {g.number_of_edges():,} edges "
+            f"{city.settings.name_en}: {g.number_of_nodes():,} nodes, {g.number_of_edges():,} edges "
             f"in {time.monotonic() - started:.1f} s; cached at {road_graph.cache_path(city)}"
         )
 
@@ -868,7 +868,7 @@ def route(
         body = {
             "schema_version": 1,
             "request_id": f"cli-{depart.strftime('%Y%m%d%H%M%S')}",
-            "plate": "黑A00000" if city.city.province == "黑" else f"{city.city.province}A00000",
+            "plate": "黑A00000" if city.settings.province == "黑" else f"{city.settings.province}A00000",
             "load": [
                 {"un_number": u, "hazard_class": c, "quantity_kg": 1000.0} for u, c in zip(uns, classes, strict=True)
             ],
@@ -892,7 +892,7 @@ def route(
     if geojson_file:
         geojson_file.write_text(dumps_geojson(result, router, **asked), encoding="utf-8")
     if map_file:
-        title = f"{city.city.name} {result.route_id}"
+        title = f"{city.settings.name} {result.route_id}"
         map_file.write_text(html_map(result, router, title=title, **asked), encoding="utf-8")
     if as_json or not out.is_terminal:
         print(result.model_dump_json())
@@ -942,7 +942,7 @@ def serve(
             for problem in exc.problems:
                 err.print(f"  {problem}", markup=False)
             raise typer.Exit(EXIT_CONFIG) from None
-    err.print(f"hazmat API for {city.city.name_en} on http://{host}:{port}/ (docs at /docs), Kafka {servers}")
+    err.print(f"hazmat API for {city.settings.name_en} on http://{host}:{port}/ (docs at /docs), Kafka {servers}")
     uvicorn.run(web, host=host, port=port, log_level="warning")
 
 

@@ -287,7 +287,9 @@ class _Run:
                     flows[flow.flow_id] = (flow.checkin_event_id, flow.plate)
         morning = datetime.fromisoformat(json.loads(lines[0])["occurred_at"]).date()
 
-        err.print(f"[bold]hazmat-checker demo[/] — a morning in {city.city.name} ({city.city.name_en}), {morning}")
+        err.print(
+            f"[bold]hazmat-checker demo[/] — a morning in {city.settings.name} ({city.settings.name_en}), {morning}"
+        )
         err.print(f"run {run_id}: topics {prefix}*, event ids demo-{run_id}-… (samples moved by {shift} days)")
         self._tidy_earlier_runs()
         info = self._start_broker()
@@ -348,7 +350,7 @@ class _Run:
         loaded = next(
             c
             for eid, c in expected.items()
-            if show.verdicts[eid]["verdict"] == "load" and c["vehicle"]["plate"][0] == city.city.province
+            if show.verdicts[eid]["verdict"] == "load" and c["vehicle"]["plate"][0] == city.settings.province
         )
         plate = loaded["vehicle"]["plate"]
         depart = datetime.fromisoformat(loaded["occurred_at"]) + timedelta(minutes=30)
@@ -387,7 +389,7 @@ class _Run:
             every_s=15,
             event_prefix=event_id(run_id, "trip"),
         )
-        rogue_plate = f"{city.city.province}A99999"
+        rogue_plate = f"{city.settings.province}A99999"
         rogue = drive(
             [list(TRIP_FROM), list(TRIP_TO)],
             plate=rogue_plate,
@@ -536,7 +538,7 @@ def _write_map(city: City, route: dict[str, Any]) -> Path:
         html_map(
             Route.model_validate_json(json.dumps(route)),
             router,
-            title=f"{city.city.name} demo route",
+            title=f"{city.settings.name} demo route",
             origin=TRIP_FROM,
             destination=TRIP_TO,
         ),

@@ -89,7 +89,7 @@ class Router:
     def __init__(self, graph: nx.MultiDiGraph, city: City, *, zones: Sequence[ZoneFeature] | None = None) -> None:
         self.city = city
         self.graph = graph
-        self.road_rules = CityRoadRules(untagged_tunnel_forbidden=city.city.untagged_tunnel_policy == "forbidden")
+        self.road_rules = CityRoadRules(untagged_tunnel_forbidden=city.settings.untagged_tunnel_policy == "forbidden")
         self.net = RoadNetwork(graph)
         self.projection = self.net.projection
         self.metrics = Metrics(self.net)
@@ -100,9 +100,9 @@ class Router:
     def city_zone_features(self) -> list[ZoneFeature]:
         """The city's configured zones, plus the water sources mapped in OSM when the city derives them."""
         features = list(self.city.zones.features)
-        if self.city.city.derive_water_sources:
+        if self.city.settings.derive_water_sources:
             derived = osm_water_sources.as_zone_features(
-                self.graph.graph.get("water_sources", []), self.city.city.water_source_buffer_m
+                self.graph.graph.get("water_sources", []), self.city.settings.water_source_buffer_m
             )
             configured = {f.properties.id for f in features}
             features += [f for f in derived if f.properties.id not in configured]
@@ -338,7 +338,7 @@ class Router:
         """
         load = load or Load.of(request.load, self.city.rules.tunnel_codes)
         base = answer.base(request)
-        limit = self.city.city.max_snap_m
+        limit = self.city.settings.max_snap_m
         points = {
             "origin": self.projection.point(request.origin.lon, request.origin.lat),
             "destination": self.projection.point(request.destination.lon, request.destination.lat),

@@ -355,7 +355,7 @@ def test_an_osm_reservoir_becomes_a_water_source_zone(router):
     assert "osm-way-227338532" in ids  # landuse=reservoir in the Chengdu extract
     z = ids.index("osm-way-227338532")
     assert router.zones[z].kind == "water_source"
-    assert router.zones[z].buffer_m == router.city.city.water_source_buffer_m
+    assert router.zones[z].buffer_m == router.city.settings.water_source_buffer_m
     edge = router.zone_edges[z][0]
     r = router.plan(request(node_lonlat(router, router.net.tail[edge]), node_lonlat(router, 0)))
     named = [a.zone_id for a in r.avoided + r.blocked_by]

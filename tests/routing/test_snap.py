@@ -161,7 +161,7 @@ def test_a_point_beyond_max_snap_m_is_no_road_nearby_naming_the_end_and_the_dist
     assert "origin" in both.reason_en
     assert "destination" in both.reason_en
     # the limit is the city's: raised to 1 km, the same point is routed from the road 500+ m away
-    wide = dataclasses.replace(router.city, city=router.city.city.model_copy(update={"max_snap_m": 1000.0}))
+    wide = dataclasses.replace(router.city, settings=router.city.settings.model_copy(update={"max_snap_m": 1000.0}))
     saved = router.city
     try:
         router.city = wide
@@ -201,7 +201,7 @@ def test_max_snap_m_is_validated_with_file_and_field(tmp_path):
     with pytest.raises(ConfigError, match=r"city\.yaml: max_snap_m"):
         load_city(city)
     (city / "city.yaml").write_text(text + "max_snap_m: 250\n", encoding="utf-8")
-    assert load_city(city).city.max_snap_m == 250
+    assert load_city(city).settings.max_snap_m == 250
 
 
 # --- mid-segment starts and ends: one-way streets, one segment, partial costs -------------
