@@ -828,13 +828,13 @@ def graph_build(
         )
 
 
-def _lonlat(value: str, option: str) -> dict[str, float]:
+def _lonlat(value: str, option: str) -> tuple[float, float]:
     try:
         lon, lat = (float(v) for v in value.split(","))
     except ValueError:
         err.print(f"[red]{option}: {value!r} is not LON,LAT[/] (e.g. 126.58,45.74)")
         raise typer.Exit(EXIT_INPUT) from None
-    return {"lon": lon, "lat": lat}
+    return lon, lat
 
 
 @app.command()
@@ -865,18 +865,16 @@ def route(
         raise typer.Exit(EXIT_INPUT)
     with _city(config) as city:
         depart = _parse_time(at, "--at") or _dt.now(city.tz).replace(microsecond=0)
-        body = {
-            "schema_version": 1,
-            "request_id": f"cli-{depart.strftime('%Y%m%d%H%M%S')}",
-            "plate": "黑A00000" if city.settings.province == "黑" else f"{city.settings.province}A00000",
-            "load": [
-                {"un_number": u, "hazard_class": c, "quantity_kg": 1000.0} for u, c in zip(uns, classes, strict=True)
-            ],
-            "origin": _lonlat(origin, "--from"),
-            "destination": _lonlat(destination, "--to"),
-            "depart_at": depart.isoformat(),
-            "optimize": optimize,
-        }
+        items = [{"un_number": u, "hazard_class": c, "quantity_kg": 1000.0} for u, c in zip(uns, classes, strict=True)]
+        body = RouteRequest.body(
+            f"cli-{depart.strftime('%Y%m%d%H%M%S')}",
+            "黑A00000" if city.settings.province == "黑" else f"{city.settings.province}A00000",
+            items,
+            _lonlat(origin, "--from"),
+            _lonlat(destination, "--to"),
+            depart.isoformat(),
+            optimize,
+        )
         try:
             request = decode(RouteRequest, json.dumps(body, ensure_ascii=False))
         except InvalidEvent as exc:

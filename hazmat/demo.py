@@ -49,6 +49,7 @@ from hazmat.demo_run import (
     uninterrupted,
 )
 from hazmat.demo_samples import demo_shift, shift_dates, step_days
+from hazmat.events import Route, RouteRequest
 from hazmat.flows import opened_by
 
 DEMO_TIMEOUT_S = 240.0
@@ -355,12 +356,7 @@ class _Run:
         plate = loaded["vehicle"]["plate"]
         depart = datetime.fromisoformat(loaded["occurred_at"]) + timedelta(minutes=30)
         request_id = event_id(run_id, "route-1")
-        request = {
-            "schema_version": 1, "request_id": request_id, "plate": plate,
-            "load": [{k: item[k] for k in ("un_number", "hazard_class", "quantity_kg")} for item in loaded["load"]],
-            "origin": {"lon": TRIP_FROM[0], "lat": TRIP_FROM[1]}, "destination": {"lon": TRIP_TO[0], "lat": TRIP_TO[1]},
-            "depart_at": depart.isoformat(),
-        }  # fmt: skip
+        request = RouteRequest.body(request_id, plate, loaded["load"], TRIP_FROM, TRIP_TO, depart.isoformat())
         producer.send(
             names.ROUTE_REQUESTS.name(prefix),
             key=plate.encode(),
@@ -368,7 +364,7 @@ class _Run:
         )
         producer.flush()
         err.print(
-            f"\n[bold]2. route[/]: requested a permitted route for {plate} at {depart.isoformat()} (the first run builds the road graph: about a minute)…"
+            f"\n[bold]2. route[/]: requested a permitted route for {plate} at {depart.isoformat()} (the first run builds the road graph: 30–60 s)…"
         )
         if not show.until(lambda: request_id in show.routes) or show.routes[request_id]["status"] != "ok":
             err.print("[red]no permitted route came back[/]")
@@ -527,7 +523,6 @@ def _deliveries(
 
 
 def _write_map(city: City, route: dict[str, Any]) -> Path:
-    from hazmat.events import Route
     from hazmat.routing import graph as road_graph
     from hazmat.routing.mapview import html_map
     from hazmat.routing.router import Router
