@@ -25,7 +25,7 @@ from rich.table import Table
 from hazmat import logs
 from hazmat.archive import Archive, Entry, open_archive
 from hazmat.archivewriter import ArchiveError, ArchiveWriter
-from hazmat.checking import Outcome, Records, archive_entry, judge, log_verdict
+from hazmat.checking import VERDICT_WORDS, Outcome, Records, archive_entry, judge, log_verdict
 from hazmat.cityconfig import City, load_city
 from hazmat.errors import ConfigError
 from hazmat.events import EVENT_MODELS, Verdict, format_loc
@@ -100,7 +100,7 @@ def _json_line(obj: Any) -> str:
 
 
 def _print_verdict(v: Verdict) -> None:
-    style, word = ("green", "LOAD 准予装货") if v.verdict == "load" else ("bold red", "REFUSE 不予装货")
+    style, word = VERDICT_WORDS[v.verdict]
     out.print(f"[{style}]{word}[/]  {v.plate}  event {v.checkin_event_id}  at {v.decided_at.isoformat()}")
     if not v.findings:
         return

@@ -31,7 +31,7 @@ from rich.console import Console
 
 from hazmat import broker
 from hazmat.alerts import verdict_alerts
-from hazmat.checking import judge
+from hazmat.checking import VERDICT_WORDS, judge
 from hazmat.cityconfig import CITIES_DIR, City
 from hazmat.demo_run import (
     CLOSED_HOW,
@@ -149,9 +149,7 @@ class _Show:
             return
         store[value[key]] = value
         if kind == "verdict":
-            colour, word = (
-                ("green", "LOAD   准予装货") if value["verdict"] == "load" else ("bold red", "REFUSE 不予装货")
-            )
+            colour, word = VERDICT_WORDS[value["verdict"]]
             rules = ", ".join(f["rule_id"] + ("" if f["severity"] == "refuse" else "(warn)") for f in value["findings"])
             self.out.print(f"[{colour}]{word}[/] {value['plate']}  {value['checkin_event_id']}  {rules}")
             for f in value["findings"]:
