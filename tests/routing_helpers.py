@@ -23,6 +23,12 @@ def zone(zone_id: str, lon0: float, lat0: float, lon1: float, lat1: float, **pro
     )
 
 
+def box_zone(zone_id: str, center: tuple[float, float], half: float, **props: Any) -> ZoneFeature:
+    """A square zone ``half`` degrees each way around ``center`` (the tests' usual shape)."""
+    lon, lat = center[0], center[1]
+    return zone(zone_id, lon - half, lat - half, lon + half, lat + half, **props)
+
+
 def request(
     origin: tuple[float, float],
     destination: tuple[float, float],

@@ -25,7 +25,7 @@ from hazmat.routing.mapview import geojson, html_map
 from hazmat.routing.policy import Load
 from hazmat.routing.router import Router, RouteViolation
 from tests.routing.reference import Reference
-from tests.routing_helpers import CHENGDU, request, zone
+from tests.routing_helpers import CHENGDU, box_zone, request, zone
 
 NIGHT = "2026-11-26T23:00:00+08:00"
 
@@ -304,7 +304,7 @@ def test_zones_do_not_steer_the_snap(router, with_zones):
     middle = router.projection.backward.transform(
         *router.net.projected[arc].interpolate(0.5, normalized=True).coords[0]
     )
-    around = zone("rs-here", middle[0] - 0.0003, middle[1] - 0.0003, middle[0] + 0.0003, middle[1] + 0.0003)
+    around = box_zone("rs-here", middle, 0.0003)
     assert shape(around.geometry.model_dump()).contains(Point(middle))
     to = beside(router, next(straight_arcs(router, arcs_per_road=1)), 0.5, 5.0)
     r = with_zones(around).plan(request(point, to))
