@@ -41,11 +41,11 @@ async def get_zones(svc: Svc) -> dict[str, Any]:
         "type": "FeatureCollection",
         "features": [f.model_dump(mode="json") for f in city.zones.features],
         "city": {
-            "name": city.city.name,
-            "name_en": city.city.name_en,
+            "name": city.settings.name,
+            "name_en": city.settings.name_en,
             "tiles": None
-            if city.city.map_tiles_url is None
-            else {"url": city.city.map_tiles_url, "attribution": city.city.map_tiles_attribution},
+            if city.settings.map_tiles_url is None
+            else {"url": city.settings.map_tiles_url, "attribution": city.settings.map_tiles_attribution},
         },
     }
 
@@ -64,6 +64,6 @@ async def get_roads(svc: Svc) -> dict[str, Any]:
         try:
             svc.roads = await asyncio.to_thread(_roads, svc.city)
         except Exception as exc:  # no graph source here: the page falls back to a plain background
-            name = svc.city.city.name_en or svc.city.city.name
+            name = svc.city.settings.name_en or svc.city.settings.name
             raise HTTPException(404, f"no road graph for {name}: {exc}") from exc
     return svc.roads

@@ -266,24 +266,28 @@ def _select(
     limit: int,
 ) -> tuple[str, list[Any]]:
     """The query SQL and its arguments; ``mark`` is the driver's placeholder (``?`` or ``%s``)."""
-    where: list[str] = []
-    args: list[Any] = []
-    for clause, value in (
+    where, args = _where(
+        mark,
         ("c.plate = {m}", plate),
         ("c.site_id = {m}", site_id),
         ("EXISTS (SELECT 1 FROM checkin_rules r WHERE r.event_id = c.event_id AND r.rule_id = {m})", rule_id),
         ("c.occurred_at >= {m}", _utc(since) if since else None),
         ("c.occurred_at < {m}", _utc(until) if until else None),
-    ):
+    )
+    sql = f"SELECT {_COLUMNS} FROM checkins c{where} ORDER BY c.occurred_at, c.event_id LIMIT {mark}"
+    return sql, [*args, limit]
+
+
+def _where(mark: str, *conditions: tuple[str, Any]) -> tuple[str, list[Any]]:
+    """`` WHERE a AND b`` of the conditions whose value is set, and their arguments (a clause
+    without ``{m}`` is a flag and takes none); empty when none is set."""
+    parts, args = [], []
+    for clause, value in conditions:
         if value:
-            where.append(clause.format(m=mark))
-            args.append(value)
-    sql = f"SELECT {_COLUMNS} FROM checkins c"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += f" ORDER BY c.occurred_at, c.event_id LIMIT {mark}"
-    args.append(limit)
-    return sql, args
+            parts.append(clause.format(m=mark))
+            if "{m}" in clause:
+                args.append(value)
+    return (" WHERE " + " AND ".join(parts) if parts else ""), args
 
 
 def _record(row: tuple[Any, ...]) -> Record:
@@ -381,19 +385,13 @@ class _SqlArchive:
     def flows(
         self, *, plate: str | None = None, open_only: bool = False, opened_before: datetime | None = None
     ) -> list[FlowStatus]:
-        m = self._mark
-        where, args = [], []
-        if plate:
-            where.append(f"f.plate = {m}")
-            args.append(plate)
-        if opened_before:
-            where.append(f"f.opened_at < {m}")
-            args.append(_utc(opened_before))
-        if open_only:
-            where.append("c.flow_id IS NULL")
-        sql = f"SELECT {_FLOW_COLUMNS} FROM flows f LEFT JOIN flow_closures c ON c.flow_id = f.flow_id"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        where, args = _where(
+            self._mark,
+            ("f.plate = {m}", plate),
+            ("f.opened_at < {m}", _utc(opened_before) if opened_before else None),
+            ("c.flow_id IS NULL", open_only),
+        )
+        sql = f"SELECT {_FLOW_COLUMNS} FROM flows f LEFT JOIN flow_closures c ON c.flow_id = f.flow_id{where}"
         sql += " ORDER BY f.opened_at, f.flow_id"
         return [_flow_status(row) for row in self._db.execute(sql, args).fetchall()]
 

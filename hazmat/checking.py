@@ -182,6 +182,10 @@ def judge(line: int, raw: str | bytes, settings: RuleSettings) -> Outcome:
     return Outcome(line=line, raw=text, checkin=checkin, verdict=evaluate(checkin, settings))
 
 
+#: how a terminal shows a verdict (rich style, words), for ``hazmat check`` and the demo alike
+VERDICT_WORDS = {"load": ("green", "LOAD   准予装货"), "refuse": ("bold red", "REFUSE 不予装货")}
+
+
 def log_verdict(log: logging.Logger, verdict: Verdict, *, load_level: int = logging.INFO) -> None:
     """One structured line per verdict; refusals always at INFO (someone must act on them)."""
     level = logging.INFO if verdict.verdict == "refuse" else load_level

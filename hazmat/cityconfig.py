@@ -615,7 +615,7 @@ class City:
     """A validated city configuration folder."""
 
     folder: Path
-    city: CityFile
+    settings: CityFile  # city.yaml
     rules: RulesFile
     blacklist: BlacklistFile
     zones: ZonesFile
@@ -624,12 +624,12 @@ class City:
 
     @property
     def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.city.timezone)
+        return ZoneInfo(self.settings.timezone)
 
     def rule_settings(self) -> RuleSettings:
         """The pure values the inspection rules read."""
         return RuleSettings(
-            province=self.city.province,
+            province=self.settings.province,
             timezone=self.tz,
             waybill_tolerance=self.rules.waybill_tolerance,
             toxic_un_numbers=frozenset(self.rules.toxic_un_numbers),
@@ -644,8 +644,8 @@ class City:
         city.yaml, else a file in the user's data dir."""
         if env := os.environ.get("HAZMAT_ARCHIVE"):
             return env if is_database_url(env) else Path(env).expanduser()
-        if self.city.archive_path:
-            return (self.folder / Path(self.city.archive_path).expanduser()).resolve()
+        if self.settings.archive_path:
+            return (self.folder / Path(self.settings.archive_path).expanduser()).resolve()
         return data_root() / f"archive-{self.folder.name}.sqlite"
 
 
@@ -726,7 +726,7 @@ def load_city(name_or_path: str | os.PathLike[str] | None = None) -> City:
         raise ConfigError(problems)
     return City(
         folder=folder,
-        city=parsed["city.yaml"],  # type: ignore[arg-type]
+        settings=parsed["city.yaml"],  # type: ignore[arg-type]
         rules=parsed["rules.yaml"],  # type: ignore[arg-type]
         blacklist=parsed["blacklist.yaml"],  # type: ignore[arg-type]
         zones=parsed["zones.geojson"],  # type: ignore[arg-type]

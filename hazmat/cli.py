@@ -25,7 +25,7 @@ from rich.table import Table
 from hazmat import logs
 from hazmat.archive import Archive, Entry, open_archive
 from hazmat.archivewriter import ArchiveError, ArchiveWriter
-from hazmat.checking import Outcome, Records, archive_entry, judge, log_verdict
+from hazmat.checking import VERDICT_WORDS, Outcome, Records, archive_entry, judge, log_verdict
 from hazmat.cityconfig import City, load_city
 from hazmat.errors import ConfigError
 from hazmat.events import EVENT_MODELS, Verdict, format_loc
@@ -100,7 +100,7 @@ def _json_line(obj: Any) -> str:
 
 
 def _print_verdict(v: Verdict) -> None:
-    style, word = ("green", "LOAD 准予装货") if v.verdict == "load" else ("bold red", "REFUSE 不予装货")
+    style, word = VERDICT_WORDS[v.verdict]
     out.print(f"[{style}]{word}[/]  {v.plate}  event {v.checkin_event_id}  at {v.decided_at.isoformat()}")
     if not v.findings:
         return
@@ -425,7 +425,7 @@ def config_validate(config: ConfigOpt = None) -> None:
         problems += exc.problems
     if problems:
         _config_failed(problems)
-    c = city.city
+    c = city.settings
     bl = city.blacklist
     out.print("[green]ok[/] ", end="")
     out.print(
@@ -475,7 +475,7 @@ def config_init(
     out.print(f"made {target} from {source}: {len(written)} files, no API keys", markup=False)
     out.print("next:", markup=False)
     out.print(f"  hazmat keys add --config {target} --role police --name 'traffic police'", markup=False)
-    if city.city.graph.source != "file":
+    if city.settings.graph.source != "file":
         out.print(f"  hazmat graph build --config {target}    (downloads the road graph once)", markup=False)
     out.print(f"  hazmat serve --config {target} --host 0.0.0.0", markup=False)
 
@@ -671,7 +671,7 @@ def archive_flows(
     with _city(config) as city:
         store = open_archive(city.archive_path())
     try:
-        hours = city.city.flow_overdue_h if older_than is None else older_than
+        hours = city.settings.flow_overdue_h if older_than is None else older_than
         cutoff = datetime.now(city.tz) - timedelta(hours=hours)
         flows = store.flows(plate=plate, open_only=True, opened_before=cutoff)
     finally:
@@ -828,18 +828,18 @@ def graph_build(
         started = time.monotonic()
         g = _load_graph(city, rebuild=rebuild, download=True)
         err.print(
-            f"{city.city.name_en}: {g.number_of_nodes():,} nodes, {g.number_of_edges():,} edges "
+            f"{city.settings.name_en}: {g.number_of_nodes():,} nodes, {g.number_of_edges():,} edges "
             f"in {time.monotonic() - started:.1f} s; cached at {road_graph.cache_path(city)}"
         )
 
 
-def _lonlat(value: str, option: str) -> dict[str, float]:
+def _lonlat(value: str, option: str) -> tuple[float, float]:
     try:
         lon, lat = (float(v) for v in value.split(","))
     except ValueError:
         err.print(f"[red]{option}: {value!r} is not LON,LAT[/] (e.g. 126.58,45.74)")
         raise typer.Exit(EXIT_INPUT) from None
-    return {"lon": lon, "lat": lat}
+    return lon, lat
 
 
 @app.command()
@@ -881,18 +881,16 @@ def route(
         raise typer.Exit(EXIT_INPUT)
     with _city(config) as city:
         depart = _parse_time(at, "--at") or _dt.now(city.tz).replace(microsecond=0)
-        body = {
-            "schema_version": 1,
-            "request_id": f"cli-{depart.strftime('%Y%m%d%H%M%S')}",
-            "plate": plate or f"{city.city.province}A00000",
-            "load": [
-                {"un_number": u, "hazard_class": c, "quantity_kg": 1000.0} for u, c in zip(uns, classes, strict=True)
-            ],
-            "origin": _lonlat(origin, "--from"),
-            "destination": _lonlat(destination, "--to"),
-            "depart_at": depart.isoformat(),
-            "optimize": optimize,
-        }
+        items = [{"un_number": u, "hazard_class": c, "quantity_kg": 1000.0} for u, c in zip(uns, classes, strict=True)]
+        body = RouteRequest.body(
+            f"cli-{depart.strftime('%Y%m%d%H%M%S')}",
+            plate or f"{city.settings.province}A00000",
+            items,
+            _lonlat(origin, "--from"),
+            _lonlat(destination, "--to"),
+            depart.isoformat(),
+            optimize,
+        )
         try:
             request = decode(RouteRequest, json.dumps(body, ensure_ascii=False))
         except InvalidEvent as exc:
@@ -909,7 +907,7 @@ def route(
     if geojson_file:
         geojson_file.write_text(dumps_geojson(result, router, **asked), encoding="utf-8")
     if map_file:
-        title = f"{city.city.name} {result.route_id}"
+        title = f"{city.settings.name} {result.route_id}"
         map_file.write_text(html_map(result, router, title=title, **asked), encoding="utf-8")
     if as_json or not out.is_terminal:
         print(result.model_dump_json())
@@ -961,7 +959,7 @@ def serve(
             for problem in exc.problems:
                 err.print(f"  {problem}", markup=False)
             raise typer.Exit(EXIT_CONFIG) from None
-    err.print(f"hazmat API for {city.city.name_en} on http://{host}:{port}/ (docs at /docs), Kafka {servers}")
+    err.print(f"hazmat API for {city.settings.name_en} on http://{host}:{port}/ (docs at /docs), Kafka {servers}")
     uvicorn.run(web, host=host, port=port, log_level="warning")
 
 

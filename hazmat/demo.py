@@ -31,7 +31,7 @@ from rich.console import Console
 
 from hazmat import broker
 from hazmat.alerts import verdict_alerts
-from hazmat.checking import judge
+from hazmat.checking import VERDICT_WORDS, judge
 from hazmat.cityconfig import CITIES_DIR, City
 from hazmat.demo_run import (
     CLOSED_HOW,
@@ -49,6 +49,7 @@ from hazmat.demo_run import (
     uninterrupted,
 )
 from hazmat.demo_samples import demo_shift, shift_dates, step_days
+from hazmat.events import Route, RouteRequest
 from hazmat.flows import opened_by
 
 DEMO_TIMEOUT_S = 240.0
@@ -148,9 +149,7 @@ class _Show:
             return
         store[value[key]] = value
         if kind == "verdict":
-            colour, word = (
-                ("green", "LOAD   准予装货") if value["verdict"] == "load" else ("bold red", "REFUSE 不予装货")
-            )
+            colour, word = VERDICT_WORDS[value["verdict"]]
             rules = ", ".join(f["rule_id"] + ("" if f["severity"] == "refuse" else "(warn)") for f in value["findings"])
             self.out.print(f"[{colour}]{word}[/] {value['plate']}  {value['checkin_event_id']}  {rules}")
             for f in value["findings"]:
@@ -287,7 +286,9 @@ class _Run:
                     flows[flow.flow_id] = (flow.checkin_event_id, flow.plate)
         morning = datetime.fromisoformat(json.loads(lines[0])["occurred_at"]).date()
 
-        err.print(f"[bold]hazmat-checker demo[/] — a morning in {city.city.name} ({city.city.name_en}), {morning}")
+        err.print(
+            f"[bold]hazmat-checker demo[/] — a morning in {city.settings.name} ({city.settings.name_en}), {morning}"
+        )
         err.print(f"run {run_id}: topics {prefix}*, event ids demo-{run_id}-… (samples moved by {shift} days)")
         self._tidy_earlier_runs()
         info = self._start_broker()
@@ -348,17 +349,12 @@ class _Run:
         loaded = next(
             c
             for eid, c in expected.items()
-            if show.verdicts[eid]["verdict"] == "load" and c["vehicle"]["plate"][0] == city.city.province
+            if show.verdicts[eid]["verdict"] == "load" and c["vehicle"]["plate"][0] == city.settings.province
         )
         plate = loaded["vehicle"]["plate"]
         depart = datetime.fromisoformat(loaded["occurred_at"]) + timedelta(minutes=30)
         request_id = event_id(run_id, "route-1")
-        request = {
-            "schema_version": 1, "request_id": request_id, "plate": plate,
-            "load": [{k: item[k] for k in ("un_number", "hazard_class", "quantity_kg")} for item in loaded["load"]],
-            "origin": {"lon": TRIP_FROM[0], "lat": TRIP_FROM[1]}, "destination": {"lon": TRIP_TO[0], "lat": TRIP_TO[1]},
-            "depart_at": depart.isoformat(),
-        }  # fmt: skip
+        request = RouteRequest.body(request_id, plate, loaded["load"], TRIP_FROM, TRIP_TO, depart.isoformat())
         producer.send(
             names.ROUTE_REQUESTS.name(prefix),
             key=plate.encode(),
@@ -366,7 +362,7 @@ class _Run:
         )
         producer.flush()
         err.print(
-            f"\n[bold]2. route[/]: requested a permitted route for {plate} at {depart.isoformat()} (the first run builds the road graph: about a minute)…"
+            f"\n[bold]2. route[/]: requested a permitted route for {plate} at {depart.isoformat()} (the first run builds the road graph: 30–60 s)…"
         )
         if not show.until(lambda: request_id in show.routes) or show.routes[request_id]["status"] != "ok":
             err.print("[red]no permitted route came back[/]")
@@ -387,7 +383,7 @@ class _Run:
             every_s=15,
             event_prefix=event_id(run_id, "trip"),
         )
-        rogue_plate = f"{city.city.province}A99999"
+        rogue_plate = f"{city.settings.province}A99999"
         rogue = drive(
             [list(TRIP_FROM), list(TRIP_TO)],
             plate=rogue_plate,
@@ -525,7 +521,6 @@ def _deliveries(
 
 
 def _write_map(city: City, route: dict[str, Any]) -> Path:
-    from hazmat.events import Route
     from hazmat.routing import graph as road_graph
     from hazmat.routing.mapview import html_map
     from hazmat.routing.router import Router
@@ -536,7 +531,7 @@ def _write_map(city: City, route: dict[str, Any]) -> Path:
         html_map(
             Route.model_validate_json(json.dumps(route)),
             router,
-            title=f"{city.city.name} demo route",
+            title=f"{city.settings.name} demo route",
             origin=TRIP_FROM,
             destination=TRIP_TO,
         ),

@@ -223,6 +223,28 @@ class RouteRequest(Strict):
     depart_at: AwareDatetime
     optimize: Literal["time", "distance"] = "time"
 
+    @staticmethod
+    def body(
+        request_id: str,
+        plate: str,
+        load: list[dict[str, Any]],
+        origin: tuple[float, float],
+        destination: tuple[float, float],
+        depart_at: str,
+        optimize: str = "time",
+    ) -> dict[str, Any]:
+        """The JSON body of a request (what a dispatcher sends), from plain values; validate it with ``decode``."""
+        return {
+            "schema_version": 1,
+            "request_id": request_id,
+            "plate": plate,
+            "load": [{k: item[k] for k in ("un_number", "hazard_class", "quantity_kg")} for item in load],
+            "origin": {"lon": origin[0], "lat": origin[1]},
+            "destination": {"lon": destination[0], "lat": destination[1]},
+            "depart_at": depart_at,
+            "optimize": optimize,
+        }
+
 
 class LineString(Strict):
     type: Literal["LineString"] = "LineString"

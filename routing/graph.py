@@ -108,16 +108,16 @@ def _speed_kmh(data: dict[str, Any], caps: tuple[float, float]) -> float:
 
 def online(city: City) -> bool:
     """The graph is downloaded (place name or bbox), not read from a file."""
-    return city.city.graph.source != "file"
+    return city.settings.graph.source != "file"
 
 
 def _describe(city: City) -> str:
-    source = city.city.graph
+    source = city.settings.graph
     return source.place if source.source == "place" else f"bbox {list(source.bbox or ())}"  # type: ignore[return-value]
 
 
 def source_path(city: City) -> Path:
-    source = city.city.graph
+    source = city.settings.graph
     if source.source != "file" or source.file is None:
         msg = f"{city.folder / 'city.yaml'}: graph.source is '{source.source}', not a local extract (graph.file)"
         raise GraphSourceError(msg)
@@ -138,13 +138,13 @@ def _sha256(path: Path) -> str:
 
 def provenance(city: City) -> dict[str, Any]:
     settings = {
-        "caps": city.city.speed_caps_kmh.model_dump(),
+        "caps": city.settings.speed_caps_kmh.model_dump(),
         "drivable": sorted(DRIVABLE),
         "excluded_service": sorted(EXCLUDED_SERVICE),
         "default_kmh": DEFAULT_KMH,
     }
     if online(city):
-        source = {"source": f"{city.city.graph.source}:{_describe(city)}", "source_sha256": None}
+        source = {"source": f"{city.settings.graph.source}:{_describe(city)}", "source_sha256": None}
     else:
         path = source_path(city)
         source = {"source": path.name, "source_sha256": _sha256(path)}
@@ -172,7 +172,7 @@ def _read(city: City, step: Callable[[str, float], None]) -> tuple[nx.MultiDiGra
     from osmnx._errors import InsufficientResponseError
     from requests import RequestException
 
-    source = city.city.graph
+    source = city.settings.graph
     if source.source == "file":
         path = source_path(city)
         step("reading OSM extract", 0.05)
@@ -218,7 +218,7 @@ def build(city: City, *, progress: Callable[[str, float], None] | None = None) -
     largest = max(nx.strongly_connected_components(graph), key=len)
     graph = graph.subgraph(largest).copy()
     step("speeds, travel times, restrictions", 0.9)
-    caps = (city.city.speed_caps_kmh.motorway, city.city.speed_caps_kmh.default)
+    caps = (city.settings.speed_caps_kmh.motorway, city.settings.speed_caps_kmh.default)
     for _, _, data in graph.edges(data=True):
         kmh = _speed_kmh(data, caps)
         data["speed_kph"] = kmh
@@ -271,7 +271,7 @@ def load(
             log.warning("graph cache unreadable; rebuilding", extra={"cache": str(path), "error": str(exc)})
     if online(city) and not download:
         msg = (
-            f"{city.folder / 'city.yaml'}: graph.source is '{city.city.graph.source}' ({_describe(city)}) and no road "
+            f"{city.folder / 'city.yaml'}: graph.source is '{city.settings.graph.source}' ({_describe(city)}) and no road "
             f"graph is cached at {path}: run `hazmat graph build --config {city.folder}` once where OpenStreetMap is "
             "reachable (it downloads and caches the graph), or give graph.file (a local extract)"
         )

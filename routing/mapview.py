@@ -127,6 +127,98 @@ def road_lines(graph: Any, *, digits: int = 5) -> dict[str, list[list[list[float
     return out
 
 
+class _Canvas:
+    """Lon/lat → SVG pixels for a frame 1000 px wide (stretched ~1/cos(latitude) at 45°N)."""
+
+    def __init__(self, west: float, south: float, east: float, north: float) -> None:
+        self.west, self.north = west, north
+        self.width = 1000.0
+        self.scale_x = self.width / (east - west)
+        self.height = (north - south) * self.scale_x * 1.4
+        self.scale_y = self.height / (north - south)
+        self.frame = box(west, south, east, north)
+
+    def xy(self, lon: float, lat: float) -> tuple[str, str]:
+        return f"{(lon - self.west) * self.scale_x:.1f}", f"{(self.north - lat) * self.scale_y:.1f}"
+
+    def path(self, coords: Any) -> str:
+        return "M" + "L".join(",".join(self.xy(x, y)) for x, y in coords)
+
+
+def _roads_svg(canvas: _Canvas, router: Router) -> str:
+    minor, major = [], []
+    for data, geom in zip(router.net.data, router.net.lonlat, strict=True):
+        if not geom.intersects(canvas.frame):
+            continue
+        highway = data.get("highway")
+        highway = highway[0] if isinstance(highway, list) else highway
+        (major if highway in MAJOR else minor).append(canvas.path(geom.coords))
+    return (
+        f'<path d="{" ".join(minor)}" fill="none" stroke="#d0cdc4" stroke-width="0.8"/>'
+        f'<path d="{" ".join(major)}" fill="none" stroke="#a8a398" stroke-width="1.8"/>'
+    )
+
+
+def _zones_svg(canvas: _Canvas, router: Router, avoided: set[str]) -> str:
+    out = []
+    for zone in router.zones:
+        colour = ZONE_KINDS[zone.kind].colour
+        polys = getattr(zone.lonlat, "geoms", [zone.lonlat])
+        d = " ".join(canvas.path(p.exterior.coords) + "Z" for p in polys)
+        dash = ' stroke-dasharray="8 4" stroke-width="3"' if zone.id in avoided else ' stroke-width="1.5"'
+        label = html.escape(f"{zone.name or zone.id}{' — 已避让 avoided' if zone.id in avoided else ''}")
+        x, y = canvas.xy(*zone.lonlat.representative_point().coords[0])
+        out.append(
+            f'<path class="zone" data-zone="{html.escape(zone.id)}" d="{d}" fill="{colour}" fill-opacity="0.18" stroke="{colour}"{dash}>'
+            f"<title>{label}</title></path>"
+            f'<text x="{x}" y="{y}" font-size="13" fill="{colour}">{label}</text>'
+        )
+        for road_id, name, line in zone.roads:  # a designated area's open roads, over its fill
+            parts = getattr(line, "geoms", [line])
+            out.append(
+                f'<path class="designated-road" data-road="{html.escape(road_id)}" data-area="{html.escape(zone.id)}" '
+                f'd="{" ".join(canvas.path(part.coords) for part in parts)}" fill="none" stroke="{DESIGNATED_ROAD.colour}" '
+                f'stroke-width="3.5" stroke-opacity="0.85"><title>{html.escape(name or road_id)}</title></path>'
+            )
+    return "".join(out)
+
+
+def _route_svg(canvas: _Canvas, route: Route, origin: Point | None, destination: Point | None) -> str:
+    """The route, its ends, and the dashed connectors from the requested points to the road."""
+    if route.geometry is None:
+        return ""
+    coords = route.geometry.coordinates
+    (x0, y0), (x1, y1) = canvas.xy(*coords[0]), canvas.xy(*coords[-1])
+    svg = (
+        f'<path id="route" d="{canvas.path(coords)}" fill="none" stroke="#00a651" stroke-width="5" stroke-linejoin="round"/>'
+        f'<circle cx="{x0}" cy="{y0}" r="7" fill="#00a651"><title>起点 origin</title></circle>'
+        f'<circle cx="{x1}" cy="{y1}" r="7" fill="#222"><title>终点 destination</title></circle>'
+    )
+    moved = {"origin": route.origin_snap_m, "destination": route.destination_snap_m}
+    for end, line in connectors(route, origin, destination):
+        label = html.escape(
+            f"{'起点' if end == 'origin' else '终点'}至道路 {moved[end] or 0:.0f} m ({end} to the road)"
+        )
+        x, y = canvas.xy(*line[0])
+        svg += (
+            f'<path class="connector" data-end="{end}" d="{canvas.path(line)}" fill="none" stroke="#555" '
+            f'stroke-width="2" stroke-dasharray="5 4"><title>{label}</title></path>'
+            f'<circle class="asked" cx="{x}" cy="{y}" r="5" fill="#fff" stroke="#555" stroke-width="2">'
+            f"<title>{label}</title></circle>"
+        )
+    return svg
+
+
+def _summary(route: Route) -> str:
+    if route.status == "ok":
+        arrive = route.arrive_at.isoformat() if route.arrive_at else ""
+        return f"{route.length_m / 1000:.1f} km, {route.duration_s / 60:.0f} min, arrive {arrive}"
+    summary = f"{route.status}: {route.reason_zh or ''} {route.reason_en or ''}"
+    if route.earliest_departure_at:
+        summary += f" — earliest permitted departure {route.earliest_departure_at.isoformat()}"
+    return summary
+
+
 def html_map(
     route: Route,
     router: Router,
@@ -137,76 +229,10 @@ def html_map(
 ) -> str:
     """A self-contained HTML page: roads, zones coloured by kind (avoided ones marked; a designated area with
     its designated roads drawn over it), the route and its connectors."""
-    west, south, east, north = _bounds(route, router, [p for p in (origin, destination) if p is not None])
-    width = 1000.0
-    scale_x = width / (east - west)
-    height = (north - south) * scale_x * 1.4  # ~1/cos(latitude) stretch at 45°N
-    scale_y = height / (north - south)
-
-    def pt(lon: float, lat: float) -> str:
-        return f"{(lon - west) * scale_x:.1f},{(north - lat) * scale_y:.1f}"
-
-    def path(coords: Any) -> str:
-        return "M" + "L".join(pt(x, y) for x, y in coords)
-
-    frame = box(west, south, east, north)
-    minor, major = [], []
-    for data, geom in zip(router.net.data, router.net.lonlat, strict=True):
-        if not geom.intersects(frame):
-            continue
-        highway = data.get("highway")
-        highway = highway[0] if isinstance(highway, list) else highway
-        (major if highway in MAJOR else minor).append(path(geom.coords))
-    avoided = {a.zone_id: a for a in route.avoided + route.blocked_by if a.zone_id}
-    zone_svg = []
-    for zone in router.zones:
-        colour = ZONE_KINDS[zone.kind].colour
-        polys = getattr(zone.lonlat, "geoms", [zone.lonlat])
-        d = " ".join(path(p.exterior.coords) + "Z" for p in polys)
-        dash = ' stroke-dasharray="8 4" stroke-width="3"' if zone.id in avoided else ' stroke-width="1.5"'
-        label = html.escape(f"{zone.name or zone.id}{' — 已避让 avoided' if zone.id in avoided else ''}")
-        cx, cy = zone.lonlat.representative_point().coords[0]
-        zone_svg.append(
-            f'<path class="zone" data-zone="{html.escape(zone.id)}" d="{d}" fill="{colour}" fill-opacity="0.18" stroke="{colour}"{dash}>'
-            f"<title>{label}</title></path>"
-            f'<text x="{pt(cx, cy).split(",")[0]}" y="{pt(cx, cy).split(",")[1]}" font-size="13" fill="{colour}">{label}</text>'
-        )
-        for road_id, name, line in zone.roads:  # a designated area's open roads, over its fill
-            parts = getattr(line, "geoms", [line])
-            zone_svg.append(
-                f'<path class="designated-road" data-road="{html.escape(road_id)}" data-area="{html.escape(zone.id)}" '
-                f'd="{" ".join(path(part.coords) for part in parts)}" fill="none" stroke="{DESIGNATED_ROAD.colour}" '
-                f'stroke-width="3.5" stroke-opacity="0.85"><title>{html.escape(name or road_id)}</title></path>'
-            )
-    route_svg = ""
-    if route.geometry is not None:
-        coords = route.geometry.coordinates
-        route_svg = (
-            f'<path id="route" d="{path(coords)}" fill="none" stroke="#00a651" stroke-width="5" stroke-linejoin="round"/>'
-            f'<circle cx="{pt(*coords[0]).split(",")[0]}" cy="{pt(*coords[0]).split(",")[1]}" r="7" fill="#00a651"><title>起点 origin</title></circle>'
-            f'<circle cx="{pt(*coords[-1]).split(",")[0]}" cy="{pt(*coords[-1]).split(",")[1]}" r="7" fill="#222"><title>终点 destination</title></circle>'
-        )
-        moved = {"origin": route.origin_snap_m, "destination": route.destination_snap_m}
-        for end, line in connectors(route, origin, destination):
-            label = html.escape(
-                f"{'起点' if end == 'origin' else '终点'}至道路 {moved[end] or 0:.0f} m ({end} to the road)"
-            )
-            x, y = pt(*line[0]).split(",")
-            route_svg += (
-                f'<path class="connector" data-end="{end}" d="{path(line)}" fill="none" stroke="#555" '
-                f'stroke-width="2" stroke-dasharray="5 4"><title>{label}</title></path>'
-                f'<circle class="asked" cx="{x}" cy="{y}" r="5" fill="#fff" stroke="#555" stroke-width="2">'
-                f"<title>{label}</title></circle>"
-            )
-    if route.status == "ok":
-        summary = f"{route.length_m / 1000:.1f} km, {route.duration_s / 60:.0f} min, arrive {route.arrive_at.isoformat() if route.arrive_at else ''}"
-    else:
-        summary = f"{route.status}: {route.reason_zh or ''} {route.reason_en or ''}"
-        if route.earliest_departure_at:
-            summary += f" — earliest permitted departure {route.earliest_departure_at.isoformat()}"
-    reasons = "".join(
-        f"<li>{html.escape(a.reason_zh)} / {html.escape(a.reason_en)}</li>" for a in route.avoided + route.blocked_by
-    )
+    canvas = _Canvas(*_bounds(route, router, [p for p in (origin, destination) if p is not None]))
+    explained = route.avoided + route.blocked_by
+    avoided = {a.zone_id for a in explained if a.zone_id}
+    reasons = "".join(f"<li>{html.escape(a.reason_zh)} / {html.escape(a.reason_en)}</li>" for a in explained)
     legend = "".join(
         f'<span><i style="background:{k.colour}"></i>{html.escape(f"{k.zh} {k.en}")}</span>'
         for k in (*ZONE_KINDS.values(), DESIGNATED_ROAD)
@@ -220,13 +246,12 @@ svg {{ background: #f7f6f2; border: 1px solid #ccc; max-width: 100%; height: aut
 footer {{ color: #666; font-size: 12px; margin-top: 6px; }}
 </style></head><body>
 <h1>{html.escape(title or "危险货物运输许可路线 permitted route")}</h1>
-<p id="summary">{html.escape(route.plate)} · {html.escape(summary)}</p>
+<p id="summary">{html.escape(route.plate)} · {html.escape(_summary(route))}</p>
 <div class="legend"><span><i style="background:#00a651;opacity:1"></i>路线 route</span><span><i style="background:#555"></i>虚线：请求点至道路 dashed: requested point to the road</span>{legend}</div>
-<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" height="{height:.0f}">
-<path d="{" ".join(minor)}" fill="none" stroke="#d0cdc4" stroke-width="0.8"/>
-<path d="{" ".join(major)}" fill="none" stroke="#a8a398" stroke-width="1.8"/>
-{"".join(zone_svg)}
-{route_svg}
+<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {canvas.width:.0f} {canvas.height:.0f}" width="{canvas.width:.0f}" height="{canvas.height:.0f}">
+{_roads_svg(canvas, router)}
+{_zones_svg(canvas, router, avoided)}
+{_route_svg(canvas, route, origin, destination)}
 </svg>
 <h2>避让原因 avoided restrictions</h2><ul id="reasons">{reasons or "<li>—</li>"}</ul>
 <footer>Map data {html.escape(ATTRIBUTION)} · drawn from the city's own road graph, no tiles needed</footer>

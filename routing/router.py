@@ -97,7 +97,7 @@ class Router:
         #: the passes ``plan`` applies when it is given none (``hazmat route``: the city's passes.yaml)
         self.passes = PassBook()
         self.graph = graph
-        self.road_rules = CityRoadRules(untagged_tunnel_forbidden=city.city.untagged_tunnel_policy == "forbidden")
+        self.road_rules = CityRoadRules(untagged_tunnel_forbidden=city.settings.untagged_tunnel_policy == "forbidden")
         self.net = RoadNetwork(graph)
         self.projection = self.net.projection
         self.metrics = Metrics(self.net)
@@ -108,9 +108,9 @@ class Router:
     def city_zone_features(self) -> list[ZoneFeature | RoadFeature]:
         """The city's configured zones, plus the water sources mapped in OSM when the city derives them."""
         features: list[ZoneFeature | RoadFeature] = list(self.city.zones.features)
-        if self.city.city.derive_water_sources:
+        if self.city.settings.derive_water_sources:
             derived = osm_water_sources.as_zone_features(
-                self.graph.graph.get("water_sources", []), self.city.city.water_source_buffer_m
+                self.graph.graph.get("water_sources", []), self.city.settings.water_source_buffer_m
             )
             configured = {f.properties.id for f in features}
             features += [f for f in derived if f.properties.id not in configured]
@@ -464,7 +464,7 @@ class Router:
         ]
         openings = self.openings(request.plate, held)
         base = answer.base(request)
-        limit = self.city.city.max_snap_m
+        limit = self.city.settings.max_snap_m
         points = {
             "origin": self.projection.point(request.origin.lon, request.origin.lat),
             "destination": self.projection.point(request.destination.lon, request.destination.lat),

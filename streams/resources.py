@@ -142,7 +142,7 @@ def _build_geofence() -> Any:
 def monitor_settings() -> Any:
     from hazmat.monitor.judge import MonitorSettings
 
-    c = city().city
+    c = city().settings
     return MonitorSettings(
         corridor_m=c.corridor_m,
         deviation_pings=c.deviation_pings,
@@ -178,5 +178,5 @@ async def in_archive(call: Callable[..., T], *args: Any, what: str, **context: A
 def flow_settings() -> Any:
     from hazmat.flows.watch import FlowSettings
 
-    c = city().city
+    c = city().settings
     return FlowSettings(arrival_radius_m=c.flow_arrival_radius_m, track_every_s=c.flow_track_every_s)

@@ -39,6 +39,12 @@ def road(road_id: str, area_id: str, lines: list[list[tuple[float, float]]], **p
     )
 
 
+def box_zone(zone_id: str, center: tuple[float, float], half: float, **props: Any) -> ZoneFeature:
+    """A square zone ``half`` degrees each way around ``center`` (the tests' usual shape)."""
+    lon, lat = center[0], center[1]
+    return zone(zone_id, lon - half, lat - half, lon + half, lat + half, **props)
+
+
 def request(
     origin: tuple[float, float],
     destination: tuple[float, float],

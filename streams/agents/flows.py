@@ -66,7 +66,7 @@ async def close_delivered(stream: StreamT) -> None:
 @app.timer(OVERDUE_CHECK_S)
 async def raise_overdue() -> None:
     # sent before it is marked: a crash in between sends it again (same alert id), never loses it
-    after = timedelta(hours=resources.city().city.flow_overdue_h)
+    after = timedelta(hours=resources.city().settings.flow_overdue_h)
     now = datetime.now(UTC)
     late = await resources.in_archive(overdue, now, after, what="overdue flows")
     await send_alerts([overdue_alert(s, "raised", now) for s in late])

@@ -74,9 +74,9 @@ def test_config_init_copies_a_bundled_city_without_keys(tmp_path):
         assert (folder / name).read_bytes() == (template / name).read_bytes(), name
     assert not (folder / "api_keys.yaml").exists()
     city = load_city(folder)
-    extract = folder / city.city.graph.file
+    extract = folder / city.settings.graph.file
     assert extract.is_file()
-    assert extract.read_bytes() == (template / city.city.graph.file).read_bytes()
+    assert extract.read_bytes() == (template / city.settings.graph.file).read_bytes()
     assert not is_template(folder)
     assert f"hazmat keys add --config {folder.resolve()} --role police" in result.stdout
 
@@ -117,7 +117,7 @@ def test_a_graph_file_outside_the_copied_folder_stays_reachable(tmp_path):
     folder = tmp_path / "chengdu"
     init_city(folder, CHENGDU)
     copied, original = load_city(folder), load_city(CHENGDU)
-    assert (folder / copied.city.graph.file).resolve() == (CHENGDU / original.city.graph.file).resolve()
+    assert (folder / copied.settings.graph.file).resolve() == (CHENGDU / original.settings.graph.file).resolve()
     text = (folder / "city.yaml").read_text(encoding="utf-8")
     assert text.startswith("# Test city")  # one value replaced, the comments kept
     assert "../../osm/" not in text

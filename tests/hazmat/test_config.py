@@ -36,13 +36,13 @@ def edit(path: Path, old: str, new: str) -> None:
 @pytest.mark.parametrize("name", sorted(p.name for p in CITIES_DIR.iterdir() if p.is_dir()))
 def test_bundled_cities_are_valid(name):
     city = load_city(name)
-    assert city.city.province in "晋黑"
-    assert city.rule_settings().province == city.city.province
+    assert city.settings.province in "晋黑"
+    assert city.rule_settings().province == city.settings.province
 
 
 def test_default_city_is_datong(monkeypatch):
     monkeypatch.delenv("HAZMAT_CITY", raising=False)
-    assert load_city().city.name_en == "Datong"
+    assert load_city().settings.name_en == "Datong"
 
 
 def test_unknown_city_lists_the_bundled_ones():

@@ -17,7 +17,7 @@ from hazmat.routing.policy import Load
 from hazmat.routing.restrictions import CityRoadRules
 from hazmat.routing.router import Router, RouteViolation
 from tests.routing.reference import Reference
-from tests.routing_helpers import request, zone
+from tests.routing_helpers import box_zone, request, zone
 
 DAY = "2026-11-26T10:00:00+08:00"
 NIGHT = "2026-11-26T23:00:00+08:00"
@@ -42,7 +42,7 @@ def random_case(router: Router, rng: random.Random, *, jitter: float = 0.0):
         for k in range(rng.randint(1, 4)):
             cx, cy = node_lonlat(router, rng.randrange(len(router.net.node_ids)))
             half = rng.uniform(0.001, 0.0035)
-            zones.append(zone(f"z{k}", cx - half, cy - half, cx + half, cy + half))
+            zones.append(box_zone(f"z{k}", (cx, cy), half))
         shapes = [shape(z.geometry.model_dump()) for z in zones]
         if not any(s.intersects(Point(origin)) or s.intersects(Point(destination)) for s in shapes):
             return o, d, origin, destination, zones, shapes
@@ -82,7 +82,7 @@ def _crossing_case(router, with_zones):
 
 def test_a_zone_in_the_way_is_avoided_and_named(router, with_zones):
     origin, destination, free, mid = _crossing_case(router, with_zones)
-    blocking = zone("rs-mid", mid[0] - 0.002, mid[1] - 0.002, mid[0] + 0.002, mid[1] + 0.002, name="中段限行")
+    blocking = box_zone("rs-mid", mid, 0.002, name="中段限行")
     r = with_zones(blocking).plan(request(origin, destination))
     assert r.status == "ok"
     assert r.geometry != free.geometry
@@ -225,7 +225,7 @@ def test_outside_the_map(router, with_zones):
 
 def test_the_recheck_catches_a_route_through_a_zone(router, with_zones):
     origin, destination, _free, mid = _crossing_case(router, with_zones)
-    blocking = zone("rs-mid", mid[0] - 0.002, mid[1] - 0.002, mid[0] + 0.002, mid[1] + 0.002)
+    blocking = box_zone("rs-mid", mid, 0.002)
     r = with_zones(blocking)
     load = Load.of(request(origin, destination).load, router.city.rules.tunnel_codes)
     starts, stops = r.snap(*origin, load).starts(r.net), r.snap(*destination, load).stops(r.net)
@@ -237,7 +237,7 @@ def test_the_recheck_catches_a_route_through_a_zone(router, with_zones):
 def test_the_recheck_lets_a_route_through_a_zone_outside_its_window(router, with_zones):
     origin, destination, _free, mid = _crossing_case(router, with_zones)
     evening = [{"start": "19:00", "end": "21:00"}]
-    later = zone("rs-eve", mid[0] - 0.002, mid[1] - 0.002, mid[0] + 0.002, mid[1] + 0.002, windows=evening)
+    later = box_zone("rs-eve", mid, 0.002, windows=evening)
     r = with_zones(later)
     load = Load.of(request(origin, destination).load, router.city.rules.tunnel_codes)
     starts, stops = r.snap(*origin, load).starts(r.net), r.snap(*destination, load).stops(r.net)
@@ -266,7 +266,7 @@ class _Tags(HTMLParser):
 
 def test_geojson_and_map_are_valid(router, with_zones):
     origin, destination, _, mid = _crossing_case(router, with_zones)
-    blocking = zone("rs-mid", mid[0] - 0.002, mid[1] - 0.002, mid[0] + 0.002, mid[1] + 0.002, name="中段限行")
+    blocking = box_zone("rs-mid", mid, 0.002, name="中段限行")
     r = with_zones(blocking).plan(request(origin, destination))
     doc = json.loads(json.dumps(geojson(r, router)))
     assert doc["type"] == "FeatureCollection"
@@ -341,7 +341,7 @@ def test_a_zone_that_opens_during_the_trip_is_respected_when_the_vehicle_gets_th
     coords = free.geometry.coordinates
     late = coords[int(len(coords) * 0.8)]  # a point near the end of the free route
     window = [{"start": "07:00", "end": "21:00"}]
-    closing = zone("rs-late", late[0] - 0.0015, late[1] - 0.0015, late[0] + 0.0015, late[1] + 0.0015, windows=window)
+    closing = box_zone("rs-late", late, 0.0015, windows=window)
     assert not shape(closing.geometry.model_dump()).intersects(Point(destination))
     depart = datetime.fromisoformat("2026-11-26T07:00:00+08:00") - timedelta(seconds=free.duration_s * 0.5)
     r = with_zones(closing).plan(request(origin, destination, at=depart.isoformat()))
@@ -355,7 +355,7 @@ def test_an_osm_reservoir_becomes_a_water_source_zone(router):
     assert "osm-way-227338532" in ids  # landuse=reservoir in the Chengdu extract
     z = ids.index("osm-way-227338532")
     assert router.zones[z].kind == "water_source"
-    assert router.zones[z].buffer_m == router.city.city.water_source_buffer_m
+    assert router.zones[z].buffer_m == router.city.settings.water_source_buffer_m
     edge = router.zone_edges[z][0]
     r = router.plan(request(node_lonlat(router, router.net.tail[edge]), node_lonlat(router, 0)))
     named = [a.zone_id for a in r.avoided + r.blocked_by]

@@ -25,7 +25,7 @@ from hazmat.routing.mapview import geojson, html_map
 from hazmat.routing.policy import Load
 from hazmat.routing.router import Router, RouteViolation
 from tests.routing.reference import Reference
-from tests.routing_helpers import CHENGDU, request, zone
+from tests.routing_helpers import CHENGDU, box_zone, request, zone
 
 NIGHT = "2026-11-26T23:00:00+08:00"
 
@@ -161,7 +161,7 @@ def test_a_point_beyond_max_snap_m_is_no_road_nearby_naming_the_end_and_the_dist
     assert "origin" in both.reason_en
     assert "destination" in both.reason_en
     # the limit is the city's: raised to 1 km, the same point is routed from the road 500+ m away
-    wide = dataclasses.replace(router.city, city=router.city.city.model_copy(update={"max_snap_m": 1000.0}))
+    wide = dataclasses.replace(router.city, settings=router.city.settings.model_copy(update={"max_snap_m": 1000.0}))
     saved = router.city
     try:
         router.city = wide
@@ -201,7 +201,7 @@ def test_max_snap_m_is_validated_with_file_and_field(tmp_path):
     with pytest.raises(ConfigError, match=r"city\.yaml: max_snap_m"):
         load_city(city)
     (city / "city.yaml").write_text(text + "max_snap_m: 250\n", encoding="utf-8")
-    assert load_city(city).city.max_snap_m == 250
+    assert load_city(city).settings.max_snap_m == 250
 
 
 # --- mid-segment starts and ends: one-way streets, one segment, partial costs -------------
@@ -304,7 +304,7 @@ def test_zones_do_not_steer_the_snap(router, with_zones):
     middle = router.projection.backward.transform(
         *router.net.projected[arc].interpolate(0.5, normalized=True).coords[0]
     )
-    around = zone("rs-here", middle[0] - 0.0003, middle[1] - 0.0003, middle[0] + 0.0003, middle[1] + 0.0003)
+    around = box_zone("rs-here", middle, 0.0003)
     assert shape(around.geometry.model_dump()).contains(Point(middle))
     to = beside(router, next(straight_arcs(router, arcs_per_road=1)), 0.5, 5.0)
     r = with_zones(around).plan(request(point, to))
