@@ -2,7 +2,7 @@
 Kafka topics as the processors. Invalid bodies get 422 with field-level errors and are never
 produced; a wrong key gets 401, a wrong role or another site's id 403.
 
-The endpoints live in one router per audience (``checkins``, ``routes``, ``police``) and take
+The endpoints live in one router per audience (``checkins``, ``routes``, ``police``, ``passes``) and take
 what they need as dependencies (``deps``); this module starts the services and assembles them.
 """
 
@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from hazmat.archive import open_archive
 from hazmat.cityconfig import City
 
-from . import checkins, police, routes
+from . import checkins, passes, police, routes
 from .deps import MAX_BODY, Anyone, Services, Svc
 from .feed import Feed
 from .keys import KeyStore
@@ -59,7 +59,7 @@ def create_app(city: City, bootstrap: str) -> FastAPI:
     app.get("/healthz")(_healthz)
     app.get("/v1/whoami")(_whoami)
     app.get("/", response_class=HTMLResponse)(_page)
-    for module in (checkins, routes, police):
+    for module in (checkins, routes, police, passes):
         app.include_router(module.router)
     return app
 

@@ -33,7 +33,8 @@ class Services:
     archive: Archive | None = None
     roads: dict[str, Any] | None = None  # the road layer, built on first request
 
-    async def produce(self, spec: names.TopicSpec, key: str, raw: bytes) -> None:
+    async def produce(self, spec: names.TopicSpec, key: str, raw: bytes | None) -> None:
+        """One message, acknowledged by the broker (``raw`` None: a tombstone, on a compacted topic)."""
         assert self.producer is not None, "the API's lifespan starts the producer"
         await self.producer.send_and_wait(spec.name(), raw, key=key.encode("utf-8"))
 

@@ -1012,5 +1012,15 @@ def _check_keys_before_serving(folder: Path, host: str) -> None:
     )
 
 
+def _register_passes() -> None:
+    """``hazmat pass …`` lives in its own module (``hazmat/cli_passes.py``), which reads this one's helpers."""
+    from hazmat.cli_passes import pass_app
+
+    app.add_typer(pass_app, name="pass")
+
+
+_register_passes()
+
+
 def main() -> None:
     app()

@@ -37,6 +37,7 @@ DLQ = TopicSpec("hazmat.dlq", "original key", "dead letter", {"retention.ms": st
 BLACKLIST = TopicSpec(
     "hazmat.blacklist", "listed value", "blacklist entry (null removes)", {"cleanup.policy": "compact"}
 )
+PASSES = TopicSpec("hazmat.passes", "pass id", "police pass (null revokes)", {"cleanup.policy": "compact"})
 
 ALL: tuple[TopicSpec, ...] = (
     CHECKINS,
@@ -48,6 +49,7 @@ ALL: tuple[TopicSpec, ...] = (
     ALERTS,
     DLQ,
     BLACKLIST,
+    PASSES,
 )
 
 

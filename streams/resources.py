@@ -86,7 +86,7 @@ def router_plan() -> Callable[[RouteRequest], Route]:
     if _router is not None:
         return _router.plan
     reason = _router_error or "unknown"
-    return lambda request: no_router(request, reason)
+    return lambda request, **_: no_router(request, reason)  # ``passes=`` as the router's plan takes them
 
 
 def _load_router() -> None:

@@ -28,7 +28,7 @@ def run(*, loglevel: str = "info") -> NoReturn:
     from faust.worker import Worker
 
     from . import resources
-    from .agents import blacklist, checkins, flows, positions, routes  # noqa: F401  (registers the agents)
+    from .agents import blacklist, checkins, flows, passes, positions, routes  # noqa: F401  (registers the agents)
     from .app import app
     from .bootstrap import bootstrap_servers
 

@@ -27,6 +27,7 @@ from .. import handlers, names, resources, topics
 from ..app import app
 from ..tables import load_of, set_load, vehicle_monitor, vehicle_routes
 from .checkins import source_of
+from .passes import runtime_passes
 from .send import send_alerts
 
 log = logging.getLogger("hazmat.streams.positions")
@@ -71,6 +72,9 @@ async def monitor_positions(stream: StreamT) -> None:
             for out in pos.outputs:
                 await topics.send(out)
             continue
+        passes = runtime_passes()
+        if not passes.ready.is_set():
+            await passes.ready.wait()  # the passes in force, before any ping is judged
         try:
             fence = resources.built_geofence() or await asyncio.to_thread(
                 resources.geofence
@@ -78,7 +82,8 @@ async def monitor_positions(stream: StreamT) -> None:
             current = VehicleState.from_json(vehicle_monitor.get(pos.plate), pos.plate)
             load = load_of(pos.plate)
             route = vehicle_routes.get(pos.plate)
-            new_state, alerts = judge_position(pos, current, load, route, fence, resources.monitor_settings())
+            held = passes.book.for_plate(pos.plate)
+            new_state, alerts = judge_position(pos, current, load, route, fence, resources.monitor_settings(), held)
         except Exception as exc:  # a bug must not stop monitoring: the ping goes to the DLQ with the reason
             log.exception("position handling failed", extra={"plate": pos.plate, "event_id": pos.event_id})
             for out in handlers.internal_error(event.value, source, exc, now).outputs:

@@ -40,6 +40,8 @@ def test_health_and_openapi(server):
         "/v1/alerts/stream",
         "/v1/archive",
         "/v1/flows",
+        "/v1/passes",
+        "/v1/passes/{pass_id}",
         "/v1/roads",
         "/healthz",
     } <= set(paths)
@@ -183,3 +185,61 @@ def test_police_see_the_high_hazard_flow_a_passed_load_opened(server):
     assert (flow["consignee"], flow["closed_at"]) == ("某冷库有限公司", None)
     assert get(server, f"/v1/flows?plate={plate}&older_than_h=87600", POLICE).json() == []
     assert get(server, "/v1/flows", SITE).status_code == 403
+
+
+def _route_into_the_corner(server: str, plate: str, request_id: str) -> dict:
+    body = {
+        "schema_version": 1, "request_id": request_id, "plate": plate,
+        "load": [{"un_number": "UN1005", "hazard_class": "2.3", "quantity_kg": 1000}],
+        "origin": {"lon": 104.06, "lat": 30.67}, "destination": {"lon": 104.125, "lat": 30.7245},
+        "depart_at": "2026-11-26T10:00:00+08:00",
+    }  # fmt: skip
+    assert post(server, "/v1/route-requests", DISPATCH, body).status_code == 202
+    route = get(server, f"/v1/routes/{request_id}?wait=30", DISPATCH)
+    assert route.status_code == 200, route.text
+    return route.json()
+
+
+def _until(server: str, plate: str, done, timeout: float = 60) -> dict:
+    """Ask for routes until one shows the worker applied the pass message (it follows the topic on its own)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    for n in range(10_000):
+        route = _route_into_the_corner(server, plate, f"api-pass-{plate[2:]}-{n}")
+        if done(route):
+            return route
+        assert time.monotonic() < deadline, route
+    raise AssertionError("unreachable")
+
+
+def test_police_issue_and_revoke_a_pass_over_http(server):
+    plate = "川A40001"
+    granted = {
+        "schema_version": 1, "pass_id": "API-P-1", "plate": plate, "zone_ids": ["rs-test-corner"],
+        "valid_from": "2026-11-26T08:00:00+08:00", "valid_until": "2026-11-26T18:00:00+08:00",
+        "route": None, "issued_by": "成都市公安局交通管理局", "reason": "医院液氧配送",
+    }  # fmt: skip
+    assert post(server, "/v1/passes", DISPATCH, granted).status_code == 403
+    assert post(server, "/v1/passes", SITE, granted).status_code == 403
+    assert post(server, "/v1/passes", None, granted).status_code == 401
+    water = post(server, "/v1/passes", POLICE, {**granted, "zone_ids": ["osm-way-227338532"]})
+    assert water.status_code == 422
+    [error] = water.json()["detail"]
+    assert error["loc"] == ["zone_ids", 0]
+    assert "a pass never opens one" in error["msg"]
+    backwards = post(server, "/v1/passes", POLICE, {**granted, "valid_until": "2026-11-26T07:00:00+08:00"})
+    assert backwards.status_code == 422
+    assert backwards.json()["detail"][0]["loc"] == ["valid_until"]
+    issued = post(server, "/v1/passes", POLICE, granted)
+    assert issued.status_code == 202, issued.text
+    assert issued.json() == {"pass_id": "API-P-1", "plate": plate}
+    opened = _until(server, plate, lambda r: r["status"] == "ok")
+    assert opened["passes_used"] == ["API-P-1"]
+    headers = {"X-API-Key": DISPATCH}
+    assert httpx.delete(f"{server}/v1/passes/API-P-1", headers=headers, timeout=30).status_code == 403
+    revoked = httpx.delete(f"{server}/v1/passes/API-P-1", headers={"X-API-Key": POLICE}, timeout=30)
+    assert revoked.status_code == 202
+    assert revoked.json() == {"pass_id": "API-P-1", "revoked": True}
+    closed = _until(server, plate, lambda r: r["status"] != "ok")
+    assert [b["zone_id"] for b in closed["blocked_by"]] == ["rs-test-corner"]
