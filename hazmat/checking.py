@@ -1,7 +1,8 @@
 """Judging check-ins without a broker: split input into records, decode, evaluate.
 
-Used by ``hazmat check`` and by the stream processors alike, so both give the same answer
-for the same bytes.
+``hazmat check`` reads and judges here; the stream processors judge with the same rules
+(``hazmat.streams.handlers``) and share ``archive_entry`` and ``log_verdict``, so both give
+the same answer and the same archive record for the same bytes.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The ``hazmat`` command (shared/spec/cli.md).
 
-Exit codes: 0 done, 1 configuration error (file and field printed), 2 bad input, 3 no
-permitted route. Human-readable output on a terminal, JSON with ``--json`` or when the
+Exit codes: 0 done, 1 configuration or archive error (file and field, or the archive,
+printed), 2 bad input, 3 no permitted route. Human-readable output on a terminal, JSON with ``--json`` or when the
 input is JSON Lines or stdout is not a terminal.
 """
 
