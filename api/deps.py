@@ -46,18 +46,33 @@ def services(request: Request) -> Services:
 Svc = Annotated[Services, Depends(services)]
 
 
+def _admit(request: Request, key: str | None, roles: tuple[Role, ...]) -> ApiKey:
+    found = request.app.state.keys.get(digest(key)) if key else None
+    if found is None:
+        raise HTTPException(401, "missing or unknown API key (X-API-Key header)")
+    if found.role not in roles:
+        raise HTTPException(403, f"role {found.role} may not do this; needs {' or '.join(roles)}")
+    return found
+
+
 def _caller(*roles: Role) -> Any:
-    """A dependency that admits a valid key of one of ``roles`` (401 unknown key, 403 wrong role)."""
+    """A dependency that admits a valid key of one of ``roles`` from the ``X-API-Key`` header
+    (401 missing or unknown key, 403 wrong role)."""
+
+    def check(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> ApiKey:
+        return _admit(request, x_api_key, roles)
+
+    return Depends(check)
+
+
+def _stream_caller(*roles: Role) -> Any:
+    """The same for an event stream: a browser's EventSource cannot set headers, so ``?key=`` is
+    taken there, and only there (a key in a URL ends up in logs and histories)."""
 
     def check(
         request: Request, x_api_key: Annotated[str | None, Header()] = None, key: Annotated[str | None, Query()] = None
     ) -> ApiKey:
-        found = request.app.state.keys.get(digest(x_api_key or key or ""))
-        if found is None:
-            raise HTTPException(401, "missing or unknown API key (X-API-Key header)")
-        if found.role not in roles:
-            raise HTTPException(403, f"role {found.role} may not do this; needs {' or '.join(roles)}")
-        return found
+        return _admit(request, x_api_key or key, roles)
 
     return Depends(check)
 
@@ -67,6 +82,7 @@ SiteOrPolice = Annotated[ApiKey, _caller("site", "police")]
 Dispatcher = Annotated[ApiKey, _caller("dispatcher")]
 DispatcherOrPolice = Annotated[ApiKey, _caller("dispatcher", "police")]
 Police = Annotated[ApiKey, _caller("police")]
+PoliceStream = Annotated[ApiKey, _stream_caller("police")]
 Anyone = Annotated[ApiKey, _caller("site", "dispatcher", "police")]
 
 

@@ -9,11 +9,14 @@ API sees either change at its next request (:class:`KeyStore`).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
 import secrets
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, get_args
@@ -149,6 +152,17 @@ def _write(folder: Path, keys: ApiKeysFile) -> None:
         raise
 
 
+@contextmanager
+def _changing(folder: Path) -> Iterator[None]:
+    """One change of the keys file at a time (two ``hazmat keys`` runs must not undo each other)."""
+    fd = os.open(folder, os.O_RDONLY)  # the folder itself is the lock: nothing is left behind
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def _default_name(taken: set[str], role: str, site_id: str | None) -> str:
     base = f"site {site_id}" if role == "site" else role
     n = 1
@@ -181,6 +195,13 @@ def add_key(
         raise KeyChangeError("a site key needs the site it may post for: --site ID")
     if role != "site" and site_id is not None:
         raise KeyChangeError(f"--site is for site keys only, not for role '{role}'")
+    with _changing(folder):
+        return _add(folder, role, site_id, name, key, now)
+
+
+def _add(
+    folder: Path, role: str, site_id: str | None, name: str | None, key: str | None, now: datetime | None
+) -> tuple[str, ApiKey]:
     current = read_keys_file(folder)
     taken = {k.name for k in current.keys}
     if name is not None and name.strip() in taken:
@@ -196,8 +217,9 @@ def add_key(
         )
     except ValidationError as exc:
         raise KeyChangeError("; ".join(f"{format_loc(e['loc'])}: {e['msg']}" for e in errors_of(exc))) from None
-    if entry.sha256 in {k.sha256 for k in current.keys}:
-        raise KeyChangeError(f"this key is stored already (as '{load_keys(folder)[entry.sha256].name}')")
+    stored = {k.sha256: k for k in current.keys}
+    if entry.sha256 in stored:
+        raise KeyChangeError(f"this key is stored already (as '{stored[entry.sha256].name}')")
     _write(folder, ApiKeysFile(keys=[*current.keys, entry]))
     log.info("api key added", extra={"folder": str(folder), "name": entry.name, "role": role, "hash": entry.prefix})
     return secret, entry
@@ -226,9 +248,10 @@ def find_key(keys: ApiKeysFile, name_or_prefix: str) -> ApiKey:
 def revoke_key(folder: Path, name_or_prefix: str) -> ApiKey:
     """Remove one key by name or hash prefix; a running API refuses it from its next request on."""
     folder = _writable(folder, "revoking a key")
-    current = read_keys_file(folder)
-    gone = find_key(current, name_or_prefix)
-    _write(folder, ApiKeysFile(keys=[k for k in current.keys if k is not gone]))
+    with _changing(folder):
+        current = read_keys_file(folder)
+        gone = find_key(current, name_or_prefix)
+        _write(folder, ApiKeysFile(keys=[k for k in current.keys if k is not gone]))
     log.info("api key revoked", extra={"folder": str(folder), "name": gone.name, "hash": gone.prefix})
     return gone
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from .deps import Police, Svc
+from .deps import Police, PoliceStream, Svc
 
 router = APIRouter(prefix="/v1", tags=["police"])
 
@@ -31,7 +31,7 @@ async def get_alerts(
 
 
 @router.get("/alerts/stream")
-async def stream_alerts(_: Police, svc: Svc) -> StreamingResponse:
+async def stream_alerts(_: PoliceStream, svc: Svc) -> StreamingResponse:
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     feed = svc.feed
     feed.subscribers.add(queue)

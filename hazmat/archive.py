@@ -82,7 +82,7 @@ def batch_of(entries: Iterable[Entry]) -> Batch:
             for event_id, entry in first.items()
             for rule_id in sorted({f.rule_id for f in entry.verdict.findings})
         ],
-        flows=[_flow_row(f) for entry in entries for f in entry.flows],
+        flows=[_flow_row(f) for entry in first.values() for f in entry.flows],
     )
 
 
@@ -377,9 +377,10 @@ class _SqlArchive:
             rules = [rule for rule in batch.rules if rule[0] in new]
             if rules:
                 cur.executemany(f"INSERT INTO checkin_rules VALUES ({m}, {m}) ON CONFLICT DO NOTHING", rules)
-            if batch.flows:
+            flows = [row for row in batch.flows if row[1] in new]  # row[1]: the check-in's event id
+            if flows:
                 sql = f"INSERT INTO flows VALUES ({', '.join([m] * 11)}) ON CONFLICT DO NOTHING"
-                cur.executemany(sql, batch.flows)
+                cur.executemany(sql, flows)
         return len(new)
 
     def flows(

@@ -1,7 +1,8 @@
 """Judging check-ins without a broker: split input into records, decode, evaluate.
 
-Used by ``hazmat check`` and by the stream processors alike, so both give the same answer
-for the same bytes.
+``hazmat check`` reads and judges here; the stream processors judge with the same rules
+(``hazmat.streams.handlers``) and share ``archive_entry`` and ``log_verdict``, so both give
+the same answer and the same archive record for the same bytes.
 """
 
 from __future__ import annotations
@@ -108,6 +109,10 @@ def _strip_end(line: bytes) -> bytes:
     return line[:-1] if line.endswith(b"\r") else line
 
 
+#: a single pretty-printed record larger than this is not one check-in (the API takes 64 KiB)
+DOCUMENT_MAX = 1024 * 1024
+
+
 class Records:
     """The input split into records, read as it comes: iterate for ``(line, raw)`` pairs.
 
@@ -140,11 +145,20 @@ class Records:
         second = self._next_non_blank()
         if second is None:  # a single line: a record of its own
             return
-        if _is_json(second[1]):
-            self.jsonl = True
+        if _is_json(second[1]) or not first[1].lstrip().startswith(b"{"):
+            self.jsonl = True  # JSON Lines whose first lines are broken: each is an error of its own
             return
-        rest = (item[1] for item in self._lines if item is not None)
-        self._document = (first[0], b"".join([*(line for _, line in self._head), *rest]))
+        # one pretty-printed record; one larger than any check-in is JSON Lines after all
+        size = sum(len(line) for _, line in self._head)
+        for item in self._lines:
+            if item is None:
+                continue
+            self._head.append(item)
+            size += len(item[1])
+            if size > DOCUMENT_MAX:
+                self.jsonl = True
+                return
+        self._document = (first[0], b"".join(line for _, line in self._head))
 
     def _next_non_blank(self) -> tuple[int, bytes] | None:
         for item in self._lines:

@@ -9,6 +9,7 @@ validate --explain`` prints them).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -646,7 +647,11 @@ class City:
             return env if is_database_url(env) else Path(env).expanduser()
         if self.settings.archive_path:
             return (self.folder / Path(self.settings.archive_path).expanduser()).resolve()
-        return data_root() / f"archive-{self.folder.name}.sqlite"
+        if self.folder.parent == CITIES_DIR:  # a bundled city: its own name
+            return data_root() / f"archive-{self.folder.name}.sqlite"
+        # an operator's folder: its name and where it is (two folders named "city" keep two archives)
+        where = hashlib.sha256(str(self.folder.resolve()).encode()).hexdigest()[:8]
+        return data_root() / f"archive-{self.folder.name}-{where}.sqlite"
 
 
 _FILES: dict[str, type[BaseModel]] = {

@@ -1,7 +1,7 @@
 """The ``hazmat`` command (shared/spec/cli.md).
 
-Exit codes: 0 done, 1 configuration error (file and field printed), 2 bad input, 3 no
-permitted route. Human-readable output on a terminal, JSON with ``--json`` or when the
+Exit codes: 0 done, 1 configuration or archive error (file and field, or the archive,
+printed), 2 bad input, 3 no permitted route. Human-readable output on a terminal, JSON with ``--json`` or when the
 input is JSON Lines or stdout is not a terminal.
 """
 
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
+import threading
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -180,7 +182,14 @@ class _CheckRun:
 
         ``more``: the input goes on, so the batch just handed to the writer may be confirmed
         at the next flush; otherwise (the input waits or ended) everything is written out.
+        Ctrl-C waits until the flush is done: a batch handed over by half (archived, its
+        verdicts lost with the buffers; or half a frame on the writer's pipe) is worse than
+        a moment's delay.
         """
+        with _ctrl_c_deferred():
+            self._flush(more)
+
+    def _flush(self, more: bool) -> None:
         batch: _Outputs | None = (self.lines, self.outcomes, self.batch_rows)
         self.lines, self.outcomes, self.batch_rows = [], [], []
         if self.writer is not None and self.entries:
@@ -307,6 +316,22 @@ def check(
         if stream is not sys.stdin.buffer:
             stream.close()
     raise typer.Exit(EXIT_INPUT if run.invalid else EXIT_OK)
+
+
+@contextmanager
+def _ctrl_c_deferred() -> Iterator[None]:
+    """Hold SIGINT until the block ends, then raise it (main thread only; elsewhere a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            raise KeyboardInterrupt
 
 
 def _judge_all(records: Records, settings: RuleSettings, run: _CheckRun) -> None:

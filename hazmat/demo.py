@@ -15,6 +15,7 @@ could not (``hazmat.demo_run``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -90,11 +91,13 @@ def todays_samples(city: City, run_id: str, now: datetime) -> tuple[list[str], i
 def _stop(proc: subprocess.Popen[bytes] | None) -> None:
     if proc is None or proc.poll() is not None:
         return
-    os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(ProcessLookupError):  # it may have exited since poll()
+        os.killpg(proc.pid, signal.SIGTERM)
     try:
         proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
 
 
@@ -491,12 +494,14 @@ def _partitions(consumer: Any, topics: list[str], timeout: float = 30.0) -> list
 
     deadline = time.monotonic() + timeout
     while True:
-        found = {t: sorted(consumer.partitions_for_topic(t)) for t in topics}
+        found = {t: sorted(consumer.partitions_for_topic(t) or ()) for t in topics}
         if all(len(p) >= DEFAULT_PARTITIONS for p in found.values()):
             return [TopicPartition(t, p) for t, ps in found.items() for p in ps]
         if time.monotonic() > deadline:
-            msg = f"the broker shows no partitions of {[t for t, p in found.items() if not p]} after {timeout:.0f} s"
+            short = [t for t, p in found.items() if len(p) < DEFAULT_PARTITIONS]
+            msg = f"the broker shows not all partitions of {short} after {timeout:.0f} s"
             raise RuntimeError(msg)
+        consumer.topics()  # asks the broker for fresh metadata (a partly known topic is not refreshed otherwise)
         time.sleep(0.2)  # polling the metadata until it is complete, with a deadline
 
 

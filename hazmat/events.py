@@ -321,13 +321,16 @@ AlertKind = Literal[
 ]
 
 
+AlertSeverity = Literal["high", "medium", "low"]
+
+
 class Alert(Strict):
     """Something traffic police must see now; ``alert_id`` derives from the source event."""
 
     schema_version: Literal[1] = 1
     alert_id: str
     kind: AlertKind
-    severity: Literal["high", "medium", "low"]
+    severity: AlertSeverity
     plate: str | None
     at: AwareDatetime
     location: LonLat | None = None

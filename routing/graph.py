@@ -241,9 +241,11 @@ def build(city: City, *, progress: Callable[[str, float], None] | None = None) -
     return graph
 
 
-def cache_path(city: City) -> Path:
-    root = cache_root() / "graphs"
-    return root / f"{city.folder.name}.pickle"
+def cache_path(city: City, expected: dict[str, Any] | None = None) -> Path:
+    """Named by the folder and its provenance: two folders of one name but other sources or settings
+    never overwrite each other's graph, and copies of one city share it."""
+    digest = hashlib.sha256(json.dumps(expected or provenance(city), sort_keys=True).encode()).hexdigest()[:12]
+    return cache_root() / "graphs" / f"{city.folder.name}-{digest}.pickle"
 
 
 def load(
@@ -258,8 +260,8 @@ def load(
     A city whose graph is downloaded is built only with ``download=True`` (``hazmat graph
     build``); otherwise a missing cache is an error that names the command to run.
     """
-    path = cache_path(city)
     expected = provenance(city)
+    path = cache_path(city, expected)
     if not rebuild and path.is_file():
         try:
             with path.open("rb") as f:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
 
-AlertSeverity = Literal["high", "medium", "low"]
+from hazmat.events import AlertSeverity
 
 
 @dataclass(frozen=True)

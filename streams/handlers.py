@@ -105,8 +105,9 @@ def reject(raw: bytes | None, source: Source, errors: list[dict[str, Any]], now:
 
 
 def internal_error(raw: bytes | None, source: Source, exc: Exception, now: datetime) -> Handled:
-    """A bug while handling a message must not drop it: it becomes a dead letter naming the error."""
-    return reject(raw, source, [{"loc": [], "msg": f"internal error: {type(exc).__name__}: {exc}"}], now)
+    """A bug while handling a message must not drop it: it becomes a dead letter naming the error's
+    type (its text, which may quote the input, stays in the worker's log, not on the alerts topic)."""
+    return reject(raw, source, [{"loc": [], "msg": f"internal error: {type(exc).__name__}"}], now)
 
 
 def alert_out(alert: Alert) -> Out:

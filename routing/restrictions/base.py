@@ -24,7 +24,7 @@ class LoadLike(Protocol):
 
 @dataclass(frozen=True)
 class CityRoadRules:
-    """The city settings a restriction may depend on (``rules.yaml``)."""
+    """The city settings a restriction may depend on (``city.yaml``: ``untagged_tunnel_policy``)."""
 
     untagged_tunnel_forbidden: bool = True
 

@@ -54,6 +54,13 @@ def test_checkin_auth(server, key, status):
     assert post(server, "/v1/checkins", key, changed(event_id="api-auth")).status_code == status
 
 
+def test_a_key_in_the_url_is_taken_by_the_event_stream_only(server):
+    assert httpx.get(f"{server}/v1/alerts?key={POLICE}").status_code == 401
+    assert httpx.get(f"{server}/v1/alerts", headers={"X-API-Key": POLICE}).status_code == 200
+    with httpx.stream("GET", f"{server}/v1/alerts/stream?key={POLICE}", timeout=30) as stream:
+        assert stream.status_code == 200
+
+
 def test_a_checkin_over_http_gets_its_verdict_over_http(server):
     response = post(server, "/v1/checkins", SITE, changed(event_id="api-load"))
     assert response.status_code == 202, response.text

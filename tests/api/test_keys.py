@@ -398,3 +398,15 @@ def test_a_keys_file_broken_before_start_stops_start_up(city):
     (city / "api_keys.yaml").write_text("keys: [\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"api_keys.yaml: line"):
         KeyStore(city)
+
+
+def _add_police(args: tuple[str, int]) -> None:
+    add_key(Path(args[0]), role="police", name=f"officer-{args[1]}")
+
+
+def test_keys_added_at_once_by_several_processes_are_all_kept(city):
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(6) as pool:
+        pool.map(_add_police, [(str(city), i) for i in range(30)])
+    assert sorted(k.name for k in read_keys_file(city).keys) == sorted(f"officer-{i}" for i in range(30))

@@ -272,6 +272,16 @@ def test_json_lines_one_object_and_a_pretty_printed_document(monkeypatch):
     # a broken first line of a JSON Lines file is an error of its own, not the whole file as one document
     assert records(b'{"a": \n{"b": 2}\n') == ([(1, b'{"a": '), (2, b'{"b": 2}')], True)
     assert records(b'\xff\n{"b": 2}\n') == ([(1, b"\xff"), (2, b'{"b": 2}')], True)
+    # two broken lines first: still JSON Lines (a document starts with "{"), nothing read whole
+    assert records(b'bad1\nbad2\n{"c": 3}\n') == ([(1, b"bad1"), (2, b"bad2"), (3, b'{"c": 3}')], True)
+
+
+def test_a_document_larger_than_any_check_in_is_read_as_json_lines(monkeypatch):
+    monkeypatch.setattr(checking, "DOCUMENT_MAX", 40)
+    data = b'{"a": \n"b"\n' + b'{"x": 1}\n' * 10
+    found, jsonl = records(data)
+    assert jsonl
+    assert [n for n, _ in found] == list(range(1, 13))
 
 
 def test_bytes_that_are_not_utf8_are_an_error_of_their_line_only():

@@ -187,6 +187,18 @@ def test_configuration_docs_are_generated_from_the_models():
     )
 
 
+def test_the_default_archive_of_a_folder_names_where_it_is(tmp_path, monkeypatch):
+    monkeypatch.delenv("HAZMAT_ARCHIVE")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    a, b = tmp_path / "a" / "city", tmp_path / "b" / "city"
+    for folder in (a, b):
+        shutil.copytree(CITIES_DIR / "datong", folder)
+    first, second = load_city(a).archive_path(), load_city(b).archive_path()
+    assert first != second
+    assert first.parent == second.parent == tmp_path / "data" / "hazmat-checker"
+    assert load_city("datong").archive_path() == tmp_path / "data" / "hazmat-checker" / "archive-datong.sqlite"
+
+
 # --- designated areas and roads (routing.md item 5) ------------------------------------------
 
 AREA = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timedelta
 
@@ -131,6 +132,16 @@ def test_recording_a_passed_load_opens_its_flow_once(store):  # noqa: F811
     assert s.flow.flow_id == flow_id("c-1", "UN1005")
     assert s.closed_at is None
     assert s.last is None
+
+
+def test_only_the_first_of_a_repeated_check_in_opens_flows(store):  # noqa: F811
+    first = flow_entry(event_id="c-9")
+    other = dataclasses.replace(
+        first, flows=(dataclasses.replace(first.flows[0], flow_id="f-c-9-UN1017", un_number="UN1017"),)
+    )
+    assert store.record([first, other]) == 1
+    assert store.record([other]) == 0  # redelivered with another load: the archive keeps the first
+    assert [s.flow.flow_id for s in store.flows(plate="晋B12345")] == ["f-c-9-UN1005"]
 
 
 def test_track_close_and_alert_marks_are_insert_once(store):  # noqa: F811

@@ -123,7 +123,7 @@ def test_a_bug_while_handling_becomes_a_dead_letter_naming_the_error():
     handled = handlers.internal_error(b'{"x": 1}', SOURCE, ZeroDivisionError("division by zero"), NOW)
     dlq, alert = (decode(DeadLetter, handled.outputs[0].value), decode(Alert, handled.outputs[1].value))
     assert [o.topic for o in handled.outputs] == [names.DLQ, names.ALERTS]
-    assert [(e.loc, e.msg) for e in dlq.errors] == [([], "internal error: ZeroDivisionError: division by zero")]
+    assert [(e.loc, e.msg) for e in dlq.errors] == [([], "internal error: ZeroDivisionError")]
     assert (dlq.raw, dlq.offset) == ('{"x": 1}', 42)
     assert alert.kind == "invalid_event"
 
