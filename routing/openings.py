@@ -31,7 +31,7 @@ from .geo import Projection
 from .network import RoadNetwork
 from .zones import Zone, corridor
 
-#: a pass route's identity: its coordinates, rounded (two passes along one road share what it opens)
+#: a pass route's identity: its coordinates (two passes along one line share what it opens)
 RouteKey = tuple[tuple[float, float], ...]
 #: a zone's state at a moment: ``None`` open; else the routes it is open along (empty: closed wholly)
 State = frozenset[RouteKey] | None
@@ -41,7 +41,8 @@ SHAPES_KEPT = 256
 
 
 def route_key(route: PassRoute) -> RouteKey:
-    return tuple((round(lon, 7), round(lat, 7)) for lon, lat in route.coordinates)
+    """The route's coordinates as a tuple: built per request, so one C-level copy, no per-point Python."""
+    return tuple(route.coordinates)
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,10 @@ a pass says.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import shapely
@@ -105,11 +107,33 @@ def _opened(
         return False
     if any(p.route is None for p in valid):
         return True
-    routes = shapely.union_all([projection.to_metric(LineString(p.route.coordinates)) for p in valid if p.route])
-    allowed = corridor(routes, zone.match_m)
-    if zone.corridor is not None:
-        allowed = shapely.union(zone.corridor, allowed)
-    return not zone.closes(piece, allowed)
+    lines = tuple(sorted({tuple(p.route.coordinates) for p in valid if p.route}))
+    return not zone.closes(piece, _along(zone, lines, projection))
+
+
+#: the open parts of zones along pass routes the re-check built, newest last (a few: passes in use are few)
+_ALONG: OrderedDict[tuple[Zone, Any, int], BaseGeometry] = OrderedDict()
+ALONG_KEPT = 64
+
+
+def _along(zone: Zone, lines: tuple[tuple[tuple[float, float], ...], ...], projection: Projection) -> BaseGeometry:
+    """What stays open in ``zone`` along these pass routes (lon/lat): within its ``match_m``, or on its roads.
+
+    Built from the passes themselves (not the router's shapes), once per zone and routes: every piece of a
+    route through an opened zone asks, and a corridor of a long route takes milliseconds to buffer.
+    """
+    key = (zone, lines, projection.epsg)
+    allowed = _ALONG.get(key)
+    if allowed is None:
+        routes = shapely.union_all([projection.to_metric(LineString(line)) for line in lines])
+        allowed = corridor(routes, zone.match_m)
+        if zone.corridor is not None:
+            allowed = shapely.union(zone.corridor, allowed)
+            shapely.prepare(allowed)
+        _ALONG[key] = allowed
+        if len(_ALONG) > ALONG_KEPT:
+            _ALONG.popitem(last=False)
+    return allowed
 
 
 def _driven(net: RoadNetwork, found: Path, positions: list[int]) -> np.ndarray:

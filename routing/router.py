@@ -62,6 +62,8 @@ __all__ = ["RouteViolation", "Router"]
 
 #: a distance-optimal trip is assumed to end within this many hours (zone states are checked over it)
 DISTANCE_HORIZON_S = 6 * 3600
+#: vehicles whose passes' openings are kept
+OPENINGS_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,8 @@ class Router:
         self.edge_zones: list[tuple[int, ...]] = [tuple(zs) for zs in edge_zones]
         self._zone_at = {zone.id: z for z, zone in enumerate(zones)}
         self.open_shapes = OpenShapes(self.net, self.projection, zones, self.zone_edges)
+        #: (plate, ids of its pass objects) -> (the objects, kept alive so their ids stay theirs; their openings)
+        self._openings: dict[tuple[str, tuple[int, ...]], tuple[tuple[Pass, ...], Openings]] = {}
         self.metrics.clear()
         self._applying: dict[Load, tuple[tuple[int, ...], frozenset[int]]] = {}
 
@@ -174,8 +178,21 @@ class Router:
         return self._static[key]
 
     def openings(self, plate: str, passes: Iterable[Pass]) -> Openings:
-        """What ``plate``'s passes open, zone by zone (routing.md item 6)."""
-        return openings_of(passes, plate, self.zones, self._zone_at)
+        """What ``plate``'s passes open, zone by zone (routing.md item 6).
+
+        Kept per set of pass objects (passes are immutable, and a book hands out the same
+        objects until it changes), so a vehicle's requests do not rebuild them each time.
+        """
+        held = tuple(passes)
+        if not held:
+            return NO_OPENINGS
+        key = (plate, tuple(map(id, held)))
+        kept = self._openings.get(key)
+        if kept is None or kept[0] != held:
+            kept = self._openings[key] = (held, openings_of(held, plate, self.zones, self._zone_at))
+            if len(self._openings) > OPENINGS_KEPT:
+                self._openings.pop(next(iter(self._openings)))
+        return kept[1]
 
     def _blocker(self, load: Load, openings: Openings = NO_OPENINGS) -> tdsearch.Blocked:
         static, applying = self._static_blocked(load), self._applies(load)[1]

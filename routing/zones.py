@@ -86,7 +86,11 @@ class Zone:
         allowed = self.corridor if allowed is None else allowed
         if not self.metric.intersects(piece):
             return False
-        return allowed is None or bool(self.metric.intersects(piece.difference(allowed)))
+        if allowed is None or not allowed.intersects(piece):
+            return True
+        if allowed.covers(piece):  # prepared: the common cases, without cutting the piece
+            return False
+        return bool(self.metric.intersects(piece.difference(allowed)))
 
     def closing(self, pieces: np.ndarray, allowed: BaseGeometry | None = None) -> np.ndarray:
         """:meth:`closes` for an array of pieces at once (a boolean array)."""
