@@ -34,8 +34,8 @@ _RULES = (
     ),
     MonitoringRule(
         "RTE-001", "route_deviation", "medium",
-        "车辆偏离为其核准的行驶路线",
-        "Vehicle off the permitted route issued to it",
+        "车辆偏离为其核准的行驶路线（或在通行证开放的区域内偏离通行证路线）",
+        "Vehicle off the permitted route issued to it (or, inside a zone its pass opens, off the pass's route)",
         "plan item 7 (严格管控危险化学品道路运输路线)",
     ),
     MonitoringRule(
