@@ -8,7 +8,7 @@ not valid yet, opens nothing; the ``zone_entry`` it no longer prevents says so.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from hazmat.events import Pass
@@ -48,4 +48,5 @@ def lapsed(passes: Sequence[Pass], plate: str, zone: Zone, at_s: float) -> tuple
 
 
 def _hhmm(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment.tzinfo else moment.astimezone(UTC).strftime("%H:%M")
+    """The pass's own time (it carries its offset), to the minute."""
+    return moment.strftime("%Y-%m-%d %H:%M")
