@@ -348,7 +348,7 @@ class Played:
     """What the phases sent, per scenario, and what the worker's topics held afterwards."""
 
     plates: dict[str, set[str]] = field(default_factory=lambda: {s: set() for s in SCENARIOS})
-    inputs: dict[str, Any] = field  # SHA-256 objects(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)  # SHA-256 objects per scenario
     counts: dict[str, dict[str, int]] = field(default_factory=lambda: {s: {} for s in SCENARIOS})
     outputs: dict[str, list[Record]] = field(default_factory=dict)
 
