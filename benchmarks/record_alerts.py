@@ -236,7 +236,9 @@ def produce(bootstrap: str, topic: str, messages: Iterable[Message]) -> int:
 
 
 def end_offsets(bootstrap: str, topics: Sequence[str]) -> dict[TopicPartition, int]:
-    c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    c = KafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, isolation_level="read_committed"
+    )
     try:
         tps = [TopicPartition(t, p) for t in topics for p in sorted(c.partitions_for_topic(t) or ())]
         return dict(c.end_offsets(tps))
@@ -247,8 +249,16 @@ def end_offsets(bootstrap: str, topics: Sequence[str]) -> dict[TopicPartition, i
 def wait_caught_up(
     bootstrap: str, groups: Sequence[str], topics: Sequence[str], alive: Callable[[], bool], what: str
 ) -> None:
-    """Until the worker's groups have committed every message of ``topics`` (so all its outputs are sent)."""
-    ends = {tp: end for tp, end in end_offsets(bootstrap, topics).items() if end > 0}
+    """Until the worker's groups have committed every message of ``topics`` (so all its outputs are sent).
+
+    The target is the offset after each partition's last record, not the end offset: after a
+    transaction (an exactly-once worker's routes) the end is one past the commit marker.
+    """
+    ends = {
+        TopicPartition(t, r.partition): r.offset + 1
+        for t, records in read_all(bootstrap, topics).items()
+        for r in records
+    }
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     deadline = time.monotonic() + PHASE_TIMEOUT_S
     try:
@@ -280,13 +290,22 @@ class Record:
     partition: int
     offset: int
     key: bytes | None
-    value: dict[str, Any]
+    raw: bytes
+
+    @property
+    def value(self) -> dict[str, Any]:
+        return json.loads(self.raw)
 
 
 def read_all(bootstrap: str, topics: Sequence[str]) -> dict[str, list[Record]]:
-    """Every message of ``topics`` from the beginning up to their end offsets now."""
+    """Every committed message of ``topics`` from the beginning up to their end offsets now.
+
+    ``read_committed``, as consumers of an exactly-once worker read: an aborted transaction's
+    messages are not outputs (a transactional message's offsets may skip commit markers)."""
     ends = end_offsets(bootstrap, topics)
-    c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    c = KafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, isolation_level="read_committed"
+    )
     out: dict[str, list[Record]] = {t: [] for t in topics}
     try:
         c.assign(list(ends))
@@ -297,9 +316,8 @@ def read_all(bootstrap: str, topics: Sequence[str]) -> dict[str, list[Record]]:
             for tp, records in c.poll(timeout_ms=200).items():
                 for r in records:
                     if r.offset < ends[tp]:
-                        out[tp.topic].append(Record(tp.partition, r.offset, r.key, json.loads(r.value)))
-                if c.position(tp) >= ends[tp]:
-                    todo.discard(tp)
+                        out[tp.topic].append(Record(tp.partition, r.offset, r.key, r.value))
+            todo = {tp for tp in todo if c.position(tp) < ends[tp]}  # (a commit marker moves it without a record)
         if todo:
             msg = f"could not read {sorted(str(tp) for tp in todo)} to their end"
             raise TimeoutError(msg)
