@@ -32,7 +32,8 @@ message delivered twice (at-least-once) is kept once, by its id.
 
     python benchmarks/record_alerts.py                  # record into tests/data/golden/
     python benchmarks/record_alerts.py --check          # run again, compare with the recording
-    python benchmarks/record_alerts.py --check --worker-cmd "python -m hazmat.new_worker" --group hazmat-checker-positions
+    python benchmarks/record_alerts.py --check --no-follow-routes \
+        --worker-cmd "python benchmarks/engines/quix_flows.py" --group hazmat-checker-quix
 
 ``--worker-cmd`` and ``--group`` let the migrated worker be compared the same way (its
 consumer groups are what the phases wait on).
@@ -380,9 +381,21 @@ class Played:
 
 
 def play(
-    bootstrap: str, prefix: str, worker: Worker, groups: Sequence[str], *, seed: int = SEED, n: int = FLEET
+    bootstrap: str,
+    prefix: str,
+    worker: Worker,
+    groups: Sequence[str],
+    *,
+    follows_routes: bool = True,
+    seed: int = SEED,
+    n: int = FLEET,
 ) -> Played:
-    """Run both scenarios' three phases through ``worker``; return what came back."""
+    """Run both scenarios' three phases through ``worker``; return what came back.
+
+    ``follows_routes``: the worker learns a plate's route by reading the routes topic (today's
+    does), so that topic must be caught up too before the trips; a worker that keeps the route
+    when it plans it does not read it.
+    """
     played = Played()
     topic = {spec.base: spec.name(prefix) for spec in names.ALL}
 
@@ -418,7 +431,8 @@ def play(
             ("fleet", [(r["plate"].encode(), _dump(r)) for r in fleet_requests.values()]),
         ],
     )
-    wait_caught_up(bootstrap, groups, [topic[names.ROUTES.base]], worker.alive, "routes followed")
+    if follows_routes:
+        wait_caught_up(bootstrap, groups, [topic[names.ROUTES.base]], worker.alive, "routes followed")
     routes = {r.value["request_id"]: r.value for r in outputs(names.ROUTES.base)}
 
     # 3. the trips, along the routes the worker issued
@@ -579,6 +593,7 @@ def run(
     prefix: str,
     command: Sequence[str] | None = None,
     groups: Sequence[str] = (),
+    follows_routes: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """Start the worker (today's by default) on ``bootstrap``, play both scenarios, return the recording."""
     ensure_topics(bootstrap, prefix=prefix)
@@ -592,7 +607,7 @@ def run(
         extra_env={"HAZMAT_CITY": str(city_copy(scratch / "city")), "HAZMAT_WORKER_WEB_PORT": ""},
     ).start()
     try:
-        played = play(bootstrap, prefix, worker, list(groups) or [names.app_id(prefix)])
+        played = play(bootstrap, prefix, worker, list(groups) or [names.app_id(prefix)], follows_routes=follows_routes)
     except Exception:
         print(worker.tail(), file=sys.stderr)
         raise
@@ -608,6 +623,9 @@ def main() -> None:
     parser.add_argument("--bootstrap", help="use this Kafka instead of starting one")
     parser.add_argument("--worker-cmd", help="the worker's command line (default: today's `hazmat worker`)")
     parser.add_argument("--group", action="append", default=[], help="the worker's consumer group(s)")
+    parser.add_argument(
+        "--no-follow-routes", action="store_true", help="the worker does not read the routes topic back"
+    )
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="hazmat-golden-"))
     info = None if args.bootstrap else broker.start(home=scratch / "broker", progress=lambda _: None)
@@ -621,6 +639,7 @@ def main() -> None:
             prefix=prefix,
             command=shlex.split(args.worker_cmd) if args.worker_cmd else None,
             groups=args.group,
+            follows_routes=not args.no_follow_routes,
         )
     finally:
         if info is not None:
