@@ -302,7 +302,16 @@ def pure_work(inputs: Inputs, n_pings: int, n_checkins: int, scratch: Path) -> d
         for _, key, _raw in msgs:
             loads_(routes[key.decode()])
         out[f"  of which: route from JSON ({name})"] = (time.process_time() - t) / len(msgs) * 1e6
+    slim = {  # what-if: the state remembering each recent ping's alert ids, not the whole alerts
+        plate: orjson.dumps({**d, "recent": {e: [a["alert_id"] for a in al] for e, al in d["recent"].items()}})
+        for plate, d in ((plate, json.loads(b)) for plate, b in blobs.items())
+    }
+    t = time.process_time()
+    for _, key, _raw in msgs:
+        orjson.dumps(orjson.loads(slim[key.decode()]))
+    out["  what-if: state with alert ids only, round trip (orjson)"] = (time.process_time() - t) / len(msgs) * 1e6
     out["  (state JSON size, bytes, mean)"] = sum(len(b) for b in blobs.values()) / len(blobs)
+    out["  (what-if state size, bytes, mean)"] = sum(len(b) for b in slim.values()) / len(slim)
     out["  (route JSON size, bytes, mean)"] = sum(len(b) for b in routes.values()) / len(routes)
 
     # rewind: the engines get the "pure" phase's pings too, after this, in the same order
@@ -463,27 +472,29 @@ def running(engine: Engine, bootstrap: str, prefix: str, scratch: Path) -> Itera
 
 
 def profile(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy on the engine, sampling only the thread that holds the GIL: where its Python time goes
+    (waiting threads and the event loop's idle select would otherwise fill the profile)."""
     return subprocess.Popen(
         [str(Path(PY).parent / "py-spy"), "record", "--pid", str(pid), "--duration", str(max(1, round(seconds))),
-         "--rate", "200", "--format", "raw", "--output", str(out)],
+         "--rate", "200", "--gil", "--format", "raw", "--output", str(out)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 
 
-#: where a sample's time goes: the innermost frame that belongs to one of these (py-spy names files
-#: relative to their sys.path entry: site-packages, the checkout, or the script's folder)
+#: where a sample's time goes: the innermost frame that belongs to one of these (py-spy names a file
+#: relative to its sys.path entry: site-packages, the checkout, or the script's folder)
 OWNERS = [
-    ("logging", ("logging/", "hazmat/logs.py")),
-    ("archive (SQLite)", ("hazmat/archive.py", "sqlite3/")),
+    ("logging", ("(logging/", "(hazmat/logs.py")),
+    ("archive (SQLite)", ("(hazmat/archive.py", "(sqlite3/")),
     ("pure core (ours + pydantic, shapely)", (
-        "monitor/", "rules/", "routing/", "hazmat/events.py", "hazmat/alerts.py", "hazmat/checking.py",
-        "streams/core.py", "hazmat/flows.py", "pydantic/", "pydantic_core/", "shapely/")),
-    ("our glue (agents, tables, handler)", ("streams/", "quix_flows.py", "noop_quix.py", "noop_faust.py")),
-    ("quixstreams", ("quixstreams/",)),
-    ("confluent-kafka / rocksdict", ("confluent_kafka/", "rocksdict/")),
-    ("faust / mode", ("faust/", "mode/")),
-    ("aiokafka", ("aiokafka/",)),
-    ("asyncio / uvloop", ("asyncio/", "uvloop/")),
+        "(monitor/", "(rules/", "(routing/", "(hazmat/events.py", "(hazmat/alerts.py", "(hazmat/checking.py",
+        "(streams/core.py", "(hazmat/flows.py", "(pydantic/", "(pydantic_core/", "(shapely/")),
+    ("our glue (agents, tables, handler)", ("(streams/", "(quix_flows.py", "(noop_quix.py", "(noop_faust.py")),
+    ("quixstreams", ("(quixstreams/",)),
+    ("confluent-kafka / rocksdict", ("(confluent_kafka/", "(rocksdict/")),
+    ("faust / mode", ("(faust/", "(mode/")),
+    ("aiokafka", ("(aiokafka/",)),
+    ("asyncio / uvloop", ("(asyncio/", "(uvloop/", "(selectors.py")),
 ]  # fmt: skip
 
 
@@ -626,7 +637,7 @@ def broker_alone(
             (f"w{rate}-{i}", k, v.replace(e.encode(), f"w{rate}-{i}".encode()))
             for i, (e, k, v) in enumerate(pings[:rate])
         ]
-        paced(p, [(positions, warm)], rate)  # new topics: leaders, metadata and the reader settle first
+        paced(p, [(positions, warm * 3)], rate)  # new topics: leaders, metadata and the reader settle first
         reader.wait({m[0] for m in warm}, 30)
         sent = paced(p, [(positions, pings), (checkins, cis)], rate)
         ids = set(sent)
@@ -653,7 +664,7 @@ def report(
     work_ci = pure["check-in: decode + rules + alerts"] + archive_share
 
     print(
-        "\nbroker alone (same paced mix, read back): "
+        "\nbroker alone (same paced mix, read back; the worse of before and after the engines): "
         + ", ".join(f"{r}/s each: p50 {b[0]:.1f} ms, p99 {b[1]:.1f} ms" for r, b in base.items())
     )
     lat_cols = "".join(f"{f'p50/p99 ms @{r}/s':>22}" for r in rates)
@@ -754,12 +765,19 @@ def main() -> None:
             return
         pure = pure_work(inputs, args.pings, args.checkins, scratch)
         base = broker_alone(inputs, bootstrap, args.rates, args.seconds)
+        before_p99 = {rate: base[rate][1] for rate in base}
         results = {}
         catalogue = engines()
         for name in args.engines.split(","):
             t = time.perf_counter()
             results[name] = run_engine(catalogue[name], inputs, bootstrap, scratch, args, profile_it=args.profile)
             print(f"  {name}: done in {time.perf_counter() - t:.0f} s", flush=True)
+        after = broker_alone(inputs, bootstrap, args.rates, args.seconds)
+        base = {rate: (max(base[rate][0], after[rate][0]), max(base[rate][1], after[rate][1])) for rate in base}
+        print(
+            "broker alone, before / after the engines: "
+            + "; ".join(f"{r}/s p99 {before_p99[r]:.1f} / {after[r][1]:.1f} ms" for r in args.rates)
+        )
         report(pure, results, base, args.rates)
     finally:
         if info is not None:
