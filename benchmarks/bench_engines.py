@@ -34,6 +34,7 @@ Needs ``pip install quixstreams==3.28.1 py-spy uvloop`` in the venv (not project
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -420,9 +421,17 @@ class Reader:
 
 
 def paced(p: Producer, streams: list[tuple[str, list[Msg]]], rate: float) -> dict[str, float]:
-    """Each stream at ``rate``/s, interleaved; the time each message was handed to the producer."""
+    """Each stream at ``rate``/s, interleaved; the time each message was handed to the producer.
+
+    The collector is off meanwhile (and until :func:`quiet_gc_end`): this process holds every input of
+    the run, and a full collection over them stalled the producer and the reader for a large part of
+    a second, which showed as latency of whatever engine was being measured, the broker alone too.
+    """
     schedule = sorted((i / rate, topic, msg) for topic, msgs in streams for i, msg in enumerate(msgs))
     sent: dict[str, float] = {}
+    gc.collect()
+    gc.freeze()
+    gc.disable()
     start = time.perf_counter()
     for due, topic, (event_id, key, value) in schedule:
         while (now := time.perf_counter()) < start + due:
@@ -432,6 +441,11 @@ def paced(p: Producer, streams: list[tuple[str, list[Msg]]], rate: float) -> dic
         p.poll(0)
     p.flush(60)
     return sent
+
+
+def quiet_gc_end() -> None:
+    gc.enable()
+    gc.unfreeze()
 
 
 def latencies(sent: dict[str, float], seen: dict[str, float], ids: set[str]) -> list[float]:
@@ -597,6 +611,7 @@ def run_engine(
                     sent = paced(p, [(topic["hazmat.positions"], pings), (topic["hazmat.checkins"], cis)], rate)
                     ci_ids = {m[0] for m in cis}
                     reader.wait(alerting | ci_ids, args.seconds + 60)
+                    quiet_gc_end()
                     for flow, ids in (("ping", alerting), ("check-in", ci_ids)):
                         values = latencies(sent, reader.seen, ids)
                         result.lat[(flow, rate)] = (pct(values, 50), pct(values, 99), len(values), len(ids))
@@ -639,9 +654,11 @@ def broker_alone(
         ]
         paced(p, [(positions, warm * 3)], rate)  # new topics: leaders, metadata and the reader settle first
         reader.wait({m[0] for m in warm}, 30)
+        quiet_gc_end()
         sent = paced(p, [(positions, pings), (checkins, cis)], rate)
         ids = set(sent)
         reader.wait(ids, seconds + 30)
+        quiet_gc_end()
         values = latencies(sent, reader.seen, ids)
         reader.close()
         out[rate] = (pct(values, 50), pct(values, 99))
