@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench bench-engines install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_kafka.py
 	$(BIN)/python benchmarks/bench_routes.py
 	$(BIN)/python benchmarks/bench_monitor.py
+
+# The stream-engine decision (docs/decisions/0001-stream-engine.md): faust against Quix Streams, which
+# is not a project dependency yet, so it goes into this venv only (it pins pydantic < 2.14).
+bench-engines: $(STAMP)
+	$(BIN)/pip install --quiet quixstreams==3.28.1 py-spy uvloop
+	$(BIN)/python benchmarks/bench_engines.py --profile
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
