@@ -70,10 +70,10 @@ from record_alerts import CommandWorker, city_copy, wait_caught_up  # noqa: E402
 from hazmat import broker  # noqa: E402
 from hazmat.archive import open_archive  # noqa: E402
 from hazmat.events import Position, RouteRequest, decode  # noqa: E402
-from hazmat.monitor.check import check  # noqa: E402
+from hazmat.monitor.judge import judge_position  # noqa: E402
 from hazmat.monitor.simulate import drive  # noqa: E402
 from hazmat.monitor.state import LoadInfo, VehicleState  # noqa: E402
-from hazmat.streams import core, names, state  # noqa: E402
+from hazmat.streams import handlers, names, resources  # noqa: E402
 from hazmat.streams.admin import ensure_topics  # noqa: E402
 
 PY = sys.executable
@@ -157,10 +157,10 @@ class Inputs:
     """Every input of a run, made once; the pure core is run over the same sequence to know each output."""
 
     def __init__(self, vehicles: int, seed: int = 15) -> None:
-        self.fence = state.geofence()  # as the worker builds it: Harbin's zones and fast roads
-        self.settings = state.monitor_settings()
-        self.rule_settings = state.blacklist().settings
-        plan = state.router_plan()
+        self.fence = resources.geofence()  # as the worker builds it: Harbin's zones and fast roads
+        self.settings = resources.monitor_settings()
+        self.rule_settings = resources.blacklist().settings
+        plan = resources.router_plan()
         template = next(json.loads(x) for x in SAMPLES.read_text(encoding="utf-8").splitlines() if '"hrb-0709"' in x)
         rng = random.Random(seed)
         self.vehicles: list[Vehicle] = []
@@ -184,7 +184,7 @@ class Inputs:
             checkin.update(event_id=f"bench-ci-{k}", occurred_at=(DAY - timedelta(hours=1)).isoformat())
             checkin["vehicle"]["plate"] = checkin["documents"]["waybill"]["plate"] = plate
             raw = json.dumps(checkin, ensure_ascii=False).encode()
-            h = core.handle_checkin(raw, core.Source("in", 0, 0, None), self.rule_settings, datetime.now(UTC))
+            h = handlers.handle_checkin(raw, handlers.Source("in", 0, 0, None), self.rule_settings, datetime.now(UTC))
             if h.verdict is None or h.checkin is None or h.verdict.verdict != "load":
                 msg = f"the bench check-in must pass: {h.verdict or h.errors}"
                 raise RuntimeError(msg)
@@ -232,7 +232,7 @@ class Inputs:
             }  # fmt: skip
             raw = json.dumps(ping, ensure_ascii=False).encode()
             pos = decode(Position, raw)
-            self.states[v.plate], alerts = check(
+            self.states[v.plate], alerts = judge_position(
                 pos, self.states[v.plate], v.load, v.route_dict, self.fence, self.settings
             )
             if alerts:
@@ -268,7 +268,9 @@ def pure_work(inputs: Inputs, n_pings: int, n_checkins: int, scratch: Path) -> d
     t = time.process_time()
     for pos in decoded:
         v = by_plate[pos.plate]
-        states[pos.plate], _ = check(pos, states[pos.plate], v.load, v.route_dict, inputs.fence, inputs.settings)
+        states[pos.plate], _ = judge_position(
+            pos, states[pos.plate], v.load, v.route_dict, inputs.fence, inputs.settings
+        )
     out["ping: monitor check"] = (time.process_time() - t) / len(msgs) * 1e6
 
     # (b) what any engine's handler does around it: decode, state from/to JSON, alerts encoded
@@ -278,14 +280,14 @@ def pure_work(inputs: Inputs, n_pings: int, n_checkins: int, scratch: Path) -> d
     now = datetime.now(UTC)
     t = time.process_time()
     for _, key, raw in msgs:
-        pos = core.decoded(Position, raw, core.Source("p", 0, 0, key), now)
+        pos = handlers.decoded(Position, raw, handlers.Source("p", 0, 0, key), now)
         assert isinstance(pos, Position)
         load = LoadInfo.from_json(json.loads(loads[pos.plate]))
         route = json.loads(routes[pos.plate])
         current = VehicleState.from_json(json.loads(blobs[pos.plate]), pos.plate)
-        new, alerts = check(pos, current, load, route, inputs.fence, inputs.settings)
+        new, alerts = judge_position(pos, current, load, route, inputs.fence, inputs.settings)
         blobs[pos.plate] = json.dumps(new.to_json()).encode()
-        _ = [core.encode(a) for a in alerts]
+        _ = [handlers.encode(a) for a in alerts]
     out["ping: decode + state JSON + check + encode"] = (time.process_time() - t) / len(msgs) * 1e6
 
     # (b') the parts of (b) that are not the check: the ping's decode, the state's JSON round trip
@@ -325,7 +327,8 @@ def pure_work(inputs: Inputs, n_pings: int, n_checkins: int, scratch: Path) -> d
     checkins = inputs.checkins("pure-ci", n_checkins)
     t = time.process_time()
     handled = [
-        core.handle_checkin(raw, core.Source("c", 0, 0, key), inputs.rule_settings, now) for _, key, raw in checkins
+        handlers.handle_checkin(raw, handlers.Source("c", 0, 0, key), inputs.rule_settings, now)
+        for _, key, raw in checkins
     ]
     out["check-in: decode + rules + alerts"] = (time.process_time() - t) / len(checkins) * 1e6
     entries = [h.entry for h in handled if h.entry is not None]
@@ -502,7 +505,7 @@ OWNERS = [
     ("archive (SQLite)", ("(hazmat/archive.py", "(sqlite3/")),
     ("pure core (ours + pydantic, shapely)", (
         "(monitor/", "(rules/", "(routing/", "(hazmat/events.py", "(hazmat/alerts.py", "(hazmat/checking.py",
-        "(streams/core.py", "(hazmat/flows.py", "(pydantic/", "(pydantic_core/", "(shapely/")),
+        "(streams/handlers.py", "(hazmat/flows.py", "(pydantic/", "(pydantic_core/", "(shapely/")),
     ("our glue (agents, tables, handler)", ("(streams/", "(quix_flows.py", "(noop_quix.py", "(noop_faust.py")),
     ("quixstreams", ("(quixstreams/",)),
     ("confluent-kafka / rocksdict", ("(confluent_kafka/", "(rocksdict/")),

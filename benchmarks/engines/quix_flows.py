@@ -1,6 +1,6 @@
 """The worker's hot flows on Quix Streams 3.28: the prototype the engine migration starts from (issue #15).
 
-Same pure core as the faust worker (``hazmat.streams.core``, ``hazmat.monitor``). Every
+Same pure core as the faust worker (``hazmat.streams.handlers``, ``hazmat.monitor``). Every
 input that concerns one vehicle is keyed by its plate, so one dataframe takes them all:
 check-ins, route requests and positions, concatenated, then one stateful step per message
 with one state per plate (RocksDB, changelog topic):
@@ -52,11 +52,11 @@ from hazmat.archive import Entry
 from hazmat.checking import log_verdict
 from hazmat.events import Alert, Position, Route, RouteRequest
 from hazmat.flows import TrackPoint
-from hazmat.monitor.check import check
-from hazmat.monitor.flowwatch import FlowStep, follow
+from hazmat.flows.store import close
+from hazmat.flows.watch import FlowStep, follow
+from hazmat.monitor.judge import judge_position
 from hazmat.monitor.state import LoadInfo, VehicleState
-from hazmat.streams import core, names, state
-from hazmat.streams.flowrecords import close
+from hazmat.streams import handlers, names, resources
 from hazmat.streams.worker import LOGGING
 
 log = logging.getLogger("hazmat.streams.quix")
@@ -100,14 +100,14 @@ class ArchiveSink(BaseSink):
 
     def flush(self) -> None:
         if self._entries:
-            added = state.archive().record(self._entries)
+            added = resources.archive().record(self._entries)
             log.debug("archived", extra={"entries": len(self._entries), "added": added})
             self._entries = []
 
 
-def _source(key: bytes | None) -> core.Source:
+def _source(key: bytes | None) -> handlers.Source:
     ctx = message_context()
-    return core.Source(topic=ctx.topic, partition=ctx.partition, offset=ctx.offset, key=key)
+    return handlers.Source(topic=ctx.topic, partition=ctx.partition, offset=ctx.offset, key=key)
 
 
 class Vehicles:
@@ -116,9 +116,9 @@ class Vehicles:
     def __init__(self, prefix: str, *, routes: bool) -> None:
         self.prefix = prefix
         self.alerts = names.ALERTS.name(prefix)
-        self.fence = state.geofence()  # built once, before the first message (it loads the road graph)
-        self.plan: Callable[[RouteRequest], Route] | None = state.router_plan() if routes else None
-        self.settings, self.flow_settings = state.monitor_settings(), state.flow_settings()
+        self.fence = resources.geofence()  # built once, before the first message (it loads the road graph)
+        self.plan: Callable[[RouteRequest], Route] | None = resources.router_plan() if routes else None
+        self.settings, self.flow_settings = resources.monitor_settings(), resources.flow_settings()
         #: each plate's route as last read from the state or written to it: the state keeps the route
         #: (hundreds of points: decoding it cost more than the monitor check) and, apart, its id,
         #: which a ping reads to know the route it holds is still the plate's
@@ -135,15 +135,15 @@ class Vehicles:
             return self.checkin(raw, source, now, st)
         return self.route_request(raw, source, now, st)
 
-    def emits(self, outputs: list[core.Out]) -> list[Emit]:
+    def emits(self, outputs: list[handlers.Out]) -> list[Emit]:
         return [Emit(o.topic.name(self.prefix), o.key, o.value) for o in outputs]
 
-    def checkin(self, raw: bytes | None, source: core.Source, now: datetime, st: State) -> list[Emit]:
+    def checkin(self, raw: bytes | None, source: handlers.Source, now: datetime, st: State) -> list[Emit]:
         try:
-            h = core.handle_checkin(raw, source, state.blacklist().settings, now)
+            h = handlers.handle_checkin(raw, source, resources.blacklist().settings, now)
         except Exception as exc:  # a bug must not drop the message: it goes to the DLQ with the reason
             log.exception("check-in handling failed", extra={"offset": source.offset, "partition": source.partition})
-            h = core.reject(raw, source, [{"loc": [], "msg": f"internal error: {type(exc).__name__}"}], now)
+            h = handlers.reject(raw, source, [{"loc": [], "msg": f"internal error: {type(exc).__name__}"}], now)
         if h.verdict is None:
             log.warning(
                 "dead letter", extra={"partition": source.partition, "offset": source.offset, "errors": h.errors}
@@ -160,7 +160,7 @@ class Vehicles:
         first, *rest = h.outputs  # the verdict (it carries the archive entry), then its alerts
         return [Emit(first.topic.name(self.prefix), first.key, first.value, h.entry), *self.emits(rest)]
 
-    def route_request(self, raw: bytes | None, source: core.Source, now: datetime, st: State) -> list[Emit]:
+    def route_request(self, raw: bytes | None, source: handlers.Source, now: datetime, st: State) -> list[Emit]:
         assert self.plan is not None
         planned: list[Route] = []
 
@@ -169,10 +169,10 @@ class Vehicles:
             return planned[-1]
 
         try:
-            handled = core.handle_route_request(raw, source, plan, now)
+            handled = handlers.handle_route_request(raw, source, plan, now)
         except Exception as exc:  # a routing bug (RouteViolation included) must not drop the request
             log.exception("route request failed", extra={"partition": source.partition, "offset": source.offset})
-            handled = core.reject(
+            handled = handlers.reject(
                 raw, source, [{"loc": [], "msg": f"internal error: {type(exc).__name__}: {exc}"}], now
             )
         route = planned[-1] if planned and handled.errors is None else None
@@ -195,19 +195,19 @@ class Vehicles:
                 self.routes.popitem(last=False)
         return kept
 
-    def ping(self, raw: bytes | None, source: core.Source, now: datetime, st: State) -> list[Emit]:
-        pos = core.decoded(Position, raw, source, now)
-        if isinstance(pos, core.Handled):
+    def ping(self, raw: bytes | None, source: handlers.Source, now: datetime, st: State) -> list[Emit]:
+        pos = handlers.decoded(Position, raw, source, now)
+        if isinstance(pos, handlers.Handled):
             return self.emits(pos.outputs)
         try:
             load = LoadInfo.from_json(st.get("load"))
             route = self.route_of(source.key, st)
             current = VehicleState.from_json(st.get("monitor"), pos.plate)
-            new_state, alerts = check(pos, current, load, route, self.fence, self.settings)
+            new_state, alerts = judge_position(pos, current, load, route, self.fence, self.settings)
         except Exception as exc:  # a bug must not stop monitoring: the ping goes to the DLQ with the reason
             log.exception("position handling failed", extra={"plate": pos.plate, "event_id": pos.event_id})
             errors = [{"loc": [], "msg": f"internal error: {type(exc).__name__}: {exc}"}]
-            return self.emits(core.reject(raw, source, errors, now).outputs)
+            return self.emits(handlers.reject(raw, source, errors, now).outputs)
         st.set("monitor", new_state.to_json())
         step = follow(pos, load, route, self.flow_settings)
         if step is not None:
@@ -219,16 +219,16 @@ class Vehicles:
             log.info(
                 "alert", extra={"plate": pos.plate, "event_id": pos.event_id, "kind": alert.kind, "state": alert.state}
             )
-        return [Emit(self.alerts, key, core.encode(alert)) for alert in alerts]
+        return [Emit(self.alerts, key, handlers.encode(alert)) for alert in alerts]
 
 
 def follow_flows(pos: Position, step: FlowStep) -> list[Alert]:
     """As the faust agent does, synchronously (one archive write per vehicle per ``track_every_s`` at most)."""
     point = TrackPoint(pos.at, pos.lon, pos.lat, pos.event_id)
     if step.arrived:
-        return close(state.archive(), pos.plate, step.arrived, pos.at, "arrived", pos.event_id, point)
+        return close(resources.archive(), pos.plate, step.arrived, pos.at, "arrived", pos.event_id, point)
     if step.track:
-        state.archive().track(step.track, point)
+        resources.archive().track(step.track, point)
     return []
 
 
@@ -299,7 +299,7 @@ def main() -> None:
     parser.add_argument("--group")
     args = parser.parse_args()
     logging.config.dictConfig(LOGGING)  # the faust worker's: JSON lines on stderr
-    state.city()  # a bad configuration stops the start, not the first message
+    resources.city()  # a bad configuration stops the start, not the first message
     app = build(
         os.environ["KAFKA_BOOTSTRAP_SERVERS"],
         prefix=names.prefix_from_env(),
