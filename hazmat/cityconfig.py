@@ -362,6 +362,19 @@ class ZoneProperties(BaseModel):
         return DEFAULT_MATCH_M if self.match_m is None else self.match_m
 
 
+_NOT_A_FEATURE = object()
+
+
+def _geometry_type_and_id(data: Any) -> tuple[Any, Any]:
+    """A raw feature's geometry type and ``properties.id``, read before validation so that a
+    wrong geometry is reported by zone id; ``_NOT_A_FEATURE`` when ``data`` is not an object."""
+    if not isinstance(data, dict):
+        return _NOT_A_FEATURE, None
+    geometry, props = data.get("geometry"), data.get("properties")
+    kind = geometry.get("type") if isinstance(geometry, dict) else None
+    return kind, props.get("id") if isinstance(props, dict) else None
+
+
 class ZoneFeature(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -373,17 +386,13 @@ class ZoneFeature(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _polygonal(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            geometry = data.get("geometry")
-            kind = geometry.get("type") if isinstance(geometry, dict) else None
-            if kind not in ("Polygon", "MultiPolygon"):
-                props = data.get("properties")
-                name = props.get("id") if isinstance(props, dict) else None
-                msg = (
-                    f"zone {name!r}: geometry type {kind!r} is not allowed; zones must be Polygon or MultiPolygon "
-                    "(the only lines are features of kind designated_road)"
-                )
-                raise ValueError(msg)
+        kind, name = _geometry_type_and_id(data)
+        if kind is not _NOT_A_FEATURE and kind not in ("Polygon", "MultiPolygon"):
+            msg = (
+                f"zone {name!r}: geometry type {kind!r} is not allowed; zones must be Polygon or MultiPolygon "
+                "(the only lines are features of kind designated_road)"
+            )
+            raise ValueError(msg)
         return data
 
 
@@ -424,17 +433,13 @@ class RoadFeature(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _linear(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            geometry = data.get("geometry")
-            kind = geometry.get("type") if isinstance(geometry, dict) else None
-            if kind not in ("LineString", "MultiLineString"):
-                props = data.get("properties")
-                name = props.get("id") if isinstance(props, dict) else None
-                msg = (
-                    f"designated road {name!r}: geometry type {kind!r} is not allowed; "
-                    "a designated road is a LineString or MultiLineString"
-                )
-                raise ValueError(msg)
+        kind, name = _geometry_type_and_id(data)
+        if kind is not _NOT_A_FEATURE and kind not in ("LineString", "MultiLineString"):
+            msg = (
+                f"designated road {name!r}: geometry type {kind!r} is not allowed; "
+                "a designated road is a LineString or MultiLineString"
+            )
+            raise ValueError(msg)
         return data
 
 

@@ -14,14 +14,13 @@ import logging
 from datetime import UTC, datetime
 from functools import cache
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from mode import Service
 
 from hazmat.passes import PassBook
 
 from .. import handlers, names, resources, topics
 from ..app import app
-from ..bootstrap import bootstrap_servers
+from ..follower import follow_compacted
 from ..passes import PassChange, handle_pass
 
 log = logging.getLogger("hazmat.streams.passes")
@@ -50,35 +49,18 @@ def runtime_passes() -> RuntimePasses:
 class PassFollower(Service):
     @Service.task
     async def _follow(self) -> None:
-        topic = names.PASSES.name()
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers(),
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            client_id="hazmat-pass-follower",
+        runtime = runtime_passes()
+        features = resources.city().zones.features
+        await follow_compacted(
+            names.PASSES.name(),
+            "hazmat-pass-follower",
+            runtime.ready,
+            lambda m: self._apply(runtime, m, features),
+            lambda partitions: log.info(
+                "passes caught up", extra={"partitions": partitions, "passes": len(runtime.book)}
+            ),
+            lambda: self.should_stop,
         )
-        await consumer.start()
-        try:
-            consumer.subscribe([topic])  # no group: every partition, from the beginning
-            runtime = runtime_passes()
-            features = resources.city().zones.features
-            end: dict[TopicPartition, int] | None = None
-            while not self.should_stop:
-                batches = await consumer.getmany(timeout_ms=500)
-                for messages in batches.values():
-                    for m in messages:
-                        await self._apply(runtime, m, features)
-                if runtime.ready.is_set():
-                    continue
-                tps = consumer.assignment()
-                if tps and end is None:
-                    end = await consumer.end_offsets(list(tps))
-                if end is not None and all([await consumer.position(tp) >= end[tp] for tp in end]):
-                    runtime.ready.set()
-                    log.info("passes caught up", extra={"partitions": len(end), "passes": len(runtime.book)})
-        finally:
-            await consumer.stop()
 
     async def _apply(self, runtime: RuntimePasses, message: object, features: list) -> None:
         m = message  # aiokafka ConsumerRecord
