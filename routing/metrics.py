@@ -1,69 +1,287 @@
 """Customizable contraction hierarchies (RoutingKit's CCH via pyroutingkit): the fast searches.
 
-One topology per graph. A *metric* is the topology customised with arc weights (travel time in
-ms or length in mm; a closed arc gets ``INF_WEIGHT``): one per set of closed edges in use,
-kept in a small LRU. A second, reversed topology customised once with weights rounded down
-gives the time-dependent search its A* potentials (a lower bound, so admissible and consistent).
+One topology per graph, built once (nested dissection: about a minute for a million nodes)
+and saved on disk next to the road graph, keyed by the arcs and coordinates, so a worker
+start loads it in a fraction of a second. A *metric* is the topology customised with arc
+weights (travel time in ms or length in mm; a closed arc gets ``INF_WEIGHT``).
+
+Metrics are grouped by *load class*: the set of arcs the map closes to a load (its tunnel
+code, hazard classes and UN numbers against the map's tags), so two loads that close the
+same roads share everything. A class's *base* weights are the plain weights with its
+closed arcs infinite. Each class keeps a small pool of metrics, each customised to one
+*state* (the zones closed at departure and what passes open of them). A state not in the
+pool takes a metric of the pool, a spare still equal to the base, else the least recently
+used, and re-customises only the arcs whose weight differs between the two states
+(``CCHMetric.update_weights``): a zone changing state or a pass coming into use costs the
+partial customisation of its few hundred arcs, once, never a full customisation. Only a
+pool's first metrics are customised in full, on the class's first request (lazily) or at
+worker start (:meth:`Metrics.warm`, with the library's threads).
+
+A second, reversed topology customised once with weights rounded down gives the
+time-dependent search its A* potentials (a lower bound, so admissible and consistent).
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import math
+import os
+import shutil
+import tempfile
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyroutingkit
 
+from hazmat.paths import cache_root
+
 from .network import RoadNetwork
 
-#: customised metrics kept per router (one per restriction set in use)
+log = logging.getLogger("hazmat.routing.metrics")
+
+#: customised metrics kept per router, over every load class (one per closed-arc state in use)
 METRIC_CACHE = 64
+#: metrics kept per load class: the states (zones closed, passes) served without any customisation
+VARIANTS = 4
+#: threads for a full customisation (RoutingKit's OpenMP customisation; 1: the calling thread only)
+THREADS = max(1, min(2, os.cpu_count() or 1))
+#: a full customisation is cheaper than a partial one of more arcs than this share of the graph
+PARTIAL_SHARE = 0.02
 INF = pyroutingkit.INF_WEIGHT
+#: bump when the topology files change meaning (a cached topology of another version is rebuilt)
+TOPOLOGY_VERSION = 1
+
+#: a load class: the arcs the map closes to the load
+ClassKey = frozenset[int]
 
 
-def _topology(tail: list[int], head: list[int], xs: list[float], ys: list[float]) -> Any:
-    """A contraction-hierarchy topology of the arcs tail[i] → head[i] (nested dissection on the coordinates)."""
-    topology = pyroutingkit.CCHTopology()
-    topology.build(
-        np.array(tail, dtype=np.uint32),
-        np.array(head, dtype=np.uint32),
-        np.array(ys, dtype=np.float32),
-        np.array(xs, dtype=np.float32),
-        len(xs),
+def _digest(*arrays: np.ndarray) -> str:
+    h = hashlib.sha256(f"cch-v{TOPOLOGY_VERSION}-{pyroutingkit.__name__}".encode())
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:16]
+
+
+def topology_cache(graph: Any) -> Path | None:
+    """Where a graph's topologies are saved: beside the cached road graphs, for a graph built from a source
+    (one with a provenance); a graph made in memory (tests) is not cached."""
+    return cache_root() / "cch" if graph.graph.get("provenance") else None
+
+
+def topology(
+    tail: Sequence[int], head: Sequence[int], xs: Sequence[float], ys: Sequence[float], cache: Path | None = None
+) -> Any:
+    """A contraction-hierarchy topology of the arcs tail[i] → head[i] (nested dissection on the coordinates).
+
+    With ``cache``, the topology is loaded from ``cache/<digest of the arcs and coordinates>``
+    when it was saved there, else built and saved (atomically: a half-written one is never read).
+    """
+    arrays = (
+        np.asarray(tail, dtype=np.uint32),
+        np.asarray(head, dtype=np.uint32),
+        np.asarray(ys, dtype=np.float32),
+        np.asarray(xs, dtype=np.float32),
     )
-    return topology
+    built = pyroutingkit.CCHTopology()
+    folder = None if cache is None else cache / _digest(*arrays)
+    if folder is not None and (folder / "order").is_file():
+        try:
+            built.load(str(folder))
+            if built.node_count == len(xs) and built.arc_count == len(arrays[0]):
+                return built
+        except RuntimeError as exc:
+            log.warning("topology cache unreadable; rebuilding", extra={"cache": str(folder), "error": str(exc)})
+        built = pyroutingkit.CCHTopology()
+    started = time.monotonic()
+    built.build(*arrays, len(xs))
+    log.info(
+        "topology built", extra={"nodes": len(xs), "arcs": len(arrays[0]), "s": round(time.monotonic() - started, 1)}
+    )
+    if folder is not None:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
+        try:
+            built.save(str(tmp))
+            tmp.replace(folder)
+        except OSError as exc:  # another worker saved it first, or the disk is full: the built one serves
+            log.warning("topology not cached", extra={"cache": str(folder), "error": str(exc)})
+            shutil.rmtree(tmp, ignore_errors=True)
+    return built
+
+
+@dataclass
+class _Slot:
+    """One customised metric of a class: the state it is customised to and its arcs closed beyond the base."""
+
+    metric: Any
+    state: Hashable | None  # None: a spare, still equal to the base
+    closed: np.ndarray  # sorted arc ids infinite on top of the base
+
+
+@dataclass
+class _Class:
+    """A load class's base weights and its pool of metrics, least recently used first."""
+
+    base: np.ndarray
+    pool: OrderedDict[Hashable, _Slot] = field(default_factory=OrderedDict)
+    spares: list[_Slot] = field(default_factory=list)
+
+    def size(self) -> int:
+        return len(self.pool) + len(self.spares)
 
 
 class Metrics:
-    def __init__(self, net: RoadNetwork, cache_size: int = METRIC_CACHE) -> None:
+    def __init__(
+        self,
+        net: RoadNetwork,
+        cache_size: int = METRIC_CACHE,
+        *,
+        variants: int = VARIANTS,
+        threads: int = THREADS,
+        cache: Path | None = None,
+    ) -> None:
         self.net = net
         self.cache_size = cache_size
-        self._cch = _topology(net.tail, net.head, net.xs, net.ys)
+        self.variants = variants
+        self.threads = threads
+        self._cch = topology(net.tail, net.head, net.xs, net.ys, cache)
         self._weights = {
             "time": np.maximum(1, np.round(net.time_array * 1000)).astype(np.uint32),  # ms
             "distance": np.maximum(1, np.round(net.length_array * 1000)).astype(np.uint32),  # mm
         }
-        self._reverse = _topology(net.head, net.tail, net.xs, net.ys)
+        self._reverse = topology(net.head, net.tail, net.xs, net.ys, cache)
         self._to_target: dict[str, Any] = {}
-        self._metrics: dict[tuple[Hashable, ...], Any] = {}
+        self._classes: OrderedDict[tuple[str, ClassKey], _Class] = OrderedDict()
+        #: customisations done (``full``, ``partial``) and arcs re-weighted partially: what the benchmark reports
+        self.counts = {"full": 0, "partial": 0, "arcs": 0}
 
     def clear(self) -> None:
-        self._metrics.clear()
+        """Forget every metric (the map's restrictions changed: the classes' base weights are stale)."""
+        self._classes.clear()
 
-    def get(self, kind: str, key: tuple[Hashable, ...], closing: Callable[[], frozenset[int]]) -> Any:
-        """The customised metric for ``key``; ``closing`` gives its closed edges, asked only on a cache miss."""
-        metric = self._metrics.get((kind, *key))
-        if metric is None:
-            weights = self._weights[kind].copy()
-            closed = closing()
+    def forget_states(self) -> None:
+        """The zones changed (their indices mean other zones now): every held metric becomes a spare of its class,
+        re-customised partially from what it closes when a state takes it."""
+        for klass in self._classes.values():
+            klass.spares += klass.pool.values()
+            klass.pool.clear()
+
+    @property
+    def _metrics(self) -> dict[tuple[Hashable, ...], Any]:
+        """The metrics held for a state, by (kind, class, state): what the tests and the benchmark count."""
+        return {
+            (kind, closed, state): slot.metric
+            for (kind, closed), klass in self._classes.items()
+            for state, slot in klass.pool.items()
+        }
+
+    def __len__(self) -> int:
+        """Customised metrics held (every class's pool and spares)."""
+        return sum(c.size() for c in self._classes.values())
+
+    def _customised(self, weights: np.ndarray) -> Any:
+        metric = pyroutingkit.CCHMetric(self._cch)
+        metric.customize(weights, self.threads if len(weights) > 200_000 else 0)
+        self.counts["full"] += 1
+        return metric
+
+    def _class(self, kind: str, closed: ClassKey) -> _Class:
+        key = (kind, closed)
+        found = self._classes.get(key)
+        if found is None:
+            base = self._weights[kind].copy()
             if closed:
-                weights[np.fromiter(closed, dtype=np.int64)] = INF
-            metric = pyroutingkit.CCHMetric(self._cch)
-            metric.customize(weights)
-            if len(self._metrics) >= self.cache_size:
-                self._metrics.pop(next(iter(self._metrics)))
-            self._metrics[(kind, *key)] = metric
+                base[np.fromiter(closed, dtype=np.int64, count=len(closed))] = INF
+            found = self._classes[key] = _Class(base)
+        else:
+            self._classes.move_to_end(key)
+        return found
+
+    def warm(self, kind: str, closed: ClassKey = frozenset(), spares: int | None = None) -> None:
+        """Customise a class's pool in full now (worker start): its later states cost partial customisations only."""
+        klass = self._class(kind, closed)
+        for _ in range((self.variants if spares is None else spares) - klass.size()):
+            klass.spares.append(_Slot(self._customised(klass.base), None, np.empty(0, dtype=np.int64)))
+        self.potential_metric(kind)
+
+    def get(
+        self,
+        kind: str,
+        closed: ClassKey,
+        state: Hashable,
+        closing: Callable[[], frozenset[int]] = frozenset,
+    ) -> Any:
+        """The metric of load class ``closed`` (the arcs the map closes) in ``state``.
+
+        ``closing`` gives the arcs the state closes on top of the class (the zones closed at
+        departure, less what passes open), asked only when the state is not in the pool.
+        """
+        klass = self._class(kind, closed)
+        slot = klass.pool.get(state)
+        if slot is not None:
+            klass.pool.move_to_end(state)
+            return slot.metric
+        extra = np.fromiter(closing(), dtype=np.int64)
+        extra = np.unique(extra[klass.base[extra] < INF])  # arcs the class closes already change nothing
+        if klass.spares:
+            slot = klass.spares.pop()
+        elif klass.size() < self.variants and len(self) < self.cache_size:
+            slot = _Slot(self._customised(klass.base), None, np.empty(0, dtype=np.int64))
+        else:
+            _, slot = klass.pool.popitem(last=False)
+        self._move(klass, slot, extra)
+        slot.state = state
+        klass.pool[state] = slot
+        self._trim()
+        return slot.metric
+
+    def _move(self, klass: _Class, slot: _Slot, closed: np.ndarray) -> None:
+        """Re-customise ``slot`` from its closed arcs to ``closed``: only the arcs that differ, or in full when many do."""
+        changed = np.setxor1d(slot.closed, closed, assume_unique=True)
+        if len(changed) == 0:
+            slot.closed = closed
+            return
+        weights = klass.base[changed]
+        weights[np.isin(changed, closed, assume_unique=True)] = INF
+        if len(changed) > PARTIAL_SHARE * len(klass.base):
+            full = klass.base.copy()
+            full[closed] = INF
+            slot.metric.customize(full, self.threads if len(full) > 200_000 else 0)
+            self.counts["full"] += 1
+        else:
+            slot.metric.update_weights(changed.astype(np.uint32), weights)
+            self.counts["partial"] += 1
+            self.counts["arcs"] += len(changed)
+        slot.closed = closed
+
+    def _trim(self) -> None:
+        """Keep at most ``cache_size`` metrics: the least recently used classes give theirs up first."""
+        while len(self) > self.cache_size:
+            for key, klass in self._classes.items():
+                if klass.spares:
+                    klass.spares.pop()
+                elif len(klass.pool) > 1:
+                    klass.pool.popitem(last=False)
+                elif len(self._classes) > 1:
+                    del self._classes[key]
+                else:
+                    return
+                break
+
+    def potential_metric(self, kind: str) -> Any:
+        """The reversed topology customised with the weights rounded down, nothing closed (a lower bound)."""
+        metric = self._to_target.get(kind)
+        if metric is None:
+            scale = self.net.time_array if kind == "time" else self.net.length_array
+            metric = self._to_target[kind] = pyroutingkit.CCHMetric(self._reverse)
+            weights = np.floor(scale * 1000).astype(np.uint32)
+            metric.customize(weights, self.threads if len(weights) > 200_000 else 0)
         return metric
 
     def potentials(self, targets: Sequence[tuple[int, float]], kind: str) -> list[float]:
@@ -72,11 +290,7 @@ class Metrics:
         Seconds or metres; inf: no target reachable. The minimum over the targets of a lower
         bound to each is a lower bound to the nearest, and stays consistent.
         """
-        metric = self._to_target.get(kind)
-        if metric is None:
-            scale = self.net.time_array if kind == "time" else self.net.length_array
-            metric = self._to_target[kind] = pyroutingkit.CCHMetric(self._reverse)
-            metric.customize(np.floor(scale * 1000).astype(np.uint32))
+        metric = self.potential_metric(kind)
         nodes = np.array([node for node, _ in targets], dtype=np.uint32)
         found = metric.distances_many_to_many(nodes, self.net.all_nodes)
         bound = found.astype(float) / 1000

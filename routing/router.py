@@ -50,7 +50,7 @@ from hazmat.events import LineString as GeoLine
 from hazmat.passes import PassBook
 
 from . import answer, tdsearch
-from .metrics import INF, Metrics
+from .metrics import INF, Metrics, topology_cache
 from .network import End, Path, RoadNetwork, Snap
 from .openings import CLOSED, NO_OPENINGS, Openings, OpenShapes, State, openings_of
 from .policy import Load, static_reason, zone_reason
@@ -102,9 +102,10 @@ class Router:
         self.road_rules = CityRoadRules(untagged_tunnel_forbidden=city.settings.untagged_tunnel_policy == "forbidden")
         self.net = RoadNetwork(graph)
         self.projection = self.net.projection
-        self.metrics = Metrics(self.net)
+        self.metrics = Metrics(self.net, cache=topology_cache(graph))
         self._static: dict[tuple[Any, ...], frozenset[int]] = {}
         self._static_roads: dict[tuple[Any, ...], frozenset[int]] = {}
+        self._classes: dict[frozenset[int], frozenset[int]] = {}
         self.set_zones(load_zones(city, self.projection, self.city_zone_features() if zones is None else zones))
 
     def city_zone_features(self) -> list[ZoneFeature | RoadFeature]:
@@ -143,7 +144,7 @@ class Router:
         self.open_shapes = OpenShapes(self.net, self.projection, zones, self.zone_edges)
         #: (plate, ids of its pass objects) -> (the objects, kept alive so their ids stay theirs; their openings)
         self._openings: dict[tuple[str, tuple[int, ...]], tuple[tuple[Pass, ...], Openings]] = {}
-        self.metrics.clear()
+        self.metrics.forget_states()
         self._applying: dict[Load, tuple[tuple[int, ...], frozenset[int]]] = {}
 
     def applying(self, load: Load) -> tuple[int, ...]:
@@ -163,6 +164,7 @@ class Router:
         self._applying.clear()
         self._static.clear()
         self._static_roads.clear()
+        self._classes.clear()
         self.metrics.clear()
 
     # --- closures ---------------------------------------------------------------------
@@ -172,9 +174,9 @@ class Router:
         key = (load, self.road_rules)
         if key not in self._static:
             data = self.net.data
-            self._static[key] = frozenset(
-                i for i in self.net.restricted if static_reason(data[i], load, rules=self.road_rules)
-            )
+            closed = frozenset(i for i in self.net.restricted if static_reason(data[i], load, rules=self.road_rules))
+            # one object per load class: the metrics find their class by it without comparing the sets
+            self._static[key] = self._classes.setdefault(closed, closed)
         return self._static[key]
 
     def openings(self, plate: str, passes: Iterable[Pass]) -> Openings:
@@ -347,7 +349,7 @@ class Router:
         """
         sources, targets, direct = origin.starts(self.net), target.stops(self.net), self._direct(origin, target)
         if load is None:
-            return self._cheapest(self.metrics.get(kind, ("free",), frozenset), sources, targets, direct, kind)
+            return self._cheapest(self.metrics.get(kind, frozenset(), frozenset()), sources, targets, direct, kind)
         applying = self.applying(load)
         depart_s = depart.timestamp()
         shut: dict[int, frozenset[Any]] = {}
@@ -359,14 +361,14 @@ class Router:
         key = frozenset(shut.items())
 
         def closing() -> frozenset[int]:
-            return self._static_blocked(load).union(
+            return frozenset().union(
                 *(
                     self.zone_edges[z] if not state else self.open_shapes.closed_edges(z, state)
                     for z, state in shut.items()
                 )
             )
 
-        metric = self.metrics.get(kind, (load, self.road_rules, key), closing)
+        metric = self.metrics.get(kind, self._static_blocked(load), key, closing)
         if shut:  # the partial arcs at the ends: the part driven, against the zones closed at departure
 
             def open_(e: End) -> bool:
