@@ -150,6 +150,8 @@ class Metrics:
         self.cache_size = cache_size
         self.variants = variants
         self.threads = threads
+        #: above this share of the arcs changed, a state change customises in full (0: always in full)
+        self.partial_share = PARTIAL_SHARE
         self._cch = topology(net.tail, net.head, net.xs, net.ys, cache)
         self._weights = {
             "time": np.maximum(1, np.round(net.time_array * 1000)).astype(np.uint32),  # ms
@@ -249,7 +251,7 @@ class Metrics:
             return
         weights = klass.base[changed]
         weights[np.isin(changed, closed, assume_unique=True)] = INF
-        if len(changed) > PARTIAL_SHARE * len(klass.base):
+        if len(changed) > self.partial_share * len(klass.base):
             full = klass.base.copy()
             full[closed] = INF
             slot.metric.customize(full, self.threads if len(full) > 200_000 else 0)
