@@ -1,6 +1,7 @@
 """The road graph: built once from OpenStreetMap with osmnx, cached on disk, loaded fast.
 
-One core for every source (a local ``.osm``/``.osm.bz2`` extract, the offline default, or a
+One core for every source (a local ``.osm``/``.osm.bz2`` extract, the offline default, a
+``.osm.pbf`` extract streamed by :mod:`routing.pbf` (its drivable ways only: a province), or a
 place name / bbox downloaded from OpenStreetMap), as osmnx's ``graph_from_xml`` and
 ``graph_from_place``/``graph_from_bbox`` share ``_create_graph``. Only roads a truck may use
 are kept; restriction tags stay on the edges and are never merged away by simplification;
@@ -27,7 +28,7 @@ from shapely.geometry import LineString
 from hazmat.cityconfig import City
 from hazmat.paths import cache_root
 
-from . import restrictions
+from . import pbf, restrictions
 from .restrictions import osm_water_sources
 
 log = logging.getLogger("hazmat.routing.graph")
@@ -175,6 +176,9 @@ def _read(city: City, step: Callable[[str, float], None]) -> tuple[nx.MultiDiGra
     source = city.settings.graph
     if source.source == "file":
         path = source_path(city)
+        if pbf.is_pbf(path):  # the drivable ways and their nodes only, streamed (a province's extract)
+            step("reading the drivable ways of the PBF extract", 0.05)
+            return pbf.graph(path, DRIVABLE), lambda: osm_water_sources.extract_pbf(path)
         step("reading OSM extract", 0.05)
         graph = ox.graph_from_xml(path, bidirectional=False, simplify=False, retain_all=True)
         return graph, lambda: osm_water_sources.extract(path)

@@ -29,6 +29,7 @@ import math
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
@@ -51,8 +52,10 @@ METRIC_CACHE = 64
 VARIANTS = 4
 #: threads for a full customisation (RoutingKit's OpenMP customisation; 1: the calling thread only)
 THREADS = max(1, min(2, os.cpu_count() or 1))
+#: graphs of more arcs than this grow their pools in a background thread (a full customisation takes seconds)
+BACKGROUND_ARCS = 200_000
 #: a full customisation is cheaper than a partial one of more arcs than this share of the graph
-PARTIAL_SHARE = 0.02
+PARTIAL_SHARE = 0.01
 INF = pyroutingkit.INF_WEIGHT
 #: bump when the topology files change meaning (a cached topology of another version is rebuilt)
 TOPOLOGY_VERSION = 1
@@ -162,17 +165,24 @@ class Metrics:
         self._classes: OrderedDict[tuple[str, ClassKey], _Class] = OrderedDict()
         #: customisations done (``full``, ``partial``) and arcs re-weighted partially: what the benchmark reports
         self.counts = {"full": 0, "partial": 0, "arcs": 0}
+        #: grow the pools in a background thread: a new state never waits for a full customisation
+        #: (RoutingKit releases the GIL while it customises; the pools change under ``_lock`` only)
+        self.background = len(net.tail) > BACKGROUND_ARCS
+        self._lock = threading.Lock()
+        self._growing: set[tuple[str, ClassKey]] = set()
 
     def clear(self) -> None:
         """Forget every metric (the map's restrictions changed: the classes' base weights are stale)."""
-        self._classes.clear()
+        with self._lock:
+            self._classes.clear()
 
     def forget_states(self) -> None:
         """The zones changed (their indices mean other zones now): every held metric becomes a spare of its class,
         re-customised partially from what it closes when a state takes it."""
-        for klass in self._classes.values():
-            klass.spares += klass.pool.values()
-            klass.pool.clear()
+        with self._lock:
+            for klass in self._classes.values():
+                klass.spares += klass.pool.values()
+                klass.pool.clear()
 
     @property
     def _metrics(self) -> dict[tuple[Hashable, ...], Any]:
@@ -205,12 +215,13 @@ class Metrics:
             self._classes.move_to_end(key)
         return found
 
-    def warm(self, kind: str, closed: ClassKey = frozenset(), spares: int | None = None) -> None:
-        """Customise a class's pool in full now (worker start): its later states cost partial customisations only."""
-        klass = self._class(kind, closed)
-        for _ in range((self.variants if spares is None else spares) - klass.size()):
-            klass.spares.append(_Slot(self._customised(klass.base), None, np.empty(0, dtype=np.int64)))
-        self.potential_metric(kind)
+    def warm(self, kind: str, closed: ClassKey = frozenset(), spares: int = 1) -> None:
+        """Customise ``spares`` metrics of a class in full now (worker start), so that its first states cost
+        partial customisations only."""
+        with self._lock:
+            klass = self._class(kind, closed)
+            for _ in range(spares - klass.size()):
+                klass.spares.append(_Slot(self._customised(klass.base), None, np.empty(0, dtype=np.int64)))
 
     def get(
         self,
@@ -224,24 +235,55 @@ class Metrics:
         ``closing`` gives the arcs the state closes on top of the class (the zones closed at
         departure, less what passes open), asked only when the state is not in the pool.
         """
-        klass = self._class(kind, closed)
-        slot = klass.pool.get(state)
-        if slot is not None:
-            klass.pool.move_to_end(state)
+        with self._lock:
+            klass = self._class(kind, closed)
+            slot = klass.pool.get(state)
+            if slot is not None:
+                klass.pool.move_to_end(state)
+                return slot.metric
+            extra = np.fromiter(closing(), dtype=np.int64)
+            extra = np.unique(extra[klass.base[extra] < INF])  # arcs the class closes already change nothing
+            if klass.spares:
+                slot = klass.spares.pop()
+            elif klass.size() < self.variants and len(self) < self.cache_size:
+                if self.background and klass.pool:  # recycle one now, grow the pool meanwhile
+                    self._grow(kind, closed)
+                    _, slot = klass.pool.popitem(last=False)
+                else:
+                    slot = _Slot(self._customised(klass.base), None, np.empty(0, dtype=np.int64))
+            else:
+                _, slot = klass.pool.popitem(last=False)
+            self._move(klass, slot, extra)
+            slot.state = state
+            klass.pool[state] = slot
+            self._trim()
             return slot.metric
-        extra = np.fromiter(closing(), dtype=np.int64)
-        extra = np.unique(extra[klass.base[extra] < INF])  # arcs the class closes already change nothing
-        if klass.spares:
-            slot = klass.spares.pop()
-        elif klass.size() < self.variants and len(self) < self.cache_size:
-            slot = _Slot(self._customised(klass.base), None, np.empty(0, dtype=np.int64))
-        else:
-            _, slot = klass.pool.popitem(last=False)
-        self._move(klass, slot, extra)
-        slot.state = state
-        klass.pool[state] = slot
-        self._trim()
-        return slot.metric
+
+    def _grow(self, kind: str, closed: ClassKey) -> None:
+        """Add a spare to the class in a background thread (one at a time per class)."""
+        key = (kind, closed)
+        if key in self._growing:
+            return
+        self._growing.add(key)
+        klass = self._classes[key]
+
+        def customise() -> None:
+            try:
+                slot = _Slot(self._customised(klass.base), None, np.empty(0, dtype=np.int64))
+                with self._lock:
+                    if self._classes.get(key) is klass and len(self) < self.cache_size:
+                        klass.spares.append(slot)
+            finally:
+                self._growing.discard(key)
+
+        threading.Thread(target=customise, name="cch-customise", daemon=True).start()
+
+    def settle(self, timeout_s: float = 600.0) -> bool:
+        """Wait for the background customisations (benchmarks, tests); False when some still run at the deadline."""
+        deadline = time.monotonic() + timeout_s
+        while self._growing and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return not self._growing
 
     def _move(self, klass: _Class, slot: _Slot, closed: np.ndarray) -> None:
         """Re-customise ``slot`` from its closed arcs to ``closed``: only the arcs that differ, or in full when many do."""

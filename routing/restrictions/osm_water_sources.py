@@ -37,6 +37,33 @@ def extract(path: Path) -> list[dict[str, Any]]:
     return _from_features(lambda: ox.features_from_xml(path, tags=QUERY))
 
 
+def extract_pbf(path: Path) -> list[dict[str, Any]]:
+    """The water-source polygons of an OSM PBF extract (closed ways and multipolygon relations, assembled by
+    libosmium), as :func:`extract` gives them for XML."""
+    import osmium
+    import shapely
+
+    keys = osmium.filter.KeyFilter(*QUERY)
+    factory = osmium.geom.WKBFactory()
+    out = []
+    for area in (
+        osmium.FileProcessor(str(path)).with_areas(keys).with_filter(osmium.filter.EntityFilter(osmium.osm.AREA))
+    ):
+        tags = {t.k: t.v for t in area.tags}
+        if not is_water_source(tags):
+            continue
+        try:
+            geom = shapely.from_wkb(factory.create_multipolygon(area))
+        except RuntimeError:  # an unclosed ring (a clipped extract): no area to protect here
+            continue
+        if len(geom.geoms) == 1:
+            geom = geom.geoms[0]
+        element = "way" if area.from_way() else "relation"
+        name = tags.get("name")
+        out.append({"id": f"osm-{element}-{area.orig_id()}", "name": name or "", "geometry": mapping(geom)})
+    return out
+
+
 def download_place(place: str) -> list[dict[str, Any]]:
     """The water-source polygons of a place, from OpenStreetMap (Overpass)."""
     import osmnx as ox

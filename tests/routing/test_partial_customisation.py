@@ -14,7 +14,7 @@ import numpy as np
 import pyroutingkit
 import pytest
 
-from hazmat.routing.metrics import INF, Metrics
+from hazmat.routing.metrics import INF, PARTIAL_SHARE, Metrics
 from hazmat.routing.policy import Load
 from tests.routing.test_passes import PLATE, a_pass
 from tests.routing.test_router import DAY, node_lonlat
@@ -93,7 +93,7 @@ def test_routes_through_a_recycled_pool_equal_routes_from_full_customisations(sc
         partial = {k: r.plan(asked[k][0], load=load, passes=asked[k][1]) for k in order}
         moved = r.metrics.counts["partial"] - before
     finally:
-        r.metrics.variants, r.metrics.partial_share = 4, 0.02
+        r.metrics.variants, r.metrics.partial_share = 4, PARTIAL_SHARE
     for k, expected in enumerate(full):
         got = partial[k]
         assert got.status == expected.status

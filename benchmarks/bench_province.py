@@ -1,0 +1,497 @@
+"""Routing at province scale (issue #18): worker start, requests, zone changes, new passes, memory.
+
+Three parts, in one run:
+
+1. **Harbin, before and after, side by side.** The central Harbin graph with 10 active
+   zones (drawn as ``bench_routes.py`` draws them), answered back to back
+   by one router with the metrics of ``main`` (``routing/metrics.py`` read from git: one
+   metric per closed-edge set, each customised in full) and with this branch's (a pool per
+   load class moved by partial customisation), alternating rounds so that both see the same
+   machine. Then the first request after a zone changes state (zones switching on hour by
+   hour) and the first request with a new pass, for each.
+2. **The router on a synthetic province graph** (``bench_province_graph``, ``--router-nodes``,
+   default 100,000 nodes): whole requests (snap, searches, re-check, answer), the first
+   request after a zone changes state and with a new pass, the router's build time and
+   memory, to extrapolate what the per-arc Python objects of ``RoadNetwork`` cost at 1M.
+3. **The CCH at a million nodes** (``--nodes``): topology build or load, worker start (the
+   topologies loaded, the metrics a worker customises at start), the two searches a request
+   runs (unrestricted, then restricted when the first breaks a zone), the first request after
+   a zone changes state and with a new pass (partial customisation), memory.
+
+    python benchmarks/bench_province.py [--nodes 1000000] [--router-nodes 100000] [--requests 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Hashable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from bench_province_graph import ProvinceArrays, as_graph, province_arrays  # noqa: E402
+from bench_routes import JITTER, _body  # noqa: E402
+
+from hazmat.cityconfig import ZoneFeature, load_city  # noqa: E402
+from hazmat.events import Pass, RouteRequest, decode  # noqa: E402
+from hazmat.paths import cache_root  # noqa: E402
+from hazmat.routing import graph as road_graph  # noqa: E402
+from hazmat.routing import metrics as metrics_module  # noqa: E402
+from hazmat.routing.metrics import INF, Metrics  # noqa: E402
+from hazmat.routing.policy import Load  # noqa: E402
+from hazmat.routing.router import Router  # noqa: E402
+from hazmat.routing.zones import load_zones  # noqa: E402
+
+DAY = "2026-11-26"
+TZ = "+08:00"
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
+
+
+def rss_mb() -> float:
+    """Resident memory now (MiB), from /proc."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def row(name: str, values: list[float]) -> str:
+    return f"  {name:52}{pct(values, 50):>9.2f}{pct(values, 95):>9.2f}{statistics.mean(values):>9.2f}"
+
+
+HEADER = f"  {'':52}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}"
+
+
+# --- the metrics of main, for the side-by-side -------------------------------------------------
+
+
+class MainMetrics:
+    """``main``'s metrics (one per closed-edge set, customised in full), behind this branch's interface."""
+
+    def __init__(self, net: Any) -> None:
+        source = subprocess.run(
+            ["git", "-C", str(REPO), "show", "main:routing/metrics.py"], capture_output=True, text=True, check=True
+        ).stdout
+        spec = importlib.util.spec_from_loader("hazmat.routing._metrics_main", loader=None)
+        assert spec is not None
+        module = importlib.util.module_from_spec(spec)
+        module.__package__ = "hazmat.routing"
+        exec(compile(source, "main:routing/metrics.py", "exec"), module.__dict__)
+        self.old = module.Metrics(net)
+
+    def get(
+        self, kind: str, closed: frozenset[int], state: Hashable, closing: Callable[[], frozenset[int]] = frozenset
+    ):
+        return self.old.get(kind, (closed, state), lambda: closed | closing())
+
+    def potentials(self, targets: Any, kind: str) -> list[float]:
+        return self.old.potentials(targets, kind)
+
+    def clear(self) -> None:
+        self.old.clear()
+
+    def forget_states(self) -> None:
+        self.old.clear()  # main dropped every metric when the zones changed
+
+
+# --- zones and requests on a router ------------------------------------------------------------
+
+
+def square(zone_id: str, cx: float, cy: float, half: float, windows: list[dict] | None = None) -> ZoneFeature:
+    ring = [[cx - half, cy - half], [cx + half, cy - half], [cx + half, cy + half], [cx - half, cy + half]]
+    props: dict[str, Any] = {"id": zone_id, "kind": "restricted"}
+    if windows:
+        props["windows"] = windows
+    return ZoneFeature.model_validate(
+        {"type": "Feature", "properties": props, "geometry": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}}
+    )
+
+
+def a_pass(pass_id: str, zone_id: str, plate: str) -> Pass:
+    body = {
+        "schema_version": 1, "pass_id": pass_id, "plate": plate, "zone_ids": [zone_id],
+        "valid_from": f"{DAY}T00:00:00{TZ}", "valid_until": f"{DAY}T23:59:00{TZ}", "route": None,
+        "issued_by": "bench", "reason": "bench",
+    }  # fmt: skip
+    return decode(Pass, json.dumps(body, ensure_ascii=False))
+
+
+def requests_near(
+    router: Router, rng: random.Random, count: int, *, at: str, within_deg: float | None = None
+) -> list[RouteRequest]:
+    """Random points near the roads (a node moved up to ``JITTER``), outside every zone; ``within_deg``: the
+    destination that close to the origin (short trips)."""
+    xs, ys = router.net.xs, router.net.ys
+    out: list[RouteRequest] = []
+    while len(out) < count:
+        i = rng.randrange(len(xs))
+        o = (xs[i] + rng.uniform(-JITTER, JITTER), ys[i] + rng.uniform(-JITTER, JITTER))
+        if within_deg is None:
+            j = rng.randrange(len(xs))
+            d = (xs[j] + rng.uniform(-JITTER, JITTER), ys[j] + rng.uniform(-JITTER, JITTER))
+        else:
+            d = (o[0] + rng.uniform(-within_deg, within_deg), o[1] + rng.uniform(-within_deg, within_deg))
+        body = _body(o, d)
+        body["depart_at"] = at
+        request = decode(RouteRequest, json.dumps(body))
+        if any(
+            router._inside(*router.projection.point(*p), load_of(router), datetime.fromisoformat(at)) for p in (o, d)
+        ):
+            continue
+        out.append(request)
+    return out
+
+
+def load_of(router: Router) -> Load:
+    return Load.of(decode(RouteRequest, json.dumps(_body((0, 0), (0, 0)))).load, router.city.rules.tunnel_codes)
+
+
+def timed(router: Router, request: RouteRequest, passes: list[Pass] | None = None) -> tuple[float, Any]:
+    t = time.perf_counter()
+    route = router.plan(request, passes=passes if passes is not None else [])
+    return (time.perf_counter() - t) * 1000, route
+
+
+def crossing(router: Router, centre: tuple[float, float], half: float, at: str, plate: str) -> list[RouteRequest]:
+    """Two requests across the square around ``centre`` (west to east, south to north), ends outside every zone
+    active at ``at``: their unrestricted routes cross it, so the restricted search answers them."""
+    load, when = load_of(router), datetime.fromisoformat(at)
+    out = []
+    for (dx0, dy0), (dx1, dy1) in (((-1, 0), (1, 0)), ((0, -1), (0, 1))):
+        for reach in (1.6, 2.2, 3.0, 4.5):
+            o = (centre[0] + dx0 * reach * half, centre[1] + dy0 * reach * half)
+            d = (centre[0] + dx1 * reach * half, centre[1] + dy1 * reach * half)
+            if not any(router._inside(*router.projection.point(*p), load, when) for p in (o, d)):
+                break
+        body = _body(o, d)
+        body["depart_at"], body["plate"] = at, plate
+        out.append(decode(RouteRequest, json.dumps(body, ensure_ascii=False)))
+    return out
+
+
+def changes(router: Router, city: Any, base: list[ZoneFeature], rng: random.Random, *, hours: int = 8) -> dict:
+    """The first request after a zone changes state, and the first with a new pass, then the next one.
+
+    ``hours`` more zones switch on at 01:00, 02:00 …: a request across zone k at k:01 is the first of a
+    new state (one more zone closed), then another across it in the same state; short trips, so no
+    zone switches on the way (the time-dependent search is another path, timed by ``bench_routes.py``).
+    Then for each base zone a vehicle with a pass opening it wholly (another state), across it twice.
+    """
+    xs, ys = router.net.xs, router.net.ys
+    centres = []
+    hourly = []
+    for k in range(1, hours + 1):
+        i = rng.randrange(len(xs))
+        centres.append((xs[i], ys[i]))
+        hourly.append(square(f"hz{k}", xs[i], ys[i], 0.006, windows=[{"start": f"{k:02d}:00", "end": "23:30"}]))
+    router.set_zones(load_zones(city, router.projection, [*base, *hourly]))
+    first, then = [], []
+    for k in range(1, hours + 1):
+        a, b = crossing(router, centres[k - 1], 0.006, f"{DAY}T{k:02d}:01:00{TZ}", "黑A12345")
+        first.append(timed(router, a)[0])
+        then.append(timed(router, b)[0])
+    router.set_zones(load_zones(city, router.projection, base))
+    pass_first, pass_then = [], []
+    for k, feature in enumerate(base):
+        plate = f"黑A{k:05d}"
+        held = [a_pass(f"P-{k}", feature.properties.id, plate)]
+        ring = feature.geometry.coordinates[0]
+        centre = ((ring[0][0] + ring[2][0]) / 2, (ring[0][1] + ring[2][1]) / 2)
+        a, b = crossing(router, centre, (ring[2][0] - ring[0][0]) / 2, f"{DAY}T10:00:00{TZ}", plate)
+        pass_first.append(timed(router, a, held)[0])
+        pass_then.append(timed(router, b, held)[0])
+    return {"zone_first": first, "zone_then": then, "pass_first": pass_first, "pass_then": pass_then}
+
+
+def _with_plate(request: RouteRequest, plate: str) -> RouteRequest:
+    return request.model_copy(update={"plate": plate})
+
+
+def print_changes(name: str, found: dict) -> None:
+    print(row(f"{name}: first request, a zone changed state", found["zone_first"]))
+    print(row(f"{name}: the next request in that state", found["zone_then"]))
+    print(row(f"{name}: first request with a new pass", found["pass_first"]))
+    print(row(f"{name}: the next request with it", found["pass_then"]))
+
+
+# --- part 1: Harbin ------------------------------------------------------------------------------
+
+
+def harbin(args: argparse.Namespace) -> None:
+    print("== 1. Harbin centre, main's metrics and this branch's, side by side ==")
+    city = load_city("harbin")
+    graph = road_graph.load(city)
+    t = time.perf_counter()
+    router = Router(graph, city)
+    print(f"router ready in {time.perf_counter() - t:.2f} s ({graph.number_of_nodes():,} nodes)")
+    rng = random.Random(args.seed)
+    nodes = [(d["x"], d["y"]) for _, d in graph.nodes(data=True)]
+    features = []
+    for k in range(10):  # bench_routes.py's 10 always-active zones, 0.5–1.5 km across (same draws)
+        cx, cy = rng.choice(nodes)
+        features.append(square(f"bz{k}", cx, cy, rng.uniform(0.003, 0.009)))
+    router.set_zones(load_zones(city, router.projection, features))
+    requests = requests_near(router, rng, args.pairs, at=f"{DAY}T10:00:00{TZ}")
+    after = router.metrics
+    before = MainMetrics(router.net)
+    times: dict[str, list[float]] = {"main": [], "branch": []}
+    for variant in ("main", "branch"):  # warm both (their metrics customised once)
+        router.metrics = before if variant == "main" else after
+        for request in requests:
+            router.plan(request)
+    for _round in range(args.rounds):
+        for variant in ("main", "branch") if _round % 2 == 0 else ("branch", "main"):
+            router.metrics = before if variant == "main" else after
+            for request in requests:
+                times[variant].append(timed(router, request)[0])
+    print(f"\n{args.pairs} requests × {args.rounds} rounds, back to back, 10 active zones, optimize=time")
+    print(HEADER)
+    print(row("main (one metric per closed set, full customisation)", times["main"]))
+    print(row("this branch (pool per load class, partial)", times["branch"]))
+    meets = pct(times["branch"], 50) <= 1 and pct(times["branch"], 95) <= 3
+    slower = pct(times["branch"], 50) > pct(times["main"], 50) * 1.05
+    print(
+        f"  target p50 ≤ 1 ms, p95 ≤ 3 ms: {'meets' if meets else 'misses'}; "
+        f"{'slower' if slower else 'no slower'} than main at p50 (5 % noise allowed)"
+    )
+    print()
+    for variant, metrics in (("main", before), ("branch", after)):
+        router.metrics = metrics
+        print_changes(variant, changes(router, city, features, random.Random(args.seed + 1)))
+
+
+# --- part 2: the router on a synthetic province graph ---------------------------------------------
+
+
+def province_zones(arrays: ProvinceArrays, rng: random.Random, count: int) -> list[ZoneFeature]:
+    """``count`` square zones 1.5–3 km across scattered over the graph; one in three with a daytime window."""
+    out = []
+    for k in range(count):
+        i = rng.randrange(arrays.nodes)
+        half = rng.uniform(0.007, 0.014)
+        windows = [{"start": "07:00", "end": "21:00"}] if k % 3 == 0 else None
+        out.append(square(f"pz{k}", float(arrays.lon[i]), float(arrays.lat[i]), half, windows))
+    return out
+
+
+def province_router(args: argparse.Namespace) -> None:
+    n = args.router_nodes
+    print(f"\n== 2. the router on a synthetic province graph of {n:,} nodes (whole requests) ==")
+    city = load_city("harbin")
+    rng = random.Random(args.seed)
+    arrays = province_arrays(n, seed=args.seed)
+    rss0 = rss_mb()
+    t = time.perf_counter()
+    graph = as_graph(arrays)
+    t_graph = time.perf_counter() - t
+    rss1 = rss_mb()
+    features = province_zones(arrays, rng, max(10, n // 5000))
+    t = time.perf_counter()
+    router = Router(graph, city, zones=features)
+    t_router = time.perf_counter() - t
+    rss2 = rss_mb()
+    per_arc = (rss2 - rss1) * 1024 / arrays.arcs
+    print(
+        f"{arrays.nodes:,} nodes, {arrays.arcs:,} arcs, {len(features)} zones; networkx graph {t_graph:.1f} s "
+        f"(+{rss1 - rss0:.0f} MiB); router ready in {t_router:.1f} s (+{rss2 - rss1:.0f} MiB, {per_arc:.2f} KiB per arc)"
+    )
+    scale = 3_430_000 / arrays.arcs
+    print(
+        f"  at 3.43M arcs (1M nodes) by proportion: graph + router {(rss2 - rss0) * scale / 1024:.1f} GiB, "
+        f"built in {(t_graph + t_router) * scale:.0f} s"
+    )
+    requests = requests_near(router, rng, args.requests, at=f"{DAY}T10:00:00{TZ}")
+    for request in requests[:20]:
+        router.plan(request)
+    warm = [timed(router, request)[0] for request in requests]
+    print(HEADER)
+    print(row("whole request, back to back (10:00, zones active)", warm))
+    print_changes("province", changes(router, city, features[:8], random.Random(args.seed + 2)))
+    print(f"  memory now {rss_mb():.0f} MiB, peak {peak_mb():.0f} MiB")
+    del router, graph
+
+
+# --- part 3: the CCH at a million nodes -------------------------------------------------------------
+
+
+class Net:
+    """What :class:`Metrics` reads of a network, from the arrays (no per-arc Python objects)."""
+
+    def __init__(self, arrays: ProvinceArrays) -> None:
+        self.tail, self.head = arrays.tail, arrays.head
+        self.xs, self.ys = arrays.lon, arrays.lat
+        self.time_array = arrays.length_m / (arrays.kmh / 3.6)
+        self.length_array = arrays.length_m
+        self.all_nodes = np.arange(arrays.nodes, dtype=np.uint32)
+
+
+def zone_arcs(arrays: ProvinceArrays, rng: random.Random, count: int) -> list[np.ndarray]:
+    """The arcs of ``count`` zones (squares 1.5–3 km across) scattered over the graph: both ends inside."""
+    out = []
+    for _ in range(count):
+        i = rng.randrange(arrays.nodes)
+        half = rng.uniform(0.007, 0.014)
+        inside = (np.abs(arrays.lon - arrays.lon[i]) < half) & (np.abs(arrays.lat - arrays.lat[i]) < half * 0.72)
+        out.append(np.flatnonzero(inside[arrays.tail] | inside[arrays.head]))
+    return out
+
+
+def province_cch(args: argparse.Namespace) -> None:
+    print(f"\n== 3. the CCH on a synthetic province graph of {args.nodes:,} nodes ==")
+    rng = random.Random(args.seed)
+    t = time.perf_counter()
+    arrays = province_arrays(args.nodes, seed=args.seed)
+    print(
+        f"{arrays.nodes:,} nodes, {arrays.arcs:,} arcs ({arrays.arcs / arrays.nodes:.2f} per node), made in {time.perf_counter() - t:.1f} s"
+    )
+    net = Net(arrays)
+    cache = cache_root() / "cch"
+    folder = cache / metrics_module._digest(
+        net.tail.astype(np.uint32), net.head.astype(np.uint32), net.ys.astype(np.float32), net.xs.astype(np.float32)
+    )
+    if not (folder / "order").is_file():
+        t = time.perf_counter()
+        metrics_module.topology(net.tail, net.head, net.xs, net.ys, cache)
+        metrics_module.topology(net.head, net.tail, net.xs, net.ys, cache)
+        print(f"topologies built and saved (first run only): {time.perf_counter() - t:.0f} s for both")
+    tunnels = {code: frozenset(np.flatnonzero(_closes_tunnel(arrays, code)).tolist()) for code in "BCDE"}
+    classes = {code: tunnels[code] | frozenset(np.flatnonzero(arrays.hazmat_no).tolist()) for code in "BCDE"}
+    rss0 = rss_mb()
+    start = time.perf_counter()
+    metrics = Metrics(net, cache=cache)  # type: ignore[arg-type]
+    t_topology = time.perf_counter() - start
+    metrics.warm("time", frozenset())  # the unrestricted search of every request
+    t_free = time.perf_counter() - start - t_topology
+    metrics.warm("time", classes["D"])  # the commonest load class (tunnel code D: most gases, flammable liquids)
+    ready = time.perf_counter() - start
+    print(
+        f"worker start with cached topologies: {ready:.1f} s (topologies loaded {t_topology:.1f} s, unrestricted "
+        f"metric {t_free:.1f} s, one load class {ready - t_topology - t_free:.1f} s; threads {metrics.threads}); "
+        f"+{rss_mb() - rss0:.0f} MiB"
+    )
+    t = time.perf_counter()
+    metrics.potential_metric("time")
+    print(
+        f"  the time-dependent search's potentials (reversed CCH), lazily on its first use: {time.perf_counter() - t:.1f} s"
+    )
+    t = time.perf_counter()
+    metrics.warm("time", classes["C"])
+    print(f"  another load class on its first request (lazily): {time.perf_counter() - t:.1f} s")
+    zones = zone_arcs(arrays, rng, 200)
+    sizes = [len(z) for z in zones]
+    print(f"  200 zones, {statistics.median(sizes):.0f} arcs each (median), {max(sizes)} at most")
+    closed_zones = set(range(0, 200, 2))  # half active at this moment
+
+    def closing(active: frozenset[int], opened: frozenset[int] = frozenset()) -> Callable[[], frozenset[int]]:
+        return lambda: frozenset(np.concatenate([zones[z] for z in active - opened]).tolist())
+
+    klass = classes["D"]
+    state = frozenset(closed_zones)
+    zone_set = np.zeros(arrays.arcs, dtype=bool)
+    zone_set[np.concatenate([zones[z] for z in closed_zones])] = True
+    zone_set[list(klass)] = True
+    free = metrics.get("time", frozenset(), frozenset())
+    metrics.get("time", klass, state, closing(state))
+    metrics.settle()
+    searches, restricted = [], 0
+    pairs = [(rng.randrange(arrays.nodes), rng.randrange(arrays.nodes)) for _ in range(args.requests)]
+    for s, d in pairs:
+        t = time.perf_counter()
+        _, _, arcs = free.query(s, d)
+        if zone_set[arcs].any():  # the unrestricted route breaks something: the restricted search answers
+            metrics.get("time", klass, state, closing(state)).query(s, d)
+            restricted += 1
+        searches.append((time.perf_counter() - t) * 1000)
+    print(HEADER)
+    print(row(f"searches of a request (both when needed: {restricted}/{len(pairs)})", searches))
+    # a zone changes state: one more active, then one fewer; each a new state of the class
+    first, then = [], []
+    for k in range(1, 17, 2):
+        state = frozenset(closed_zones ^ {k}) if k % 4 == 1 else frozenset(closed_zones - {k - 1})
+        s, d = pairs[k]
+        t = time.perf_counter()
+        metrics.get("time", klass, state, closing(state)).query(s, d)
+        first.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        metrics.get("time", klass, state, closing(state)).query(*pairs[k + 1])
+        then.append((time.perf_counter() - t) * 1000)
+    print(row("first request, a zone changed state (partial)", first))
+    print(row("the next request in that state", then))
+    before = dict(metrics.counts)
+    base_state = frozenset(closed_zones)
+    first, then = [], []
+    for k in range(0, 16, 2):  # a vehicle with a pass opening active zone k wholly: another state
+        state = frozenset({("opened", k), *base_state})
+        s, d = pairs[20 + k]
+        t = time.perf_counter()
+        metrics.get("time", klass, state, closing(base_state, frozenset({k}))).query(s, d)
+        first.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        metrics.get("time", klass, state, closing(base_state, frozenset({k}))).query(*pairs[21 + k])
+        then.append((time.perf_counter() - t) * 1000)
+    print(row("first request with a new pass (partial)", first))
+    print(row("the next request with it", then))
+    print(
+        f"  customisations during the changes: {metrics.counts['full'] - before['full']} full (background pool growth), "
+        f"{metrics.counts['partial'] - before['partial']} partial"
+    )
+    metrics.settle()
+    t = time.perf_counter()
+    probe = metrics._customised(metrics._class("time", klass).base)
+    full_s = time.perf_counter() - t
+    del probe
+    print(f"  a full customisation, for comparison (what main did for each new state): {full_s * 1000:.0f} ms")
+    held = len(metrics) + len(metrics._to_target)
+    print(f"  memory: {rss_mb():.0f} MiB now ({held} metrics held), peak {peak_mb():.0f} MiB")
+    _ = INF
+
+
+def _closes_tunnel(arrays: ProvinceArrays, code: str) -> np.ndarray:
+    """Tunnels of category ``code`` or above, and untagged ones (the default policy forbids them)."""
+    tunnel = arrays.tunnel
+    return np.array([t == "untagged" or (t != "" and t >= code) for t in tunnel.tolist()])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=1_000_000)
+    parser.add_argument("--router-nodes", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--pairs", type=int, default=200, help="Harbin requests (as bench_routes.py)")
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--skip", default="", help="parts to skip, e.g. 1,2")
+    args = parser.parse_args()
+    skip = set(args.skip.split(","))
+    if "1" not in skip:
+        harbin(args)
+    if "2" not in skip:
+        province_router(args)
+    if "3" not in skip:
+        province_cch(args)
+
+
+if __name__ == "__main__":
+    main()
