@@ -50,7 +50,8 @@ log = logging.getLogger("hazmat.routing.metrics")
 METRIC_CACHE = 64
 #: metrics kept per load class: the states (zones closed, passes) served without any customisation
 VARIANTS = 4
-#: threads for a full customisation (RoutingKit's OpenMP customisation; 1: the calling thread only)
+#: threads for one full customisation on a large graph (RoutingKit's OpenMP customisation); at worker start
+#: the metrics are customised one per thread instead, which keeps both cores busy throughout
 THREADS = max(1, min(2, os.cpu_count() or 1))
 #: graphs of more arcs than this grow their pools in a background thread (a full customisation takes seconds)
 BACKGROUND_ARCS = 200_000
@@ -116,6 +117,11 @@ def topology(
             log.warning("topology not cached", extra={"cache": str(folder), "error": str(exc)})
             shutil.rmtree(tmp, ignore_errors=True)
     return built
+
+
+def _distance(a: np.ndarray, b: np.ndarray) -> int:
+    """How many arcs differ between two sorted sets of closed arcs (what a partial customisation re-weights)."""
+    return len(np.setxor1d(a, b, assume_unique=True))
 
 
 @dataclass
@@ -197,11 +203,15 @@ class Metrics:
         """Customised metrics held (every class's pool and spares)."""
         return sum(c.size() for c in self._classes.values())
 
-    def _customised(self, weights: np.ndarray) -> Any:
+    def _customised(self, weights: np.ndarray, threads: int | None = None) -> Any:
         metric = pyroutingkit.CCHMetric(self._cch)
-        metric.customize(weights, self.threads if len(weights) > 200_000 else 0)
+        metric.customize(weights, self._threads(len(weights)) if threads is None else threads)
         self.counts["full"] += 1
         return metric
+
+    def _threads(self, arcs: int) -> int:
+        """The library's threads for a full customisation: none (the calling thread) on a small graph."""
+        return self.threads if arcs > BACKGROUND_ARCS else 0
 
     def _class(self, kind: str, closed: ClassKey) -> _Class:
         key = (kind, closed)
@@ -215,13 +225,31 @@ class Metrics:
             self._classes.move_to_end(key)
         return found
 
-    def warm(self, kind: str, closed: ClassKey = frozenset(), spares: int = 1) -> None:
-        """Customise ``spares`` metrics of a class in full now (worker start), so that its first states cost
-        partial customisations only."""
+    def warm(
+        self, classes: Sequence[tuple[str, ClassKey]], *, potentials: Sequence[str] = (), wait: bool = True
+    ) -> None:
+        """Customise one metric of each ``(kind, class)`` in full now (worker start), and the potentials of
+        ``potentials`` kinds, each in its own thread (the library releases the GIL while it customises, so
+        two cores customise two at once): the classes' first states cost partial customisations only.
+        ``wait=False``: in the background (a worker answers meanwhile; a request that needs one customises
+        its own)."""
+        jobs: list[Callable[[], None]] = []
+        for kind, closed in classes:
+            with self._lock:
+                klass = self._class(kind, closed)
+            if klass.size() == 0:
+                jobs.append(lambda klass=klass: self._add_spare(klass))
+        jobs += [lambda kind=kind: self.potential_metric(kind, threads=1) for kind in potentials]
+        workers = [threading.Thread(target=job, name="cch-warm", daemon=True) for job in jobs]
+        for w in workers:
+            w.start()
+        for w in workers if wait else ():
+            w.join()
+
+    def _add_spare(self, klass: _Class) -> None:
+        slot = _Slot(self._customised(klass.base, threads=1), None, np.empty(0, dtype=np.int64))
         with self._lock:
-            klass = self._class(kind, closed)
-            for _ in range(spares - klass.size()):
-                klass.spares.append(_Slot(self._customised(klass.base), None, np.empty(0, dtype=np.int64)))
+            klass.spares.append(slot)
 
     def get(
         self,
@@ -244,15 +272,16 @@ class Metrics:
             extra = np.fromiter(closing(), dtype=np.int64)
             extra = np.unique(extra[klass.base[extra] < INF])  # arcs the class closes already change nothing
             if klass.spares:
-                slot = klass.spares.pop()
+                slot = min(klass.spares, key=lambda s: _distance(s.closed, extra))
+                klass.spares.remove(slot)
             elif klass.size() < self.variants and len(self) < self.cache_size:
                 if self.background and klass.pool:  # recycle one now, grow the pool meanwhile
                     self._grow(kind, closed)
-                    _, slot = klass.pool.popitem(last=False)
+                    slot = self._nearest(klass, extra)
                 else:
                     slot = _Slot(self._customised(klass.base), None, np.empty(0, dtype=np.int64))
             else:
-                _, slot = klass.pool.popitem(last=False)
+                slot = self._nearest(klass, extra)
             self._move(klass, slot, extra)
             slot.state = state
             klass.pool[state] = slot
@@ -269,7 +298,7 @@ class Metrics:
 
         def customise() -> None:
             try:
-                slot = _Slot(self._customised(klass.base), None, np.empty(0, dtype=np.int64))
+                slot = _Slot(self._customised(klass.base, threads=1), None, np.empty(0, dtype=np.int64))
                 with self._lock:
                     if self._classes.get(key) is klass and len(self) < self.cache_size:
                         klass.spares.append(slot)
@@ -285,6 +314,15 @@ class Metrics:
             time.sleep(0.01)
         return not self._growing
 
+    @staticmethod
+    def _nearest(klass: _Class, closed: np.ndarray) -> _Slot:
+        """The pool's metric to move to ``closed``: the one with the fewest arcs to change, the most recently
+        used one aside (the state in use now stays), the least recently used among equals; taken out of the pool."""
+        states = list(klass.pool)
+        candidates = states[:-1] or states
+        state = min(candidates, key=lambda s: _distance(klass.pool[s].closed, closed))
+        return klass.pool.pop(state)
+
     def _move(self, klass: _Class, slot: _Slot, closed: np.ndarray) -> None:
         """Re-customise ``slot`` from its closed arcs to ``closed``: only the arcs that differ, or in full when many do."""
         changed = np.setxor1d(slot.closed, closed, assume_unique=True)
@@ -296,7 +334,7 @@ class Metrics:
         if len(changed) > self.partial_share * len(klass.base):
             full = klass.base.copy()
             full[closed] = INF
-            slot.metric.customize(full, self.threads if len(full) > 200_000 else 0)
+            slot.metric.customize(full, self._threads(len(full)))
             self.counts["full"] += 1
         else:
             slot.metric.update_weights(changed.astype(np.uint32), weights)
@@ -318,14 +356,15 @@ class Metrics:
                     return
                 break
 
-    def potential_metric(self, kind: str) -> Any:
+    def potential_metric(self, kind: str, threads: int | None = None) -> Any:
         """The reversed topology customised with the weights rounded down, nothing closed (a lower bound)."""
         metric = self._to_target.get(kind)
         if metric is None:
             scale = self.net.time_array if kind == "time" else self.net.length_array
-            metric = self._to_target[kind] = pyroutingkit.CCHMetric(self._reverse)
+            metric = pyroutingkit.CCHMetric(self._reverse)
             weights = np.floor(scale * 1000).astype(np.uint32)
-            metric.customize(weights, self.threads if len(weights) > 200_000 else 0)
+            metric.customize(weights, self._threads(len(weights)) if threads is None else threads)
+            self._to_target[kind] = metric  # only once customised: a request never sees it half done
         return metric
 
     def potentials(self, targets: Sequence[tuple[int, float]], kind: str) -> list[float]:

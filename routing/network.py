@@ -131,6 +131,8 @@ class RoadNetwork:
             self.out[node_index[u]].append(i)
         self.time_array = np.array(self.time)
         self.length_array = np.array(self.length)
+        #: the fastest arc's speed (m/s): distances over it bound travel times from below
+        self.max_speed_ms = float((self.length_array / np.maximum(self.time_array, 1e-9)).max()) if self.head else 1.0
         self.all_nodes = np.arange(len(self.node_ids), dtype=np.uint32)
         # edge geometry in metres (the zone matching and the re-check work there)
         self.projected = list(self.projection.to_metric(np.array(self.lonlat, dtype=object)))

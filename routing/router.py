@@ -34,7 +34,8 @@ decides which search answers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,6 +63,9 @@ __all__ = ["RouteViolation", "Router"]
 
 #: a distance-optimal trip is assumed to end within this many hours (zone states are checked over it)
 DISTANCE_HORIZON_S = 6 * 3600
+#: the straight-line distances (projected) are shrunk by this before they bound a route's length: a local
+#: UTM projection stretches distances by well under 1 % over a province (scale factor ≤ 1.004 at 8° of longitude)
+REACH_SLACK = 0.98
 #: vehicles whose passes' openings are kept
 OPENINGS_KEPT = 4096
 
@@ -385,15 +389,44 @@ class Router:
         found = self._cheapest(metric, sources, targets, direct, kind)
         horizon = found.duration_s if isinstance(found, Path) and kind == "time" else DISTANCE_HORIZON_S
         start, end_s = int(depart_s // 60), depart_s + horizon + 120
+        beyond = self._beyond_reach(origin, target, found, kind)
         for z in applying:
             zone, moments = self.zones[z], openings.moments(z) if openings else ()
-            if zone.windows is None and not moments:
+            if (zone.windows is None and not moments) or beyond(z):
                 continue
             times = [m * 60 for m in range(start + 1, start + int(horizon // 60) + 2)] if zone.windows else []
             times += [t for t in moments if depart_s < t <= end_s]
             if any(self._state(z, t, openings) != shut.get(z) for t in times):
                 return ZoneSwitches(zone.id)
         return found
+
+    def _beyond_reach(self, origin: Snap, target: Snap, found: Fast, kind: str) -> Callable[[int], bool]:
+        """Zones whose state cannot change the answer, whenever they switch: ``found`` drives none of their edges
+        and every route that meets the zone costs at least as much as ``found``.
+
+        A route meeting a zone runs from the origin to the zone and on to the destination, so it is
+        at least as long as the straight lines to and from the zone's bounding box (metres, less
+        ``REACH_SLACK`` for the projection's scale) and takes at least that over the fastest arc's
+        speed. Then ``found`` is optimal whatever the zone's state (a cheaper route would meet the
+        zone), and permitted (it does not meet it): the time-dependent search is not needed for it.
+        At province scale a long trip crosses some window's start or end almost always, somewhere.
+        """
+        if not isinstance(found, Path):
+            return lambda _z: False
+        driven = {z for i in found.edges for z in self.edge_zones[i]}
+        cost = _cost(found, kind)
+        scale = REACH_SLACK / (self.net.max_speed_ms if kind == "time" else 1.0)
+        bounds, (ox, oy), (tx, ty) = self.zone_bounds, (origin.x, origin.y), (target.x, target.y)
+
+        def beyond(z: int) -> bool:
+            if z in driven:
+                return False
+            x0, y0, x1, y1 = bounds[z]
+            to = math.hypot(max(x0 - ox, 0.0, ox - x1), max(y0 - oy, 0.0, oy - y1))
+            back = math.hypot(max(x0 - tx, 0.0, tx - x1), max(y0 - ty, 0.0, ty - y1))
+            return (to + back) * scale >= cost
+
+        return beyond
 
     def _timed(
         self, origin: Snap, target: Snap, depart: datetime, load: Load, kind: str, openings: Openings = NO_OPENINGS
