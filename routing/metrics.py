@@ -78,6 +78,39 @@ def topology_cache(graph: Any) -> Path | None:
     return cache_root() / "cch" if graph.graph.get("provenance") else None
 
 
+def _arrays(
+    tail: Sequence[int], head: Sequence[int], xs: Sequence[float], ys: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The arrays RoutingKit reads (and the cache's key): tail, head, latitude, longitude."""
+    return (
+        np.asarray(tail, dtype=np.uint32),
+        np.asarray(head, dtype=np.uint32),
+        np.asarray(ys, dtype=np.float32),
+        np.asarray(xs, dtype=np.float32),
+    )
+
+
+def folder(tail: Sequence[int], head: Sequence[int], xs: Sequence[float], ys: Sequence[float], cache: Path) -> Path:
+    """Where the topology of these arcs and coordinates is saved under ``cache``."""
+    return cache / _digest(*_arrays(tail, head, xs, ys))
+
+
+def prepare(graph: Any, cache: Path | None = None) -> list[Path]:
+    """Build and save a road graph's two topologies (``hazmat graph build``), so a worker start only loads them.
+
+    The arcs in the order :class:`RoadNetwork` gives them (the graph's edges), nodes in the graph's order.
+    """
+    cache = cache or cache_root() / "cch"
+    index = {n: i for i, n in enumerate(graph.nodes)}
+    xs = [d["x"] for _, d in graph.nodes(data=True)]
+    ys = [d["y"] for _, d in graph.nodes(data=True)]
+    tail = [index[u] for u, _ in graph.edges()]
+    head = [index[v] for _, v in graph.edges()]
+    topology(tail, head, xs, ys, cache)
+    topology(head, tail, xs, ys, cache)
+    return [folder(tail, head, xs, ys, cache), folder(head, tail, xs, ys, cache)]
+
+
 def topology(
     tail: Sequence[int], head: Sequence[int], xs: Sequence[float], ys: Sequence[float], cache: Path | None = None
 ) -> Any:
@@ -86,35 +119,30 @@ def topology(
     With ``cache``, the topology is loaded from ``cache/<digest of the arcs and coordinates>``
     when it was saved there, else built and saved (atomically: a half-written one is never read).
     """
-    arrays = (
-        np.asarray(tail, dtype=np.uint32),
-        np.asarray(head, dtype=np.uint32),
-        np.asarray(ys, dtype=np.float32),
-        np.asarray(xs, dtype=np.float32),
-    )
+    arrays = _arrays(tail, head, xs, ys)
     built = pyroutingkit.CCHTopology()
-    folder = None if cache is None else cache / _digest(*arrays)
-    if folder is not None and (folder / "order").is_file():
+    saved = None if cache is None else cache / _digest(*arrays)
+    if saved is not None and (saved / "order").is_file():
         try:
-            built.load(str(folder))
+            built.load(str(saved))
             if built.node_count == len(xs) and built.arc_count == len(arrays[0]):
                 return built
         except RuntimeError as exc:
-            log.warning("topology cache unreadable; rebuilding", extra={"cache": str(folder), "error": str(exc)})
+            log.warning("topology cache unreadable; rebuilding", extra={"cache": str(saved), "error": str(exc)})
         built = pyroutingkit.CCHTopology()
     started = time.monotonic()
     built.build(*arrays, len(xs))
     log.info(
         "topology built", extra={"nodes": len(xs), "arcs": len(arrays[0]), "s": round(time.monotonic() - started, 1)}
     )
-    if folder is not None:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
+    if saved is not None:
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=saved.parent, prefix=".tmp-"))
         try:
             built.save(str(tmp))
-            tmp.replace(folder)
+            tmp.replace(saved)
         except OSError as exc:  # another worker saved it first, or the disk is full: the built one serves
-            log.warning("topology not cached", extra={"cache": str(folder), "error": str(exc)})
+            log.warning("topology not cached", extra={"cache": str(saved), "error": str(exc)})
             shutil.rmtree(tmp, ignore_errors=True)
     return built
 
