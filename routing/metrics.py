@@ -308,8 +308,10 @@ class Metrics:
                 if self.background and klass.pool:  # recycle one now, grow the pool meanwhile
                     self._grow(kind, closed)
                     slot = self._nearest(klass, extra)
-                else:
-                    slot = _Slot(self._customised(klass.base), None, np.empty(0, dtype=np.int64))
+                else:  # customised in full with the state's arcs closed, once
+                    weights = klass.base.copy()
+                    weights[extra] = INF
+                    slot = _Slot(self._customised(weights), None, extra)
             else:
                 slot = self._nearest(klass, extra)
             self._move(klass, slot, extra)
