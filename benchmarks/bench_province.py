@@ -51,6 +51,7 @@ from hazmat.events import Pass, RouteRequest, decode  # noqa: E402
 from hazmat.paths import cache_root  # noqa: E402
 from hazmat.routing import graph as road_graph  # noqa: E402
 from hazmat.routing import metrics as metrics_module  # noqa: E402
+from hazmat.routing import tdsearch  # noqa: E402
 from hazmat.routing.metrics import INF, Metrics  # noqa: E402
 from hazmat.routing.policy import Load  # noqa: E402
 from hazmat.routing.router import Router  # noqa: E402
@@ -207,6 +208,23 @@ def changes(router: Router, city: Any, base: list[ZoneFeature], rng: random.Rand
     zone set is replaced once before each part (``set_zones``); the first request after that, which
     moves a metric from the old zone set's state, is not counted.
     """
+    searches = 0
+    search = tdsearch.search
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal searches
+        searches += 1
+        return search(*args, **kwargs)
+
+    tdsearch.search = counted  # type: ignore[assignment]  # counted for this part only
+    try:
+        found = _changes(router, city, base, rng, hours)
+    finally:
+        tdsearch.search = search
+    return {**found, "timed": searches}
+
+
+def _changes(router: Router, city: Any, base: list[ZoneFeature], rng: random.Random, hours: int) -> dict:
     xs, ys = router.net.xs, router.net.ys
     centres = []
     hourly = []
@@ -217,6 +235,7 @@ def changes(router: Router, city: Any, base: list[ZoneFeature], rng: random.Rand
     router.set_zones(load_zones(city, router.projection, [*base, *hourly]))
     for request in crossing(router, centres[0], 0.006, f"{DAY}T00:30:00{TZ}", "黑A12345"):
         timed(router, request)  # the state before any switches on (not counted)
+    counts = dict(getattr(router.metrics, "counts", {}))
     first, then = [], []
     for k in range(1, hours + 1):
         a, b = crossing(router, centres[k - 1], 0.006, f"{DAY}T{k:02d}:01:00{TZ}", "黑A12345")
@@ -236,7 +255,9 @@ def changes(router: Router, city: Any, base: list[ZoneFeature], rng: random.Rand
         held = [a_pass(f"P-{k}", feature.properties.id, plate, route=line)]
         pass_first.append(timed(router, a, held)[0])
         pass_then.append(timed(router, b, held)[0])
-    return {"zone_first": first, "zone_then": then, "pass_first": pass_first, "pass_then": pass_then}
+    after = getattr(router.metrics, "counts", {})
+    counts = {k: after[k] - counts.get(k, 0) for k in after}
+    return {"zone_first": first, "zone_then": then, "pass_first": pass_first, "pass_then": pass_then, "counts": counts}
 
 
 def _with_plate(request: RouteRequest, plate: str) -> RouteRequest:
@@ -244,6 +265,10 @@ def _with_plate(request: RouteRequest, plate: str) -> RouteRequest:
 
 
 def print_changes(name: str, found: dict) -> None:
+    print(
+        f"  {name}: {found['timed']} time-dependent searches; customisations {found['counts']}; first requests "
+        f"(ms): zone {[round(v, 1) for v in found['zone_first']]}, pass {[round(v, 1) for v in found['pass_first']]}"
+    )
     print(row(f"{name}: first request, a zone changed state", found["zone_first"]))
     print(row(f"{name}: the next request in that state", found["zone_then"]))
     print(row(f"{name}: first request with a new pass", found["pass_first"]))

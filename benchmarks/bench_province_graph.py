@@ -124,7 +124,9 @@ def province_arrays(n: int = 1_000_000, seed: int = 18) -> ProvinceArrays:
 
 def as_graph(arrays: ProvinceArrays) -> nx.MultiDiGraph:
     """The router's graph: OSM-like tags per arc and the restriction attributes marked by the registry."""
-    graph = nx.MultiDiGraph(crs="epsg:4326", water_sources=[], city="province")
+    # a provenance, as a built graph has: the router then caches its search topologies like a real graph's
+    provenance = {"source": "bench_province_graph", "nodes": arrays.nodes, "arcs": arrays.arcs}
+    graph = nx.MultiDiGraph(crs="epsg:4326", water_sources=[], city="province", provenance=provenance)
     graph.add_nodes_from(
         (i, {"x": x, "y": y}) for i, (x, y) in enumerate(zip(arrays.lon.tolist(), arrays.lat.tolist(), strict=True))
     )

@@ -270,7 +270,7 @@ class Metrics:
             if klass.size() == 0:
                 jobs.append(lambda klass=klass: self._add_spare(klass))
         jobs += [lambda kind=kind: self.potential_metric(kind, threads=1) for kind in potentials]
-        workers = [threading.Thread(target=job, name="cch-warm", daemon=True) for job in jobs]
+        workers = [threading.Thread(target=job, name="cch-warm") for job in jobs]
         for w in workers:
             w.start()
         for w in workers if wait else ():
@@ -337,7 +337,8 @@ class Metrics:
             finally:
                 self._growing.discard(key)
 
-        threading.Thread(target=customise, name="cch-customise", daemon=True).start()
+        # not a daemon: the interpreter waits for it at exit rather than kill it inside the library
+        threading.Thread(target=customise, name="cch-customise").start()
 
     def settle(self, timeout_s: float = 600.0) -> bool:
         """Wait for the background customisations (benchmarks, tests); False when some still run at the deadline."""
