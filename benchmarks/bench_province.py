@@ -502,11 +502,16 @@ def province_cch(args: argparse.Namespace) -> None:
         f"{metrics.counts['partial'] - before['partial']} partial"
     )
     metrics.settle()
+    before_mb = rss_mb()
     t = time.perf_counter()
     probe = metrics._customised(metrics._class("time", klass).base, threads=1)
     full_s = time.perf_counter() - t
+    per_metric = rss_mb() - before_mb
     del probe
-    print(f"  a full customisation, for comparison (what main did for each new state): {full_s * 1000:.0f} ms")
+    print(
+        f"  a full customisation, for comparison (what main did for each new state): {full_s * 1000:.0f} ms; "
+        f"one metric holds {per_metric:.0f} MiB"
+    )
     held = len(metrics) + len(metrics._to_target)
     print(f"  memory: {rss_mb():.0f} MiB now ({held} metrics held), peak {peak_mb():.0f} MiB")
     _ = INF
