@@ -426,12 +426,12 @@ def province_cch(args: argparse.Namespace) -> None:
     metrics = Metrics(net, cache=cache)  # type: ignore[arg-type]
     t_topology = time.perf_counter() - start
     # the unrestricted search of every request and the commonest load class (tunnel code D: most gases,
-    # flammable liquids), one per thread
+    # flammable liquids), one after the other
     metrics.warm([("time", frozenset()), ("time", classes["D"])])
     ready = time.perf_counter() - start
     print(
         f"worker start with cached topologies: {ready:.1f} s (topologies loaded {t_topology:.1f} s, then the "
-        f"unrestricted metric and one load class's, one per thread, {ready - t_topology:.1f} s); "
+        f"unrestricted metric and one load class's, {ready - t_topology:.1f} s); "
         f"+{rss_mb() - rss0:.0f} MiB"
     )
     t = time.perf_counter()
@@ -439,7 +439,7 @@ def province_cch(args: argparse.Namespace) -> None:
     print(f"  the time-dependent search's potentials (reversed CCH), after start: {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()
     metrics.warm([("time", classes["C"])])
-    print(f"  another load class on its first request (lazily, one thread): {time.perf_counter() - t:.1f} s")
+    print(f"  another load class on its first request (lazily): {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()
     metrics._customised(metrics._class("time", classes["D"]).base, threads=2)
     print(f"  a full customisation with the library's two threads, for comparison: {time.perf_counter() - t:.1f} s")

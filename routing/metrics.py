@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import os
 import shutil
 import tempfile
 import threading
@@ -50,9 +49,10 @@ log = logging.getLogger("hazmat.routing.metrics")
 METRIC_CACHE = 64
 #: metrics kept per load class: the states (zones closed, passes) served without any customisation
 VARIANTS = 4
-#: threads for one full customisation on a large graph (RoutingKit's OpenMP customisation); at worker start
-#: the metrics are customised one per thread instead, which keeps both cores busy throughout
-THREADS = max(1, min(2, os.cpu_count() or 1))
+#: threads for one full customisation on a large graph (RoutingKit's OpenMP customisation): 1, as the
+#: library's two threads took longer than one on the shared 2-core machine measured (14 s against 6 s at
+#: a million nodes); set it higher where cores are idle
+THREADS = 1
 #: graphs of more arcs than this grow their pools in a background thread (a full customisation takes seconds)
 BACKGROUND_ARCS = 200_000
 #: a full customisation is cheaper than a partial one of more arcs than this share of the graph (measured:
@@ -258,26 +258,33 @@ class Metrics:
     def warm(
         self, classes: Sequence[tuple[str, ClassKey]], *, potentials: Sequence[str] = (), wait: bool = True
     ) -> None:
-        """Customise one metric of each ``(kind, class)`` in full now (worker start), and the potentials of
-        ``potentials`` kinds, each in its own thread (the library releases the GIL while it customises, so
-        two cores customise two at once): the classes' first states cost partial customisations only.
-        ``wait=False``: in the background (a worker answers meanwhile; a request that needs one customises
-        its own)."""
+        """Customise one metric of each ``(kind, class)`` in full now (worker start), then the potentials of
+        ``potentials`` kinds: the classes' first states cost partial customisations only.
+
+        One after the other on one thread: two customisations at once on two cores took longer
+        than one after the other on the shared 2-core machine measured (memory-bound). ``wait=False``:
+        in the background (the library releases the GIL while it customises; a worker answers
+        meanwhile, and a request that needs a metric not ready yet customises its own).
+        """
         jobs: list[Callable[[], None]] = []
         for kind, closed in classes:
             with self._lock:
                 klass = self._class(kind, closed)
             if klass.size() == 0:
                 jobs.append(lambda klass=klass: self._add_spare(klass))
-        jobs += [lambda kind=kind: self.potential_metric(kind, threads=1) for kind in potentials]
-        workers = [threading.Thread(target=job, name="cch-warm") for job in jobs]
-        for w in workers:
-            w.start()
-        for w in workers if wait else ():
-            w.join()
+        jobs += [lambda kind=kind: self.potential_metric(kind) for kind in potentials]
+
+        def run() -> None:
+            for job in jobs:
+                job()
+
+        if wait:
+            run()
+        else:
+            threading.Thread(target=run, name="cch-warm").start()
 
     def _add_spare(self, klass: _Class) -> None:
-        slot = _Slot(self._customised(klass.base, threads=1), None, np.empty(0, dtype=np.int64))
+        slot = _Slot(self._customised(klass.base), None, np.empty(0, dtype=np.int64))
         with self._lock:
             klass.spares.append(slot)
 
@@ -330,7 +337,7 @@ class Metrics:
 
         def customise() -> None:
             try:
-                slot = _Slot(self._customised(klass.base, threads=1), None, np.empty(0, dtype=np.int64))
+                slot = _Slot(self._customised(klass.base), None, np.empty(0, dtype=np.int64))
                 with self._lock:
                     if self._classes.get(key) is klass and len(self) < self.cache_size:
                         klass.spares.append(slot)
