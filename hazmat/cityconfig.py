@@ -82,7 +82,9 @@ class GraphSource(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     source: Literal["file", "place", "bbox"] = "file"
-    file: str | None = Field(None, description="OSM XML (.osm, .osm.bz2) path, relative to the city folder")
+    file: str | None = Field(
+        None, description="OSM XML (.osm, .osm.bz2) or PBF (.osm.pbf, a province) path, relative to the city folder"
+    )
     place: str | None = Field(None, description="a place name osmnx can geocode, e.g. '大同市, 山西省, 中国'")
     bbox: tuple[float, float, float, float] | None = Field(None, description="west, south, east, north")
     attribution: str = "© OpenStreetMap contributors"
