@@ -206,6 +206,7 @@ class Metrics:
         self.background = len(net.tail) > BACKGROUND_ARCS
         self._lock = threading.Lock()
         self._growing: set[tuple[str, ClassKey]] = set()
+        self._warming: list[threading.Thread] = []
 
     def clear(self) -> None:
         """Forget every metric (the map's restrictions changed: the classes' base weights are stale)."""
@@ -281,7 +282,9 @@ class Metrics:
         if wait:
             run()
         else:
-            threading.Thread(target=run, name="cch-warm").start()
+            worker = threading.Thread(target=run, name="cch-warm")
+            self._warming.append(worker)
+            worker.start()
 
     def _add_spare(self, klass: _Class) -> None:
         slot = _Slot(self._customised(klass.base), None, np.empty(0, dtype=np.int64))
@@ -350,9 +353,12 @@ class Metrics:
     def settle(self, timeout_s: float = 600.0) -> bool:
         """Wait for the background customisations (benchmarks, tests); False when some still run at the deadline."""
         deadline = time.monotonic() + timeout_s
+        for worker in self._warming:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        self._warming = [w for w in self._warming if w.is_alive()]
         while self._growing and time.monotonic() < deadline:
             time.sleep(0.01)
-        return not self._growing
+        return not self._growing and not self._warming
 
     @staticmethod
     def _nearest(klass: _Class, closed: np.ndarray) -> _Slot:

@@ -112,6 +112,21 @@ class Router:
         self._classes: dict[frozenset[int], frozenset[int]] = {}
         self.set_zones(load_zones(city, self.projection, self.city_zone_features() if zones is None else zones))
 
+    def warm(self, codes: Iterable[str] | None = None, *, wait: bool = True) -> None:
+        """Customise at worker start what requests need first (a province's metric takes seconds).
+
+        The unrestricted metric (every request's first search) and the load classes of loads with
+        these tunnel codes (default: the city's default code) and no class-specific closures, then,
+        in the background, the time-dependent search's potentials. Other classes are customised on
+        their first request.
+        """
+        codes = [self.city.rules.tunnel_codes.default] if codes is None else list(codes)
+        classes = [("time", frozenset())]
+        for code in codes:
+            classes.append(("time", self._static_blocked(Load(frozenset(), frozenset(), code))))
+        self.metrics.warm(classes, wait=wait)
+        self.metrics.warm([], potentials=["time"], wait=False)
+
     def city_zone_features(self) -> list[ZoneFeature | RoadFeature]:
         """The city's configured zones, plus the water sources mapped in OSM when the city derives them."""
         features: list[ZoneFeature | RoadFeature] = list(self.city.zones.features)

@@ -35,3 +35,19 @@ def test_graph_build_saves_the_search_topologies(chengdu_graph, tmp_path, monkey
     assert result.exit_code == 0, result.output
     assert "search topologies" in result.stderr
     assert len(list((tmp_path / "hazmat-checker" / "cch").iterdir())) == 2
+
+
+def test_a_warmed_router_answers_its_default_load_without_customising(chengdu, chengdu_graph):
+    from hazmat.routing.router import Router
+    from tests.routing.test_router import node_lonlat
+    from tests.routing_helpers import request
+
+    r = Router(chengdu_graph, chengdu, zones=[])
+    r.warm(["C", "D"])
+    assert r.metrics.settle()
+    assert len(r.metrics) == 3  # unrestricted, and one class per code
+    assert r.metrics._to_target  # the potentials, in the background
+    before = r.metrics.counts["full"]
+    found = r.plan(request(node_lonlat(r, 10), node_lonlat(r, 1500), un="UN1005", hazard_class="2.3"))  # code C
+    assert found.status == "ok"
+    assert r.metrics.counts["full"] == before
