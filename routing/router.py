@@ -409,7 +409,8 @@ class Router:
             zone, moments = self.zones[z], openings.moments(z) if openings else ()
             if (zone.windows is None and not moments) or beyond(z):
                 continue
-            times = [m * 60 for m in range(start + 1, start + int(horizon // 60) + 2)] if zone.windows else []
+            # every minute of the trip, tested at the moments its windows can change (the same answer)
+            times = zone.changes_between((start + 1) * 60, (start + int(horizon // 60) + 1) * 60)
             times += [t for t in moments if depart_s < t <= end_s]
             if any(self._state(z, t, openings) != shut.get(z) for t in times):
                 return ZoneSwitches(zone.id)

@@ -121,6 +121,26 @@ class Zone:
             return True
         return _active_minute(self, int(epoch_s // 60))
 
+    def changes_between(self, first_s: float, last_s: float) -> list[float]:
+        """The moments from ``first_s`` to ``last_s`` (epoch seconds) at which this zone may turn active or inactive.
+
+        Its windows start and end on whole minutes of the day (an end of 24:00 is the next
+        midnight) and its days change at midnight, so its state at any minute is its state at the
+        last of these moments before it: testing them finds every change that testing each
+        minute would, at a handful of dates instead of one per minute of a trip of hours.
+        """
+        if self.windows is None:
+            return []
+        marks = {0} | {_minutes(w.start) for w in self.windows} | {_minutes(w.end) for w in self.windows}
+        day = datetime.fromtimestamp(first_s, self.tz).date() - timedelta(days=1)
+        last_day = datetime.fromtimestamp(last_s, self.tz).date()
+        out: set[float] = set()
+        while day <= last_day:
+            midnight = datetime.combine(day, time(), tzinfo=self.tz)
+            out.update(t for m in marks if first_s <= (t := (midnight + timedelta(minutes=m)).timestamp()) <= last_s)
+            day += timedelta(days=1)
+        return sorted(out)
+
     def ends_within(self, start: datetime, hours: int = 24) -> list[datetime]:
         """The moments within ``hours`` after ``start`` when this zone turns inactive (whole minutes).
 
