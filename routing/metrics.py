@@ -154,7 +154,7 @@ def _distance(a: np.ndarray, b: np.ndarray) -> int:
     return len(np.setxor1d(a, b, assume_unique=True))
 
 
-@dataclass
+@dataclass(eq=False)  # one object per metric: compared by identity
 class _Slot:
     """One customised metric of a class: the state it is customised to and its arcs closed beyond the base."""
 
