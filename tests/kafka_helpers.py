@@ -134,6 +134,19 @@ class Tap:
         self.consumer.close()
 
 
+def wait_until(value: Callable[[], int], at_least: int, *, timeout: float = 30, what: str = "value") -> int:
+    """Poll ``value()`` until it reaches ``at_least`` (or the deadline); return the last value read.
+
+    The archive is written once per checkpoint (``HAZMAT_COMMIT_INTERVAL_S``), so under
+    at-least-once a verdict may be on its topic shortly before its check-in is archived.
+    """
+    deadline = time.monotonic() + timeout
+    while (got := value()) < at_least and time.monotonic() < deadline:
+        time.sleep(0.1)  # polling interval of a condition wait
+    assert got >= at_least, f"{what}: {got} after {timeout} s, wanted {at_least}"
+    return got
+
+
 def producer(bootstrap: str) -> KafkaProducer:
     return KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
 
