@@ -21,7 +21,8 @@ read back from their own topics, no worker). Every engine's outputs are checked 
 pure core's: the same alert ids for the same pings.
 
 Engines: ``worker`` (the real ``hazmat worker``, Quix Streams, at-least-once) and ``worker-eos``
-(``HAZMAT_PROCESSING_GUARANTEE=exactly-once``, commit every 0.1 s), ``quix-noop`` and
+(``HAZMAT_PROCESSING_GUARANTEE=exactly-once``, commit every 0.1 s), ``worker-full-state`` (the
+worker with its state as before it kept alert ids: benchmarks/engines/full_state.py), ``quix-noop`` and
 ``quix-eos-noop`` (benchmarks/engines/noop_quix.py: Quix's floor); variants for the settings
 the decision record discusses: ``worker-poll10ms``, ``worker-poll1s``, ``worker-commit1s``.
 The faust arms (the worker before the migration, its tuned settings and its no-op) are gone
@@ -101,6 +102,8 @@ def engines() -> dict[str, Engine]:
     return {
         "worker": Engine("worker", worker, group),
         "worker-eos": Engine("worker-eos", worker, group, eos),
+        # before the state kept alert ids (benchmarks/engines/full_state.py)
+        "worker-full-state": Engine("worker-full-state", [PY, str(HERE / "engines" / "full_state.py")], group),
         "worker-poll10ms": Engine("worker-poll10ms", worker, group, {"HAZMAT_POLL_TIMEOUT_S": "0.01"}),
         "worker-poll1s": Engine("worker-poll1s", worker, group, {"HAZMAT_POLL_TIMEOUT_S": "1"}),
         "worker-commit1s": Engine("worker-commit1s", worker, group, {"HAZMAT_COMMIT_INTERVAL_S": "1"}),
@@ -736,7 +739,7 @@ def report(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--engines", default="quix-noop,quix-eos-noop,worker,worker-eos")
+    parser.add_argument("--engines", default="quix-noop,quix-eos-noop,worker-full-state,worker,worker-eos")
     parser.add_argument("--vehicles", type=int, default=200)
     parser.add_argument("--pings", type=int, default=20_000, help="pings per burst")
     parser.add_argument("--checkins", type=int, default=10_000, help="check-ins per burst")

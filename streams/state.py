@@ -8,7 +8,9 @@ partition restores it); the agents only see :class:`PlateState`, so their tests 
   pings and deliveries;
 - ``route`` and ``route_id``: the last permitted route issued to it (id and coordinates) and,
   apart, its id, so a ping knows whether the route it holds decoded is still the plate's;
-- ``monitor``: its :class:`~hazmat.monitor.state.VehicleState` as JSON.
+- ``monitor``: its :class:`~hazmat.monitor.state.VehicleState` as JSON, each recent ping with
+  its alert ids; ``sent:<event id>``: the alerts of a recent ping that gave any (for a
+  duplicate of it: the same alerts again).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ class PlateState(Protocol):
 
     def set(self, key: str, value: Any) -> None: ...
 
+    def delete(self, key: str) -> None: ...
+
 
 class DictState:
     """A plate's state in a dict: for tests and benchmarks of the agents without Kafka."""
@@ -35,3 +39,6 @@ class DictState:
 
     def set(self, key: str, value: Any) -> None:
         self.values[key] = value
+
+    def delete(self, key: str) -> None:
+        self.values.pop(key, None)

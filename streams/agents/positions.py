@@ -29,6 +29,8 @@ log = logging.getLogger("hazmat.streams.positions")
 
 #: plates whose decoded route a worker keeps in memory (the oldest are read from the state again)
 ROUTES_KEPT = 20_000
+#: state key of the alerts a recent ping gave (``sent:<event id>``), for when it comes again
+SENT = "sent:"
 
 
 class Positions:
@@ -52,6 +54,37 @@ class Positions:
                 self.routes.popitem(last=False)
         return kept
 
+    # The monitoring state keeps each recent ping's alert ids, not the alerts (a ping's state read and
+    # written as JSON: ~1.4 KB instead of ~4 KB); the alerts of a ping that gave any are kept apart under
+    # ``sent:<event id>``, read only when that ping comes again (a duplicate: the same alerts again) and
+    # dropped when it leaves the recent ones. benchmarks/engines/full_state.py measures the other way.
+
+    @staticmethod
+    def monitor_of(plate: str, st: PlateState) -> VehicleState:
+        data = st.get(MONITOR)
+        return VehicleState(**data) if data else VehicleState(plate=plate)
+
+    @staticmethod
+    def sent_before(event_id: str, state: VehicleState, st: PlateState) -> list[Alert] | None:
+        """The alerts a recent ping gave, when this one is it again; None for a ping not seen yet."""
+        if event_id not in state.recent:
+            return None
+        if not state.recent[event_id]:
+            return []
+        return [Alert.model_validate(a, strict=False) for a in st.get(f"{SENT}{event_id}") or ()]  # our own JSON
+
+    @staticmethod
+    def keep(before: VehicleState, after: VehicleState, event_id: str, alerts: list[Alert], st: PlateState) -> None:
+        if after is before:  # a late ping: nothing changed
+            return
+        if alerts:
+            st.set(f"{SENT}{event_id}", after.recent[event_id])
+        for gone in before.recent.keys() - after.recent.keys():
+            if before.recent[gone]:
+                st.delete(f"{SENT}{gone}")
+        slim = {e: [a["alert_id"] if isinstance(a, dict) else a for a in sent] for e, sent in after.recent.items()}
+        st.set(MONITOR, {**after.to_json(), "recent": slim})
+
     def handle(self, raw: bytes | None, source: handlers.Source, now: datetime, st: PlateState) -> list[Emit]:
         pos = handlers.decoded(Position, raw, source, now)
         if isinstance(pos, handlers.Handled):
@@ -59,13 +92,15 @@ class Positions:
         try:
             load = LoadInfo.from_json(st.get(LOAD))
             route = self.route_of(pos.plate, st)
-            current = VehicleState.from_json(st.get(MONITOR), pos.plate)
-            held = runtime_passes().book.for_plate(pos.plate)
-            new_state, alerts = judge_position(pos, current, load, route, self.fence, self.settings, held)
+            current = self.monitor_of(pos.plate, st)
+            alerts = self.sent_before(pos.event_id, current, st)
+            if alerts is None:
+                held = runtime_passes().book.for_plate(pos.plate)
+                new_state, alerts = judge_position(pos, current, load, route, self.fence, self.settings, held)
+                self.keep(current, new_state, pos.event_id, alerts, st)
         except Exception as exc:  # a bug must not stop monitoring: the ping goes to the DLQ with the reason
             log.exception("position handling failed", extra={"plate": pos.plate, "event_id": pos.event_id})
             return emits(handlers.internal_error(raw, source, exc, now).outputs)
-        st.set(MONITOR, new_state.to_json())
         step = follow(pos, load, route, self.flow_settings)
         if step is not None:
             alerts = alerts + follow_flows(pos, step)

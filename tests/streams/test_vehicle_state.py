@@ -15,7 +15,7 @@ import pytest
 
 from hazmat.events import Alert, Position, Route, RouteRequest, decode
 from hazmat.monitor.geofence import Geofence
-from hazmat.monitor.state import LoadInfo
+from hazmat.monitor.state import LoadInfo, VehicleState
 from hazmat.routing.geo import Projection
 from hazmat.streams import handlers, resources
 from hazmat.streams.agents import checkins, flows, positions, routes
@@ -143,3 +143,22 @@ def test_a_delivery_closes_the_plates_open_flows_in_the_archive_and_in_its_state
     assert (closed.closed_how, closed.closed_by) == ("delivery", "dl-1")
     again = flows.handle_delivery(b'{"plate": 1}', source("hazmat.deliveries", 1), NOW, st)
     assert [e.topic for e in again] == ["hazmat.dlq", "hazmat.alerts"]
+
+
+def test_the_state_keeps_alert_ids_and_a_duplicate_ping_gets_the_same_alerts_again():
+    watcher, st = positions.Positions(), DictState()
+    [alert] = alerts(watcher.handle(ping(1), source("hazmat.positions"), NOW, st))
+    assert st.get(MONITOR)["recent"] == {"p-1": [alert.alert_id]}
+    assert st.get("sent:p-1")[0]["alert_id"] == alert.alert_id
+    assert alerts(watcher.handle(ping(1), source("hazmat.positions", 1), NOW, st)) == [alert]
+    assert alerts(watcher.handle(ping(2), source("hazmat.positions", 2), NOW, st)) == []  # still unchecked: no storm
+
+
+def test_the_alerts_of_a_ping_go_when_it_leaves_the_recent_ones():
+    watcher, st = positions.Positions(), DictState()
+    for n in range(1, VehicleState.RECENT + 2):
+        watcher.handle(ping(n), source("hazmat.positions", n), NOW, st)
+    assert "p-1" not in st.get(MONITOR)["recent"]
+    assert st.get("sent:p-1") is None
+    assert len(st.get(MONITOR)["recent"]) == VehicleState.RECENT
+    assert [k for k in st.values if k.startswith("sent:")] == []  # the only alerting ping was the first
