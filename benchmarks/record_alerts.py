@@ -389,19 +389,28 @@ def play(
     follows_routes: bool = False,
     seed: int = SEED,
     n: int = FLEET,
+    mid_trip: Callable[[], None] | None = None,
 ) -> Played:
     """Run both scenarios' three phases through ``worker``; return what came back.
 
     ``follows_routes``: the worker learns a plate's route by reading the routes topic (the faust
     worker did), so that topic must be caught up too before the trips; today's keeps the route
     in the plate's state when it plans it and does not read it.
+
+    ``mid_trip``: the trips are played in two halves (each plate's first pings, waited for, then
+    the rest), and this is called as soon as the second half is produced (a fault to inject
+    while the worker is mid-trip for every vehicle); the inputs and what comes back are the same.
     """
     played = Played()
     topic = {spec.base: spec.name(prefix) for spec in names.ALL}
 
-    def phase(what: str, topic_base: str, batches: list[tuple[str, list[Message]]]) -> None:
+    def phase(
+        what: str, topic_base: str, batches: list[tuple[str, list[Message]]], *, note: bool = True, then: Any = None
+    ) -> None:
         for scenario, messages in batches:
-            produce(bootstrap, topic[topic_base], played.note(scenario, what, messages))
+            produce(bootstrap, topic[topic_base], played.note(scenario, what, messages) if note else messages)
+        if then is not None:
+            then()
         wait_caught_up(bootstrap, groups, [topic[topic_base]], worker.alive, what)
 
     def outputs(base: str) -> list[Record]:
@@ -440,20 +449,37 @@ def play(
     fleet_pings = [
         p for v in plan for p in fleet_trip(v, routes.get(fleet_requests[v.n]["request_id"]) if v.asks_route else None)
     ]
-    phase(
-        "positions",
-        names.POSITIONS.base,
-        [
-            ("demo", [(p.plate.encode(), _dump(p)) for p in demo_pings]),
-            ("fleet", [(p.plate.encode(), _dump(p)) for p in fleet_pings]),
-        ],
-    )
+    trips = [
+        ("demo", [(p.plate.encode(), _dump(p)) for p in demo_pings]),
+        ("fleet", [(p.plate.encode(), _dump(p)) for p in fleet_pings]),
+    ]
+    if mid_trip is None:
+        phase("positions", names.POSITIONS.base, trips)
+    else:
+        for scenario, messages in trips:
+            played.note(scenario, "positions", messages)
+        halves = [(scenario, halved(messages)) for scenario, messages in trips]
+        phase("first half of the trips", names.POSITIONS.base, [(s, h[0]) for s, h in halves], note=False)
+        phase("positions", names.POSITIONS.base, [(s, h[1]) for s, h in halves], note=False, then=mid_trip)
     wanted = [topic[b] for b in (names.VERDICTS.base, names.ROUTES.base, names.ALERTS.base, names.DLQ.base)]
     got = read_all(bootstrap, wanted)
     played.outputs = {
         spec.base: got[spec.name(prefix)] for spec in (names.VERDICTS, names.ROUTES, names.ALERTS, names.DLQ)
     }
     return played
+
+
+def halved(messages: list[Message]) -> tuple[list[Message], list[Message]]:
+    """Each plate's first half of its messages, then the rest (the order within a plate kept)."""
+    per_plate: dict[bytes, int] = {}
+    for key, _ in messages:
+        per_plate[key] = per_plate.get(key, 0) + 1
+    seen: dict[bytes, int] = {}
+    first, second = [], []
+    for key, value in messages:
+        seen[key] = seen.get(key, 0) + 1
+        (first if seen[key] <= per_plate[key] // 2 else second).append((key, value))
+    return first, second
 
 
 def _dump(event: Any) -> bytes:

@@ -79,11 +79,13 @@ class Positions:
             return
         if alerts:
             st.set(f"{SENT}{event_id}", after.recent[event_id])
-        for gone in before.recent.keys() - after.recent.keys():
-            if before.recent[gone]:
+        # the monitor remembered this ping's alerts whole in a copy of the recent ones (which hold ids)
+        after.recent[event_id] = [a.alert_id for a in alerts]
+        if len(before.recent) >= after.RECENT:  # one ping in, the oldest out: its alerts, if any, go too
+            gone = next(iter(before.recent))
+            if gone not in after.recent and before.recent[gone]:
                 st.delete(f"{SENT}{gone}")
-        slim = {e: [a["alert_id"] if isinstance(a, dict) else a for a in sent] for e, sent in after.recent.items()}
-        st.set(MONITOR, {**after.to_json(), "recent": slim})
+        st.set(MONITOR, after.to_json())
 
     def handle(self, raw: bytes | None, source: handlers.Source, now: datetime, st: PlateState) -> list[Emit]:
         pos = handlers.decoded(Position, raw, source, now)
