@@ -33,6 +33,8 @@ LOGGING: dict[str, Any] = {
 
 #: how long the worker waits for the followers to catch up before it gives up starting
 FOLLOWERS_TIMEOUT_S = 120.0
+#: the longest wait before the stream starts again after Kafka stopped it
+RESTART_MAX_S = 30.0
 
 
 def run() -> NoReturn:
@@ -70,8 +72,40 @@ def run() -> NoReturn:
         },
     )
     try:
-        app.run()
+        run_until_stopped(app, lambda: build(bootstrap_servers(), settings), log)
     finally:
         for stopping in (timer, *followers):
             stopping.stopping.set()
     sys.exit(0)
+
+
+def run_until_stopped(app: Any, rebuild: Any, log: logging.Logger, *, first_delay_s: float = 1.0) -> None:
+    """Run the stream until it is stopped (SIGTERM, SIGINT); when Kafka fails it, start it again.
+
+    A broker that restarts forgets the group's members: the next commit fails ("Unknown
+    member") and Quix stops the application. Nothing is lost by starting again: the failed
+    checkpoint's offsets were not committed, its state not written (its changelog records are
+    skipped on recovery), so its messages are handled again (at-least-once, idempotent by id).
+    """
+    from confluent_kafka import KafkaException
+    from quixstreams.checkpointing.exceptions import CheckpointConsumerCommitError, CheckpointProducerTimeout
+    from quixstreams.kafka.exceptions import KafkaConsumerException
+
+    delay = first_delay_s
+    while True:
+        started = time.monotonic()
+        try:
+            app.run()
+            return
+        except (
+            KafkaConsumerException,
+            CheckpointConsumerCommitError,
+            CheckpointProducerTimeout,
+            KafkaException,
+        ) as exc:
+            if time.monotonic() - started > RESTART_MAX_S:
+                delay = first_delay_s  # it ran a while: a new failure, not the same one again
+            log.warning("stream stopped by Kafka; starting it again", extra={"error": str(exc), "retry_in_s": delay})
+            time.sleep(delay)  # back-off before the next attempt, not a wait for a condition
+            delay = min(delay * 2, RESTART_MAX_S)
+            app = rebuild()
