@@ -33,10 +33,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_routes.py
 	$(BIN)/python benchmarks/bench_monitor.py
 
-# The stream-engine decision (docs/decisions/0001-stream-engine.md): faust against Quix Streams, which
-# is not a project dependency yet, so it goes into this venv only (it pins pydantic < 2.14).
+# The stream engine (docs/decisions/0001-stream-engine.md): the worker on Quix Streams against its
+# floor and the pure work; py-spy (the profiles) is no project dependency, so it goes into this venv only.
 bench-engines: $(STAMP)
-	$(BIN)/pip install --quiet quixstreams==3.28.1 py-spy uvloop
+	$(BIN)/pip install --quiet py-spy
 	$(BIN)/python benchmarks/bench_engines.py --profile
 
 clean:

@@ -50,6 +50,7 @@ class Feed:
             bootstrap_servers=self.bootstrap,
             group_id=None,
             auto_offset_reset="latest",
+            isolation_level="read_committed",  # an exactly-once worker's outputs count once committed
         )
         await consumer.start()
         try:

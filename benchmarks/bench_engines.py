@@ -1,4 +1,4 @@
-"""The stream engine, chosen by measurement (issue #15): the worker's two hot flows on faust and on Quix Streams.
+"""The stream engine, measured (issue #15): the worker's two hot flows on Quix Streams, against its floor and the pure work.
 
 One real broker; for each engine a fresh topic prefix, the same inputs in the same order:
 
@@ -20,16 +20,18 @@ one output in ten: the floor of that engine), and the broker alone (the same pac
 read back from their own topics, no worker). Every engine's outputs are checked against the
 pure core's: the same alert ids for the same pings.
 
-Engines: ``faust`` (today's worker as it is), ``faust-tuned`` (faust settings below, via
-benchmarks/engines/faust_tuned.py), ``quix`` and ``quix-eos`` (benchmarks/engines/
-quix_flows.py at-least-once and exactly-once), ``faust-noop``, ``quix-noop``,
-``quix-eos-noop``. ``--sweep`` instead measures faust settings one at a time. ``--profile``
-adds a py-spy profile of each engine's bursts and says where the time went. Variants for the
-settings the decision record discusses: ``quix-poll10ms``, ``quix-poll1s``, ``quix-commit1s``.
+Engines: ``worker`` (the real ``hazmat worker``, Quix Streams, at-least-once) and ``worker-eos``
+(``HAZMAT_PROCESSING_GUARANTEE=exactly-once``, commit every 0.1 s), ``worker-full-state`` (the
+worker with its state as before it kept alert ids: benchmarks/engines/full_state.py), ``quix-noop`` and
+``quix-eos-noop`` (benchmarks/engines/noop_quix.py: Quix's floor); variants for the settings
+the decision record discusses: ``worker-poll10ms``, ``worker-poll1s``, ``worker-commit1s``.
+The faust arms (the worker before the migration, its tuned settings and its no-op) are gone
+with faust; their figures stay in docs/decisions/0001-stream-engine.md. ``--profile`` adds a
+py-spy profile of each engine's bursts and says where the time went.
 
-    python benchmarks/bench_engines.py [--engines faust,quix,…] [--sweep] [--profile] [--bootstrap HOST:PORT]
+    python benchmarks/bench_engines.py [--engines worker,quix-noop,…] [--profile] [--bootstrap HOST:PORT]
 
-Needs ``pip install quixstreams==3.28.1 py-spy uvloop`` in the venv (not project dependencies yet).
+``--profile`` needs ``pip install py-spy`` in the venv (``make bench-engines`` does it).
 """
 
 from __future__ import annotations
@@ -54,17 +56,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
+import orjson  # Quix Streams' own JSON
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+
 REPO = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HAZMAT_CITY", "harbin")
 
-try:
-    from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
-except ImportError:
-    sys.exit("needs Quix Streams in this venv: .venv/bin/pip install quixstreams==3.28.1 py-spy uvloop")
-
-import orjson  # noqa: E402  (Quix Streams' own JSON)
 from bench_kafka import cpu_seconds, pct  # noqa: E402
 from record_alerts import CommandWorker, city_copy, wait_caught_up  # noqa: E402
 
@@ -76,6 +75,7 @@ from hazmat.monitor.simulate import drive  # noqa: E402
 from hazmat.monitor.state import LoadInfo, VehicleState  # noqa: E402
 from hazmat.streams import handlers, names, resources  # noqa: E402
 from hazmat.streams.admin import ensure_topics  # noqa: E402
+from tests.kafka_helpers import TEST_PARTITIONS  # noqa: E402
 
 PY = sys.executable
 SAMPLES = REPO / "config" / "cities" / "harbin" / "samples" / "morning-checkins.jsonl"
@@ -83,24 +83,6 @@ BOX = (126.55, 45.69, 126.73, 45.80)  # central Harbin, inside the bundled extra
 DAY = datetime.fromisoformat("2026-11-26T10:00:00+08:00")
 FLIP_EVERY = 10  # a vehicle's speed flips every this many pings: one ping in ten alerts
 PARTITIONER = "murmur2_random"  # the Java client's, as kafka-python and aiokafka partition
-
-#: what the faust sweep kept (see docs/decisions/0001-stream-engine.md); faust_tuned.py applies it
-FAUST_TUNED: dict[str, Any] = {"uvloop": True, "stream_buffer_maxsize": 16384, "broker_max_poll_records": 500}
-#: the settings the sweep tries, one at a time against today's
-SWEEP: dict[str, dict[str, Any]] = {
-    "today (streams/app.py)": {},
-    "uvloop event loop": {"uvloop": True},
-    "stream_buffer_maxsize 16384": {"stream_buffer_maxsize": 16384},
-    "broker_commit_every 10000": {"broker_commit_every": 10000},
-    "broker_commit_interval 5 s": {"broker_commit_interval": 5.0},
-    "producer_acks 1": {"producer_acks": 1},
-    "producer_linger 50 ms": {"producer_linger": 0.05},
-    "table_standby_replicas 0": {"table_standby_replicas": 0},
-    "broker_max_poll_records 500": {"broker_max_poll_records": 500},
-    "log level WARNING (not faust)": {"loglevel": "WARNING"},
-}
-#: ``--ab``: today's against the kept combination, alternating, to see past the noise
-AB: dict[str, dict[str, Any]] = {"today (streams/app.py)": {}, "tuned (FAUST_TUNED)": FAUST_TUNED}
 
 
 @dataclass(frozen=True)
@@ -110,33 +92,27 @@ class Engine:
     group: str  # the consumer group whose committed offsets say it is caught up (prefix added later)
     env: dict[str, str] = field(default_factory=dict)
     noop: bool = False
-    follows_routes: bool = False  # learns routes by reading the routes topic back (faust's worker)
 
 
-def engines(faust_tuned: dict[str, Any] = FAUST_TUNED) -> dict[str, Engine]:
-    quix = [PY, str(HERE / "engines" / "quix_flows.py")]
-    eos = ["--guarantee", "exactly-once", "--commit-interval", "0.1"]
-    faust = [PY, str(HERE / "engines" / "faust_tuned.py")]
+def engines() -> dict[str, Engine]:
+    worker = [PY, "-m", "hazmat", "worker"]
+    eos = {"HAZMAT_PROCESSING_GUARANTEE": "exactly-once", "HAZMAT_COMMIT_INTERVAL_S": "0.1"}
+    noop = [PY, str(HERE / "engines" / "noop_quix.py")]
+    group = "hazmat-checker-quix"
     return {
-        "faust": Engine("faust", faust, "hazmat-checker", {"HAZMAT_BENCH_FAUST": "{}"}, follows_routes=True),
-        "faust-tuned": Engine(
-            "faust-tuned", faust, "hazmat-checker", {"HAZMAT_BENCH_FAUST": json.dumps(faust_tuned)}, follows_routes=True
-        ),
-        "quix": Engine("quix", quix, "hazmat-checker-quix"),
-        "quix-eos": Engine("quix-eos", [*quix, *eos], "hazmat-checker-quix"),
-        "quix-poll10ms": Engine("quix-poll10ms", [*quix, "--poll-timeout", "0.01"], "hazmat-checker-quix"),
-        "quix-poll1s": Engine("quix-poll1s", [*quix, "--poll-timeout", "1"], "hazmat-checker-quix"),
-        "quix-commit1s": Engine("quix-commit1s", [*quix, "--commit-interval", "1"], "hazmat-checker-quix"),
-        "faust-noop": Engine(
-            "faust-noop", [PY, str(HERE / "engines" / "noop_faust.py")], "hazmat-checker-noop", noop=True
-        ),
-        "quix-noop": Engine(
-            "quix-noop", [PY, str(HERE / "engines" / "noop_quix.py")], "hazmat-checker-noop-quix", noop=True
-        ),
+        "worker": Engine("worker", worker, group),
+        "worker-eos": Engine("worker-eos", worker, group, eos),
+        # before the state kept alert ids (benchmarks/engines/full_state.py)
+        "worker-full-state": Engine("worker-full-state", [PY, str(HERE / "engines" / "full_state.py")], group),
+        "worker-poll10ms": Engine("worker-poll10ms", worker, group, {"HAZMAT_POLL_TIMEOUT_S": "0.01"}),
+        "worker-poll1s": Engine("worker-poll1s", worker, group, {"HAZMAT_POLL_TIMEOUT_S": "1"}),
+        "worker-commit1s": Engine("worker-commit1s", worker, group, {"HAZMAT_COMMIT_INTERVAL_S": "1"}),
+        "quix-noop": Engine("quix-noop", noop, "hazmat-checker-noop-quix", noop=True),
         "quix-eos-noop": Engine(
-            "quix-eos-noop", [PY, str(HERE / "engines" / "noop_quix.py"), *eos], "hazmat-checker-noop-quix", noop=True
+            "quix-eos-noop", [*noop, "--guarantee", "exactly-once", "--commit-interval", "0.1"],
+            "hazmat-checker-noop-quix", noop=True,
         ),
-    }
+    }  # fmt: skip
 
 
 # --- inputs and the pure work ---------------------------------------------------------------
@@ -501,13 +477,13 @@ def running(engine: Engine, bootstrap: str, prefix: str, scratch: Path) -> Itera
     folder = scratch / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', engine.name)}-{prefix.rstrip('.')}"
     folder.mkdir(parents=True)
     # Harbin with flow_overdue_h at ten years: the samples' loads are days old by the wall clock, and
-    # faust's overdue timer would raise an alert for each of their flows inside the measured bursts
+    # the worker's overdue timer would raise an alert for each of their flows inside the measured bursts
     city = scratch / "city" / "harbin"
     if not city.is_dir():
         city_copy(scratch / "city")
     w = CommandWorker(
         engine.command, folder, bootstrap=bootstrap, prefix=prefix, archive=folder / "archive.sqlite",
-        log=folder / "worker.log", extra_env={"HAZMAT_CITY": str(city), "HAZMAT_WORKER_WEB_PORT": "", **engine.env},
+        log=folder / "worker.log", extra_env={"HAZMAT_CITY": str(city), **engine.env},
     ).start()  # fmt: skip
     try:
         yield w
@@ -533,12 +509,10 @@ OWNERS = [
     ("pure core (ours + pydantic, shapely)", (
         "(monitor/", "(rules/", "(routing/", "(hazmat/events.py", "(hazmat/alerts.py", "(hazmat/checking.py",
         "(streams/handlers.py", "(hazmat/flows.py", "(pydantic/", "(pydantic_core/", "(shapely/")),
-    ("our glue (agents, tables, handler)", ("(streams/", "(quix_flows.py", "(noop_quix.py", "(noop_faust.py")),
+    ("our glue (agents, state, app)", ("(streams/", "(noop_quix.py")),
     ("quixstreams", ("(quixstreams/",)),
     ("confluent-kafka / rocksdict", ("(confluent_kafka/", "(rocksdict/")),
-    ("faust / mode", ("(faust/", "(mode/")),
-    ("aiokafka", ("(aiokafka/",)),
-    ("asyncio / uvloop", ("(asyncio/", "(uvloop/", "(selectors.py")),
+    ("threads (followers, timer)", ("(threading.py",)),
 ]  # fmt: skip
 
 
@@ -577,7 +551,7 @@ def run_engine(
     engine: Engine, inputs: Inputs, bootstrap: str, scratch: Path, args: argparse.Namespace, *, profile_it: bool
 ) -> Result:
     prefix = f"e{uuid.uuid4().hex[:6]}."
-    ensure_topics(bootstrap, prefix=prefix)
+    ensure_topics(bootstrap, prefix=prefix, partitions=TEST_PARTITIONS)  # as measured for the decision record
     topic = {spec.base: spec.name(prefix) for spec in names.ALL}
     group = f"{prefix}{engine.group}"
     result = Result(engine.name)
@@ -594,8 +568,6 @@ def run_engine(
                 produce_all(p, topic["hazmat.route-requests"], requests)
                 inputs_ = [topic["hazmat.checkins"], topic["hazmat.route-requests"]]
                 wait_caught_up(bootstrap, [group], inputs_, w.alive, "setup")
-                if engine.follows_routes:
-                    wait_caught_up(bootstrap, [group], [topic["hazmat.routes"]], w.alive, "routes followed")
             warm, _ = inputs.pings("warm", 2 * len(inputs.vehicles))
             produce_all(p, topic["hazmat.positions"], [(k, v) for _, k, v in warm])
             wait_caught_up(bootstrap, [group], [topic["hazmat.positions"]], w.alive, "warm-up")
@@ -666,7 +638,7 @@ def broker_alone(
 ) -> dict[int, tuple[float, float]]:
     """p50/p99 of the same paced mix read back from the input topics, no worker: the floor of any engine."""
     prefix = f"e{uuid.uuid4().hex[:6]}."
-    ensure_topics(bootstrap, prefix=prefix)
+    ensure_topics(bootstrap, prefix=prefix, partitions=TEST_PARTITIONS)
     positions, checkins = names.POSITIONS.name(prefix), names.CHECKINS.name(prefix)
     out = {}
     p = producer(bootstrap)
@@ -726,7 +698,7 @@ def report(
             if flow == "ping":
                 work, target = pure["ping: monitor check"], ping_target
             else:
-                own_noop = noop.get(f"{r.engine.split('-')[0]}{'-eos' if 'eos' in r.engine else ''}-noop", fastest)
+                own_noop = noop.get(f"quix{'-eos' if 'eos' in r.engine else ''}-noop", fastest)
                 work, target = work_ci, 1.5 * (work_ci + own_noop)
             cells = ""
             for rate in rates:
@@ -765,46 +737,15 @@ def report(
             print("\n".join(f"  {line}" for line in lines))
 
 
-def sweep(inputs: Inputs, bootstrap: str, scratch: Path, args: argparse.Namespace) -> None:
-    """Each faust setting alone against today's worker (or ``--ab``: the kept combination): CPU per event."""
-    rows: dict[str, list[tuple[float, float]]] = {}
-    for round_ in range(args.rounds):
-        for name, overrides in (AB if args.ab else SWEEP).items():
-            engine = Engine(name, [PY, str(HERE / "engines" / "faust_tuned.py")], "hazmat-checker",
-                            {"HAZMAT_BENCH_FAUST": json.dumps(overrides)})  # fmt: skip
-            r = run_engine(
-                engine, inputs, bootstrap, scratch, argparse.Namespace(**{**vars(args), "rates": []}), profile_it=False
-            )
-            rows.setdefault(name, []).append((r.cpu_us["ping"], r.cpu_us["check-in"]))
-            print(
-                f"  round {round_ + 1}: {name:34} ping {r.cpu_us['ping']:6.0f} µs  check-in {r.cpu_us['check-in']:6.0f} µs",
-                flush=True,
-            )
-    base = rows["today (streams/app.py)"]
-    print(
-        f"\nfaust settings{' (A/B)' if args.ab else ', one at a time'} (CPU µs per event, {args.rounds} rounds; ratio to today's in the same round)"
-    )
-    print(f"{'setting':36}{'ping':>16}{'× today':>14}{'check-in':>16}{'× today':>14}")
-    for name, values in rows.items():
-        pr = [v[0] / b[0] for v, b in zip(values, base, strict=True)]
-        cr = [v[1] / b[1] for v, b in zip(values, base, strict=True)]
-        rng = lambda xs, f: f"{f.format(min(xs))}–{f.format(max(xs))}"  # noqa: E731
-        print(f"{name:36}{rng([v[0] for v in values], '{:.0f}'):>16}{rng(pr, '{:.2f}'):>14}"
-              f"{rng([v[1] for v in values], '{:.0f}'):>16}{rng(cr, '{:.2f}'):>14}")  # fmt: skip
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--engines", default="faust-noop,quix-noop,quix-eos-noop,faust,faust-tuned,quix,quix-eos")
+    parser.add_argument("--engines", default="quix-noop,quix-eos-noop,worker-full-state,worker,worker-eos")
     parser.add_argument("--vehicles", type=int, default=200)
     parser.add_argument("--pings", type=int, default=20_000, help="pings per burst")
     parser.add_argument("--checkins", type=int, default=10_000, help="check-ins per burst")
     parser.add_argument("--seconds", type=float, default=10, help="length of each paced run")
     parser.add_argument("--rates", type=lambda s: [int(x) for x in s.split(",")], default=[1000, 2000])
     parser.add_argument("--profile", action="store_true", help="py-spy each engine's bursts")
-    parser.add_argument("--sweep", action="store_true", help="faust settings one at a time instead")
-    parser.add_argument("--ab", action="store_true", help="with --sweep: today's against FAUST_TUNED only")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of the sweep")
     parser.add_argument("--bootstrap", help="use this Kafka instead of starting one")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="hazmat-engines-"))
@@ -816,9 +757,6 @@ def main() -> None:
         inputs = Inputs(args.vehicles)
         print(f"broker {bootstrap}, {os.cpu_count()} cores; {len(inputs.vehicles)} vehicles with routes "
               f"(inputs ready in {time.perf_counter() - t:.0f} s); scratch {scratch}", flush=True)  # fmt: skip
-        if args.sweep:
-            sweep(inputs, bootstrap, scratch, args)
-            return
         pure = pure_work(inputs, args.pings, args.checkins, scratch)
         base = broker_alone(inputs, bootstrap, args.rates, args.seconds)
         before_p99 = {rate: base[rate][1] for rate in base}

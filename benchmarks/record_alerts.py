@@ -14,9 +14,8 @@ real worker and writes what comes back, so the migration has a fixed recording t
 
 Inputs are played in three phases, each waited for through the worker's committed offsets
 (a condition, not a pause), because the alerts depend on what the worker already holds:
-check-ins (its per-plate load table), then route requests (the issued routes it follows, read
-back from the routes topic), then the trips, driven along the routes it issued. Every input
-has a fixed event id and timestamp, so what comes back is a function of the inputs alone,
+check-ins (its per-plate load state), then route requests (the issued routes it keeps), then
+the trips, driven along the routes it issued. Every input has a fixed event id and timestamp, so what comes back is a function of the inputs alone,
 except what the worker stamps with its own clock: the dead letter's ``received_at`` and the
 ``invalid_event`` alert's ``at``, written as ``"<wall-clock>"``. The ``flow_overdue`` timer
 compares the archive with the wall clock, so the worker runs on a copy of Harbin whose
@@ -32,11 +31,12 @@ message delivered twice (at-least-once) is kept once, by its id.
 
     python benchmarks/record_alerts.py                  # record into tests/data/golden/
     python benchmarks/record_alerts.py --check          # run again, compare with the recording
-    python benchmarks/record_alerts.py --check --no-follow-routes \
-        --worker-cmd "python benchmarks/engines/quix_flows.py" --group hazmat-checker-quix
+    python benchmarks/record_alerts.py --check --worker-cmd "python my_worker.py" --group my-group
 
-``--worker-cmd`` and ``--group`` let the migrated worker be compared the same way (its
-consumer groups are what the phases wait on).
+``--worker-cmd`` and ``--group`` let another worker be compared the same way (its consumer
+groups are what the phases wait on); ``--follow-routes`` waits for a worker that learns the
+routes by reading the routes topic back (the faust worker that made the recording did; today's
+keeps a route in the plate's state when it plans it).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ from hazmat.events import Position  # noqa: E402
 from hazmat.monitor.simulate import drive, with_detour  # noqa: E402
 from hazmat.streams import names  # noqa: E402
 from hazmat.streams.admin import ensure_topics  # noqa: E402
-from tests.kafka_helpers import Worker  # noqa: E402
+from tests.kafka_helpers import TEST_PARTITIONS, Worker  # noqa: E402
 
 GOLDEN = REPO / "tests" / "data" / "golden"
 SCENARIOS = ("demo", "fleet")
@@ -386,22 +386,31 @@ def play(
     worker: Worker,
     groups: Sequence[str],
     *,
-    follows_routes: bool = True,
+    follows_routes: bool = False,
     seed: int = SEED,
     n: int = FLEET,
+    mid_trip: Callable[[], None] | None = None,
 ) -> Played:
     """Run both scenarios' three phases through ``worker``; return what came back.
 
-    ``follows_routes``: the worker learns a plate's route by reading the routes topic (today's
-    does), so that topic must be caught up too before the trips; a worker that keeps the route
-    when it plans it does not read it.
+    ``follows_routes``: the worker learns a plate's route by reading the routes topic (the faust
+    worker did), so that topic must be caught up too before the trips; today's keeps the route
+    in the plate's state when it plans it and does not read it.
+
+    ``mid_trip``: the trips are played in two halves (each plate's first pings, waited for, then
+    the rest), and this is called as soon as the second half is produced (a fault to inject
+    while the worker is mid-trip for every vehicle); the inputs and what comes back are the same.
     """
     played = Played()
     topic = {spec.base: spec.name(prefix) for spec in names.ALL}
 
-    def phase(what: str, topic_base: str, batches: list[tuple[str, list[Message]]]) -> None:
+    def phase(
+        what: str, topic_base: str, batches: list[tuple[str, list[Message]]], *, note: bool = True, then: Any = None
+    ) -> None:
         for scenario, messages in batches:
-            produce(bootstrap, topic[topic_base], played.note(scenario, what, messages))
+            produce(bootstrap, topic[topic_base], played.note(scenario, what, messages) if note else messages)
+        if then is not None:
+            then()
         wait_caught_up(bootstrap, groups, [topic[topic_base]], worker.alive, what)
 
     def outputs(base: str) -> list[Record]:
@@ -440,20 +449,37 @@ def play(
     fleet_pings = [
         p for v in plan for p in fleet_trip(v, routes.get(fleet_requests[v.n]["request_id"]) if v.asks_route else None)
     ]
-    phase(
-        "positions",
-        names.POSITIONS.base,
-        [
-            ("demo", [(p.plate.encode(), _dump(p)) for p in demo_pings]),
-            ("fleet", [(p.plate.encode(), _dump(p)) for p in fleet_pings]),
-        ],
-    )
+    trips = [
+        ("demo", [(p.plate.encode(), _dump(p)) for p in demo_pings]),
+        ("fleet", [(p.plate.encode(), _dump(p)) for p in fleet_pings]),
+    ]
+    if mid_trip is None:
+        phase("positions", names.POSITIONS.base, trips)
+    else:
+        for scenario, messages in trips:
+            played.note(scenario, "positions", messages)
+        halves = [(scenario, halved(messages)) for scenario, messages in trips]
+        phase("first half of the trips", names.POSITIONS.base, [(s, h[0]) for s, h in halves], note=False)
+        phase("positions", names.POSITIONS.base, [(s, h[1]) for s, h in halves], note=False, then=mid_trip)
     wanted = [topic[b] for b in (names.VERDICTS.base, names.ROUTES.base, names.ALERTS.base, names.DLQ.base)]
     got = read_all(bootstrap, wanted)
     played.outputs = {
         spec.base: got[spec.name(prefix)] for spec in (names.VERDICTS, names.ROUTES, names.ALERTS, names.DLQ)
     }
     return played
+
+
+def halved(messages: list[Message]) -> tuple[list[Message], list[Message]]:
+    """Each plate's first half of its messages, then the rest (the order within a plate kept)."""
+    per_plate: dict[bytes, int] = {}
+    for key, _ in messages:
+        per_plate[key] = per_plate.get(key, 0) + 1
+    seen: dict[bytes, int] = {}
+    first, second = [], []
+    for key, value in messages:
+        seen[key] = seen.get(key, 0) + 1
+        (first if seen[key] <= per_plate[key] // 2 else second).append((key, value))
+    return first, second
 
 
 def _dump(event: Any) -> bytes:
@@ -593,10 +619,10 @@ def run(
     prefix: str,
     command: Sequence[str] | None = None,
     groups: Sequence[str] = (),
-    follows_routes: bool = True,
+    follows_routes: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Start the worker (today's by default) on ``bootstrap``, play both scenarios, return the recording."""
-    ensure_topics(bootstrap, prefix=prefix)
+    ensure_topics(bootstrap, prefix=prefix, partitions=TEST_PARTITIONS)
     worker = CommandWorker(
         command or [sys.executable, "-m", "hazmat", "worker"],
         scratch,
@@ -604,10 +630,12 @@ def run(
         prefix=prefix,
         archive=scratch / "archive.sqlite",
         log=scratch / "worker.log",
-        extra_env={"HAZMAT_CITY": str(city_copy(scratch / "city")), "HAZMAT_WORKER_WEB_PORT": ""},
+        extra_env={"HAZMAT_CITY": str(city_copy(scratch / "city"))},
     ).start()
     try:
-        played = play(bootstrap, prefix, worker, list(groups) or [names.app_id(prefix)], follows_routes=follows_routes)
+        played = play(
+            bootstrap, prefix, worker, list(groups) or [names.group_id(prefix)], follows_routes=follows_routes
+        )
     except Exception:
         print(worker.tail(), file=sys.stderr)
         raise
@@ -624,7 +652,7 @@ def main() -> None:
     parser.add_argument("--worker-cmd", help="the worker's command line (default: today's `hazmat worker`)")
     parser.add_argument("--group", action="append", default=[], help="the worker's consumer group(s)")
     parser.add_argument(
-        "--no-follow-routes", action="store_true", help="the worker does not read the routes topic back"
+        "--follow-routes", action="store_true", help="the worker reads the routes topic back (wait for it)"
     )
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="hazmat-golden-"))
@@ -639,7 +667,7 @@ def main() -> None:
             prefix=prefix,
             command=shlex.split(args.worker_cmd) if args.worker_cmd else None,
             groups=args.group,
-            follows_routes=not args.no_follow_routes,
+            follows_routes=args.follow_routes,
         )
     finally:
         if info is not None:

@@ -6,7 +6,7 @@ formats the storage and starts the broker on 127.0.0.1. The broker's home (data,
 ``broker.json`` with pid and ports) is ``HAZMAT_BROKER_HOME`` or
 ``~/.cache/hazmat-checker/broker``; the jars are shared by every home.
 
-Kafka 3.9 is pinned: 4.x drops protocol versions that aiokafka (faust) and kafka-python
+Kafka 3.9 is pinned: 4.x drops protocol versions that aiokafka (the API) and kafka-python
 may still use.
 """
 
@@ -158,6 +158,12 @@ def status(home: Path | None = None) -> BrokerInfo | None:
     return None
 
 
+def _partitions() -> int:
+    from hazmat.streams.settings import from_env
+
+    return from_env().partitions
+
+
 def _server_properties(home: Path, port: int, controller_port: int) -> str:
     return "\n".join(
         [
@@ -170,7 +176,8 @@ def _server_properties(home: Path, port: int, controller_port: int) -> str:
             "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
             "inter.broker.listener.name=PLAINTEXT",
             f"log.dirs={home / 'data'}",
-            "num.partitions=3",
+            # topics made without the worker's admin client get the partitions it would give them
+            f"num.partitions={_partitions()}",
             "auto.create.topics.enable=false",
             "offsets.topic.replication.factor=1",
             "offsets.topic.num.partitions=6",

@@ -774,14 +774,16 @@ def worker(config: ConfigOpt = None) -> None:
 
     from hazmat.streams.admin import ensure_topics
     from hazmat.streams.bootstrap import NoBrokerError, bootstrap_servers
+    from hazmat.streams.settings import WorkerSettingsError, from_env
 
     with _city(config) as city:
         os.environ["HAZMAT_CITY"] = str(city.folder)
     try:
+        from_env()  # a bad HAZMAT_* worker setting stops the start, naming the variable
         servers = bootstrap_servers()
         os.environ["KAFKA_BOOTSTRAP_SERVERS"] = servers
         ensure_topics(servers)
-    except (NoBrokerError, ConnectionError) as exc:
+    except (NoBrokerError, ConnectionError, WorkerSettingsError) as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
     from hazmat.streams.worker import run

@@ -54,6 +54,8 @@ from hazmat.events import Route, RouteRequest
 from hazmat.flows import opened_by
 
 DEMO_TIMEOUT_S = 240.0
+#: partitions of a demo run's topics unless HAZMAT_PARTITIONS says otherwise (:func:`demo_partitions`)
+DEMO_PARTITIONS = 3
 BROKEN_MESSAGE = b'{"schema_version": 1, "event_id": "demo-broken", "vehicle": {"plate": "XX"}'
 #: the dispatcher's request: across the centre, whose daytime restriction the route must avoid
 TRIP_FROM, TRIP_TO = (126.58, 45.74), (126.69, 45.76)
@@ -251,7 +253,8 @@ class _Run:
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "HAZMAT_CITY": str(self.city.folder),
             "HAZMAT_TOPIC_PREFIX": self.prefix,
-            "APP_DATADIR": str(self.home.worker_datadir),  # faust's data folder, not one per run in the cwd
+            "HAZMAT_STATE_DIR": str(self.home.worker_datadir),  # the worker's state, in the demo's home
+            "HAZMAT_PARTITIONS": str(demo_partitions()),
         }
         with log_path.open("wb") as log_file:  # this run's log only
             worker = subprocess.Popen(
@@ -298,11 +301,11 @@ class _Run:
         stale = delete_demo_topics(info.bootstrap, self.base, keep=prefix)
         if stale:
             err.print(f"deleted {len(stale)} topics of earlier demo runs")
-        ensure_topics(info.bootstrap, prefix=prefix)
+        ensure_topics(info.bootstrap, prefix=prefix, partitions=demo_partitions())
         worker, log_path = self._start_worker(info.bootstrap)
 
         self.consumer = consumer = KafkaConsumer(
-            bootstrap_servers=info.bootstrap, group_id=None, enable_auto_commit=False
+            bootstrap_servers=info.bootstrap, group_id=None, enable_auto_commit=False, isolation_level="read_committed"
         )
         tps = _partitions(
             consumer, [spec.name(prefix) for spec in (names.VERDICTS, names.ALERTS, names.DLQ, names.ROUTES)]
@@ -486,19 +489,24 @@ class _Run:
             self.err.print(f"{' and '.join(stopped)} stopped")
 
 
+def demo_partitions() -> int:
+    """The demo's topics' partitions: ``HAZMAT_PARTITIONS`` when set, else 3 (a morning of twelve vehicles
+    needs no province's 12, and each partition is one more state store for the worker to open)."""
+    return int(os.environ.get("HAZMAT_PARTITIONS") or DEMO_PARTITIONS)
+
+
 def _partitions(consumer: Any, topics: list[str], timeout: float = 30.0) -> list[Any]:
     """Every partition of the run's new topics, once the consumer's metadata shows them all (it lags their creation)."""
     from kafka import TopicPartition
 
-    from hazmat.streams.names import DEFAULT_PARTITIONS
-
+    wanted = demo_partitions()
     deadline = time.monotonic() + timeout
     while True:
         found = {t: sorted(consumer.partitions_for_topic(t) or ()) for t in topics}
-        if all(len(p) >= DEFAULT_PARTITIONS for p in found.values()):
+        if all(len(p) >= wanted for p in found.values()):
             return [TopicPartition(t, p) for t, ps in found.items() for p in ps]
         if time.monotonic() > deadline:
-            short = [t for t, p in found.items() if len(p) < DEFAULT_PARTITIONS]
+            short = [t for t, p in found.items() if len(p) < wanted]
             msg = f"the broker shows not all partitions of {short} after {timeout:.0f} s"
             raise RuntimeError(msg)
         consumer.topics()  # asks the broker for fresh metadata (a partly known topic is not refreshed otherwise)

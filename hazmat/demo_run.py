@@ -59,10 +59,20 @@ def event_id(run_id: str, name: str) -> str:
     return f"demo-{run_id}-{name}"
 
 
+#: what the worker's state changelog topics start with (Quix names them ``changelog__<group>--<topics>--<store>``)
+CHANGELOG = "changelog__"
+
+
+def run_name(name: str) -> str:
+    """A topic or group name without the changelog mark, so it starts with its run's prefix."""
+    return name.removeprefix(CHANGELOG)
+
+
 def demo_names(names: Iterable[str], base: str, *, keep: str | None = None) -> list[str]:
-    """The topic or group names of demo runs (``<base>demo-<id>.…``), except those of the run prefix ``keep``."""
-    pattern = re.compile(rf"^{re.escape(base)}demo-{_RUN_ID}\.")
-    return sorted(n for n in names if pattern.match(n) and not (keep and n.startswith(keep)))
+    """The topic or group names of demo runs (``<base>demo-<id>.…``, and their workers' changelog topics),
+    except those of the run prefix ``keep``."""
+    pattern = re.compile(rf"^(?:{CHANGELOG})?{re.escape(base)}demo-{_RUN_ID}\.")
+    return sorted(n for n in names if pattern.match(n) and not (keep and run_name(n).startswith(keep)))
 
 
 class DemoBusyError(RuntimeError):
@@ -176,7 +186,7 @@ def delete_demo_topics(bootstrap: str, base: str, *, only: str | None = None, ke
     from kafka.errors import KafkaError
 
     def wanted(names: Iterable[str]) -> list[str]:
-        return [n for n in demo_names(names, base, keep=keep) if only is None or n.startswith(only)]
+        return [n for n in demo_names(names, base, keep=keep) if only is None or run_name(n).startswith(only)]
 
     try:
         admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="hazmat-demo", request_timeout_ms=15000)

@@ -26,6 +26,7 @@ from hazmat.cityconfig import (
     Window,
     ZoneProperties,
 )
+from hazmat.streams.settings import WorkerSettings, env_name
 
 _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("city.yaml", CityFile),
@@ -39,6 +40,7 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("zones.geojson: designated_road feature properties", RoadProperties),
     ("passes.yaml (optional)", PassesFile),
     ("api_keys.yaml: keys[]", ApiKey),
+    ("worker: environment", WorkerSettings),
 ]
 
 
@@ -77,9 +79,11 @@ def render() -> str:
     lines = [
         "# Configuration settings",
         "",
-        "Generated from the models in `hazmat/cityconfig.py` by `hazmat config docs`; do not edit by hand.",
+        "Generated from the models in `hazmat/cityconfig.py` and `streams/settings.py` by `hazmat config docs`; do not edit by hand.",
         "A city folder is `config/cities/<name>/`; `hazmat config validate --config <name>` checks it.",
-        "Environment: `HAZMAT_CITY` (city folder or name), `HAZMAT_ARCHIVE` (archive file).",
+        "Environment: `HAZMAT_CITY` (city folder or name), `HAZMAT_ARCHIVE` (archive file), `HAZMAT_TOPIC_PREFIX`",
+        "(topics' and consumer group's prefix), `KAFKA_BOOTSTRAP_SERVERS`; the worker's own settings are the last",
+        "section: at-least-once by default (idempotent by event id), exactly-once a setting.",
         "",
     ]
     for title, model in _SECTIONS:
@@ -93,6 +97,7 @@ def render() -> str:
             "| --- | --- | --- | --- |",
         ]
         for name, field in model.model_fields.items():
-            lines.append(f"| `{name}` | {_type(field.annotation)} | {_default(field)} | {field.description or ''} |")
+            key = env_name(name) if model is WorkerSettings else name
+            lines.append(f"| `{key}` | {_type(field.annotation)} | {_default(field)} | {field.description or ''} |")
         lines.append("")
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""What the monitor remembers per vehicle, as plain JSON-able values (faust tables keep it)."""
+"""What the monitor remembers per vehicle, as plain JSON-able values (the worker's per-plate state keeps it)."""
 
 from __future__ import annotations
 

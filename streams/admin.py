@@ -9,19 +9,24 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from . import names
+from . import names, settings
 
 log = logging.getLogger("hazmat.streams.admin")
 
 
 def ensure_topics(
-    bootstrap: str, *, prefix: str | None = None, partitions: int = names.DEFAULT_PARTITIONS, timeout_s: float = 60.0
+    bootstrap: str, *, prefix: str | None = None, partitions: int | None = None, timeout_s: float = 60.0
 ) -> list[str]:
     """Create every topic of the spec that does not exist yet; return the names created.
+
+    ``partitions``: default ``HAZMAT_PARTITIONS`` (:mod:`hazmat.streams.settings`, 12); topics that
+    exist keep theirs.
 
     Retries until ``timeout_s`` while the broker is still coming up.
     """
     wanted = {spec.name(prefix): spec for spec in names.ALL}
+    if partitions is None:
+        partitions = settings.from_env().partitions
     deadline = time.monotonic() + timeout_s
     while True:
         try:

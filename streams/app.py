@@ -1,35 +1,88 @@
-"""The one faust app. Broker, topic prefix and guarantees come from the environment.
+"""The worker's Quix Streams application: one stream of every input about a vehicle, one state per plate.
 
-``hazmat worker`` sets ``KAFKA_BOOTSTRAP_SERVERS`` (or finds the local broker) before it
-imports this module; ``faust -A hazmat.streams.app worker`` works the same way.
+Check-ins, route requests, positions and deliveries (all keyed by plate) are concatenated
+into one dataframe; one stateful step per message (:class:`~hazmat.streams.vehicles.Vehicles`)
+returns the messages to produce, each to its topic, and the check-ins' archive entries go to
+:class:`~hazmat.streams.sink.ArchiveSink`. Nothing here reads a topic the worker writes
+(Quix's timestamp-ordered reading of several topics stalled for minutes on one in a
+prototype). Settings: :mod:`hazmat.streams.settings`.
 """
 
 from __future__ import annotations
 
-import os
+from typing import Any
 
-import faust
+from quixstreams import Application, message_context
+from quixstreams.models import TopicConfig
+from quixstreams.models.serializers import Serializer
 
-from . import names, transport
-from .bootstrap import bootstrap_servers, faust_url
+from . import handlers, names
+from .agents.send import Emit
+from .producer import PARTITIONER
+from .settings import WorkerSettings
+from .sink import ArchiveSink
+from .vehicles import INPUTS, Vehicles, tagger
 
-app = faust.App(
-    names.app_id(),
-    broker=faust_url(bootstrap_servers(), scheme=transport.SCHEME),
-    store="memory://",
-    TableManager="hazmat.streams.recovery:OrderedTableManager",
-    processing_guarantee="at_least_once",
-    topic_partitions=names.DEFAULT_PARTITIONS,
-    consumer_auto_offset_reset="earliest",
-    producer_acks=-1,
-    producer_linger=0.005,
-    producer_max_batch_size=512 * 1024,
-    broker_commit_every=1000,
-    broker_commit_interval=1.0,
-    # a worker that dies (kill -9, lost host) hands its partitions over after 10 s, not 60 s
-    broker_session_timeout=10.0,
-    broker_heartbeat_interval=2.0,
-    web_enabled=bool(os.environ.get("HAZMAT_WORKER_WEB_PORT")),
-    web_port=int(os.environ.get("HAZMAT_WORKER_WEB_PORT") or 6066),
-    web_bind="127.0.0.1",
-)
+OUTPUTS = (names.VERDICTS, names.ALERTS, names.DLQ, names.ROUTES)
+
+
+class EmitValue(Serializer):
+    """An :class:`Emit` is produced as its value bytes (its key and topic come from it too)."""
+
+    def __call__(self, value: Emit, ctx: Any) -> bytes:
+        return value.value
+
+
+def build(bootstrap: str, settings: WorkerSettings, *, prefix: str | None = None) -> Application:
+    """The application on ``bootstrap``; the agents' resources (router, geofence) load here, before any message."""
+    prefix = names.prefix_from_env() if prefix is None else prefix
+    exactly_once = settings.processing_guarantee == "exactly-once"
+    app = Application(
+        broker_address=bootstrap,
+        consumer_group=names.group_id(prefix),
+        auto_offset_reset="earliest",
+        processing_guarantee=settings.processing_guarantee,
+        commit_interval=settings.commit_interval_s,
+        # reading several topics in timestamp order, Quix fills its buffers with consume(10000, timeout),
+        # and librdkafka waits out the whole timeout unless 10,000 messages come: a short timeout bounds
+        # the latency (docs/decisions/0001-stream-engine.md: p50 ~1.7 s with the default 1 s, 16 ms with 1 ms)
+        consumer_poll_timeout=settings.poll_timeout_s,
+        consumer_extra_config={
+            # a worker that dies (kill -9, lost host) hands its partitions over after 10 s
+            "session.timeout.ms": 10_000,
+            "heartbeat.interval.ms": 2_000,
+            **({"isolation.level": "read_committed"} if exactly_once else {}),
+        },
+        producer_extra_config={"partitioner": PARTITIONER, "linger.ms": 5},
+        state_dir=settings.state_path(),
+        loglevel="WARNING",
+        auto_create_topics=True,
+    )
+
+    def topic(spec: names.TopicSpec) -> Any:  # read as bytes (decoding and its errors are ours), written from an Emit
+        return app.topic(
+            spec.name(prefix),
+            value_deserializer="bytes",
+            key_deserializer="bytes",
+            value_serializer=EmitValue(),
+            key_serializer="bytes",
+            config=TopicConfig(settings.partitions, 1, dict(spec.config)),
+        )
+
+    outputs = {spec.name(prefix): topic(spec) for spec in OUTPUTS}
+    tagged = [app.dataframe(topic(spec)).apply(tagger(tag)) for spec, tag in INPUTS]
+    vehicles = tagged[0]
+    for other in tagged[1:]:
+        vehicles = vehicles.concat(other)
+    step = Vehicles()
+
+    def handle(
+        tagged: tuple[str, bytes | None], key: bytes | None, timestamp: int, headers: Any, st: Any
+    ) -> list[Emit]:
+        ctx = message_context()
+        return step(tagged, handlers.Source(topic=ctx.topic, partition=ctx.partition, offset=ctx.offset, key=key), st)
+
+    emitted = vehicles.apply(handle, stateful=True, metadata=True, expand=True)
+    emitted.to_topic(lambda emit, key, timestamp, headers: outputs[emit.topic], key=lambda emit: emit.key)
+    emitted.sink(ArchiveSink())
+    return app

@@ -20,11 +20,3 @@ def bootstrap_servers() -> str:
         msg = "no Kafka: set KAFKA_BOOTSTRAP_SERVERS, or start the local broker with `hazmat broker start`"
         raise NoBrokerError(msg)
     return info.bootstrap
-
-
-def faust_url(servers: str, scheme: str = "kafka") -> str:
-    """faust's form of a bootstrap list: ``kafka://h1:9092;kafka://h2:9092``.
-
-    The scheme picks faust's transport; the worker uses :mod:`streams.transport`'s.
-    """
-    return ";".join(f"{scheme}://{s.strip()}" for s in servers.split(",") if s.strip())

@@ -1,6 +1,6 @@
 """What the stream processors do with one message, without Kafka: values in, messages out.
 
-The faust agents only decode the transport, call these functions and send what they
+The stream agents only decode the transport, call these functions and produce what they
 return, so every outcome (verdict, alert, dead letter) is testable without a broker.
 """
 

@@ -1,8 +1,8 @@
 """Kafka topic names (shared/spec/events.md) and how each is created.
 
 Every name takes the common prefix ``HAZMAT_TOPIC_PREFIX`` (empty by default), so several
-deployments or test runs can share one cluster. Nothing here imports faust, so the admin
-client, the demo and the docker-compose test can read it cheaply.
+deployments or test runs can share one cluster. Nothing here imports the stream engine, so the
+admin client, the demo and the docker-compose test can read it cheaply.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-DEFAULT_PARTITIONS = 3
+#: partitions of a new topic unless ``HAZMAT_PARTITIONS`` says otherwise (``streams/settings.py``)
+DEFAULT_PARTITIONS = 12
 
 
 @dataclass(frozen=True)
@@ -58,5 +59,10 @@ def prefix_from_env() -> str:
 
 
 def app_id(prefix: str | None = None) -> str:
-    """The faust app id (consumer group, changelog topic prefix), following the topic prefix."""
+    """The application's name, following the topic prefix (what its consumer groups start with)."""
     return f"{prefix_from_env() if prefix is None else prefix}hazmat-checker"
+
+
+def group_id(prefix: str | None = None) -> str:
+    """The workers' consumer group; it also names the state's changelog topic (``changelog__<group>--…``)."""
+    return f"{app_id(prefix)}-quix"

@@ -6,16 +6,15 @@ a bad configuration stops the start instead of the first message.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Callable
 from functools import cache
-from operator import methodcaller
 from typing import Any, TypeVar
 
-from hazmat.archive import Archive, Entry, open_archive
+from hazmat.archive import Archive, open_archive
 from hazmat.cityconfig import City, load_city
 from hazmat.events import Route, RouteRequest
 from hazmat.rules import Blacklist, RuleSettings
@@ -45,7 +44,7 @@ class RuntimeBlacklist:
         self._base = base
         self._added: dict[str, dict[str, str]] = {"carriers": {}, "plates": {}, "persons": {}}
         self._settings = base
-        self.ready = asyncio.Event()
+        self.ready = threading.Event()  # set by the follower thread once it has caught up
 
     def apply(self, change: BlacklistChange) -> None:
         for listing in self._added.values():
@@ -79,7 +78,7 @@ _loading = threading.Lock()
 def router_plan() -> Callable[[RouteRequest], Route]:
     """The city's router (graph from the cache, or built once); a stand-in that explains when there is none.
 
-    Blocking (a graph build takes seconds): call it from a thread, as the agents do.
+    Blocking (a graph build takes seconds): the worker calls it once before it starts its stream.
     """
     with _loading:
         _load_router()
@@ -152,26 +151,19 @@ def monitor_settings() -> Any:
     )
 
 
-async def record(entries: list[Entry]) -> int:
-    """Archive entries off the event loop; retry with back-off rather than lose one.
+def in_archive(call: Callable[..., T], *args: Any, what: str, **context: Any) -> T:
+    """``call(archive, *args)``, retried with back-off while the archive fails (rather than lose a write).
 
-    The batch's offsets are committed only after this returns, so a worker that dies
-    while the archive is down reprocesses the batch (at-least-once, idempotent by id).
+    Blocking: the stream waits, its offsets are not committed meanwhile, so a worker that dies
+    while the archive is down handles the message again (at-least-once, idempotent by id).
     """
-    if not entries:
-        return 0
-    return await in_archive(methodcaller("record", entries), what="record", batch=len(entries))
-
-
-async def in_archive(call: Callable[..., T], *args: Any, what: str, **context: Any) -> T:
-    """Run ``call(archive, *args)`` off the event loop, retrying with back-off while the archive fails."""
     delay = 0.1
     while True:
         try:
-            return await asyncio.get_running_loop().run_in_executor(None, call, archive(), *args)
+            return call(archive(), *args)
         except Exception:
             log.exception("archive call failed; retrying", extra={"call": what, "retry_in_s": delay, **context})
-            await asyncio.sleep(delay)
+            time.sleep(delay)  # back-off before the next attempt, not a wait for a condition
             delay = min(delay * 2, ARCHIVE_RETRY_MAX_S)
 
 

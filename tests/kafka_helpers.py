@@ -20,6 +20,8 @@ from hazmat.streams import names
 from hazmat.streams.admin import ensure_topics
 
 REPO = Path(__file__).resolve().parent.parent
+#: partitions of the tests' topics: fewer than a province's default (12) keeps the workers' start quick
+TEST_PARTITIONS = 3
 
 
 @dataclass
@@ -39,6 +41,9 @@ class Worker:
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "HAZMAT_TOPIC_PREFIX": self.prefix,
             "HAZMAT_ARCHIVE": str(self.archive),
+            # each worker its own state folder, as on separate hosts: a replacement restores from the changelog
+            "HAZMAT_STATE_DIR": str(self.log.with_suffix(".state")),
+            "HAZMAT_PARTITIONS": str(TEST_PARTITIONS),
             **self.extra_env,
         }
 
@@ -80,14 +85,16 @@ def new_prefix() -> str:
 
 
 def prepare(bootstrap: str, prefix: str) -> None:
-    ensure_topics(bootstrap, prefix=prefix)
+    ensure_topics(bootstrap, prefix=prefix, partitions=TEST_PARTITIONS)
 
 
 class Tap:
     """Reads output topics from the beginning and keeps every message, decoded as JSON."""
 
     def __init__(self, bootstrap: str, prefix: str, *specs: names.TopicSpec) -> None:
-        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, isolation_level="read_committed"
+        )
         self.names = {spec.name(prefix): spec.base for spec in specs}
         deadline = time.monotonic() + 30
         while True:  # a loaded broker may answer the first metadata request without every topic
@@ -127,6 +134,19 @@ class Tap:
         self.consumer.close()
 
 
+def wait_until(value: Callable[[], int], at_least: int, *, timeout: float = 30, what: str = "value") -> int:
+    """Poll ``value()`` until it reaches ``at_least`` (or the deadline); return the last value read.
+
+    The archive is written once per checkpoint (``HAZMAT_COMMIT_INTERVAL_S``), so under
+    at-least-once a verdict may be on its topic shortly before its check-in is archived.
+    """
+    deadline = time.monotonic() + timeout
+    while (got := value()) < at_least and time.monotonic() < deadline:
+        time.sleep(0.1)  # polling interval of a condition wait
+    assert got >= at_least, f"{what}: {got} after {timeout} s, wanted {at_least}"
+    return got
+
+
 def producer(bootstrap: str) -> KafkaProducer:
     return KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
 
@@ -142,7 +162,7 @@ def checkins_assignment(bootstrap: str, prefix: str) -> list[list[int]]:
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
-        group = admin.describe_groups([names.app_id(prefix)])[names.app_id(prefix)]
+        group = admin.describe_groups([names.group_id(prefix)])[names.group_id(prefix)]
     except KafkaError:  # the group's coordinator is not there until the first member joins
         return []
     finally:

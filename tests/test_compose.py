@@ -13,18 +13,29 @@ import yaml
 from hazmat import broker
 from hazmat.cli import app as cli_app
 from hazmat.streams import names
+from hazmat.streams.settings import WorkerSettings
 from tests.helpers import REPO
 
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
 SERVICES: dict[str, Any] = COMPOSE["services"]
 WORKERS = [name for name in SERVICES if name.startswith("worker")]
+DEFAULT_PARTITIONS = WorkerSettings().partitions
 #: the environment variables the code reads (streams.bootstrap, streams.names, hazmat.cityconfig)
 CODE_ENV = {"KAFKA_BOOTSTRAP_SERVERS", "HAZMAT_TOPIC_PREFIX", "HAZMAT_ARCHIVE", "HAZMAT_CITY"}
 
 
 def test_services():
     assert {"kafka", "topics", "postgres", "api"} <= set(SERVICES)
-    assert len(WORKERS) == 2
+    assert WORKERS == ["worker"]
+
+
+def test_the_worker_scales_up_to_the_partitions():
+    """One service, run as several replicas (`--scale worker=N` too): they share the partitions."""
+    replicas = SERVICES["worker"]["deploy"]["replicas"]
+    assert 2 <= replicas <= DEFAULT_PARTITIONS
+    assert "container_name" not in SERVICES["worker"]  # a fixed name would forbid a second replica
+    assert "ports" not in SERVICES["worker"]
+    assert "--scale worker=" in (REPO / "docker-compose.yml").read_text(encoding="utf-8")
 
 
 def test_the_api_serves_with_the_workers_environment():
@@ -61,13 +72,15 @@ def _created_topics() -> dict[str, dict[str, str]]:
         config = dict(
             c.split("=", 1) for c in [v for k, v in zip(words[1::2], words[2::2], strict=True) if k == "--config"]
         )
-        assert opts["--partitions"] == str(names.DEFAULT_PARTITIONS)
+        assert opts["--partitions"] == str(DEFAULT_PARTITIONS)
         topics[opts["--topic"]] = config
     return topics
 
 
 def test_topics_match_the_code():
     assert _created_topics() == {spec.name(""): spec.config for spec in names.ALL}
+    assert SERVICES["kafka"]["environment"]["KAFKA_NUM_PARTITIONS"] == DEFAULT_PARTITIONS
+    assert names.DEFAULT_PARTITIONS == DEFAULT_PARTITIONS
 
 
 @pytest.mark.parametrize("worker", WORKERS)

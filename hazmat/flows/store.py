@@ -1,4 +1,4 @@
-"""The archive side of high-hazard flows, shared by the positions and deliveries agents (blocking: the worker runs it off its event loop)."""
+"""The archive side of high-hazard flows, shared by the positions and deliveries agents (blocking calls: the worker makes them in its stream, retrying while the archive fails)."""
 
 from __future__ import annotations
 

@@ -1,37 +1,39 @@
 """Police passes: every worker follows the whole compacted ``hazmat.passes`` topic (routing.md item 6).
 
 As with the blacklist, a consumer group would split the partitions between workers, and each
-worker needs every pass, so this reads all partitions without a group, from the beginning.
-Route requests and positions wait until it has caught up at start, so no route is answered,
-and no ping judged, without the passes in force. A null value (a tombstone) revokes a pass;
-a pass the city cannot accept becomes a dead letter and an ``invalid_event`` alert.
+worker needs every pass, so a follower thread reads all partitions from the beginning; the
+worker starts its stream once it has caught up, so no route is answered, and no ping judged,
+without the passes in force. A null value (a tombstone) revokes a pass; a pass the city cannot
+accept becomes a dead letter and an ``invalid_event`` alert.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
+from typing import Any
 
-from mode import Service
+from confluent_kafka import Message
 
 from hazmat.passes import PassBook
 
-from .. import handlers, names, resources, topics
-from ..app import app
-from ..follower import follow_compacted
+from .. import names, resources
+from ..follower import Follower, source_of
 from ..passes import PassChange, handle_pass
+from .send import Emit, emits
 
 log = logging.getLogger("hazmat.streams.passes")
 
 
 class RuntimePasses:
-    """The passes in force on this worker, and whether the follower has caught up with the topic."""
+    """The passes in force on this worker (a copy-on-write book: the stream reads it while the follower writes)."""
 
     def __init__(self) -> None:
         self.book = PassBook()
-        self.ready = asyncio.Event()
+        self.ready = threading.Event()
 
     def apply(self, change: PassChange) -> None:
         if change.granted is None:
@@ -45,35 +47,28 @@ def runtime_passes() -> RuntimePasses:
     return RuntimePasses()
 
 
-@app.service
-class PassFollower(Service):
-    @Service.task
-    async def _follow(self) -> None:
-        runtime = runtime_passes()
-        features = resources.city().zones.features
-        await follow_compacted(
-            names.PASSES.name(),
-            "hazmat-pass-follower",
-            runtime.ready,
-            lambda m: self._apply(runtime, m, features),
-            lambda partitions: log.info(
-                "passes caught up", extra={"partitions": partitions, "passes": len(runtime.book)}
-            ),
-            lambda: self.should_stop,
+def apply(runtime: RuntimePasses, m: Message, features: Sequence[Any]) -> list[Emit]:
+    source = source_of(m)
+    result = handle_pass(m.value(), source, datetime.now(UTC), features)
+    if isinstance(result, PassChange):
+        runtime.apply(result)
+        granted = result.granted
+        log.info(
+            "pass revoked" if granted is None else "pass in force",
+            extra={"pass_id": result.pass_id, "plate": None if granted is None else granted.plate},
         )
+        return []
+    log.warning("invalid pass message", extra={"offset": source.offset, "errors": result.errors})
+    return emits(result.outputs)
 
-    async def _apply(self, runtime: RuntimePasses, message: object, features: list) -> None:
-        m = message  # aiokafka ConsumerRecord
-        source = handlers.Source(topic=m.topic, partition=m.partition, offset=m.offset, key=m.key)  # type: ignore[attr-defined]
-        result = handle_pass(m.value, source, datetime.now(UTC), features)  # type: ignore[attr-defined]
-        if isinstance(result, PassChange):
-            runtime.apply(result)
-            granted = result.granted
-            log.info(
-                "pass revoked" if granted is None else "pass in force",
-                extra={"pass_id": result.pass_id, "plate": None if granted is None else granted.plate},
-            )
-            return
-        for out in result.outputs:
-            await topics.send(out)
-        log.warning("invalid pass message", extra={"offset": source.offset, "errors": result.errors})
+
+def follower() -> Follower:
+    runtime = runtime_passes()
+    features = resources.city().zones.features
+    return Follower(
+        names.PASSES.name(),
+        "hazmat-pass-follower",
+        runtime.ready,
+        lambda m: apply(runtime, m, features),
+        lambda partitions: log.info("passes caught up", extra={"partitions": partitions, "passes": len(runtime.book)}),
+    )

@@ -1,48 +1,43 @@
-"""Route requests → permitted routes (the router runs in a thread: a search takes tens of ms), with the
-requesting vehicle's police passes from ``hazmat.passes``."""
+"""Route requests → permitted routes, with the requesting vehicle's police passes from ``hazmat.passes``.
+
+A permitted route is also the plate's corridor in its state (what its pings are checked
+against, and the destination where its flows close on arrival).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime
-
-from faust import StreamT
+from datetime import datetime
 
 from hazmat.events import Route, RouteRequest
-from hazmat.passes import PassBook
 
-from .. import handlers, names, resources, topics
-from ..app import app
-from .checkins import source_of
+from .. import handlers, resources
+from ..state import ROUTE, ROUTE_ID, PlateState
 from .passes import runtime_passes
+from .send import Emit, emits
 
 log = logging.getLogger("hazmat.streams.routes")
 
-route_requests = topics.BY_BASE[names.ROUTE_REQUESTS.base]
 
+def handle(raw: bytes | None, source: handlers.Source, now: datetime, st: PlateState) -> list[Emit]:
+    planned: list[Route] = []
+    book = runtime_passes().book
 
-def _with_passes(plan: Callable[..., Route], book: PassBook) -> Callable[[RouteRequest], Route]:
-    """The router's plan, given the requesting vehicle's passes."""
-    return lambda request: plan(request, passes=book.for_plate(request.plate))
+    def plan(request: RouteRequest) -> Route:
+        planned.append(resources.router_plan()(request, passes=book.for_plate(request.plate)))  # type: ignore[call-arg]
+        return planned[-1]
 
-
-@app.agent(route_requests)
-async def plan_routes(stream: StreamT) -> None:
-    async for event in stream.events():
-        source = source_of(event)
-        now = datetime.now(UTC)
-        try:
-            await runtime_passes().ready.wait()  # the passes in force, before any route is answered
-            plan = _with_passes(await asyncio.to_thread(resources.router_plan), runtime_passes().book)
-            handled = await asyncio.to_thread(handlers.handle_route_request, event.value, source, plan, now)
-        except Exception as exc:  # a routing bug (RouteViolation included) must not drop the request
-            log.exception("route request failed", extra={"partition": source.partition, "offset": source.offset})
-            handled = handlers.internal_error(event.value, source, exc, now)
-        for out in handled.outputs:
-            await topics.send(out)
-        log.info(
-            "route request",
-            extra={"partition": source.partition, "offset": source.offset, "dead_letter": handled.errors is not None},
-        )
+    try:
+        handled = handlers.handle_route_request(raw, source, plan, now)
+    except Exception as exc:  # a routing bug (RouteViolation included) must not drop the request
+        log.exception("route request failed", extra={"partition": source.partition, "offset": source.offset})
+        handled = handlers.internal_error(raw, source, exc, now)
+    route = planned[-1] if planned and handled.errors is None else None
+    if route is not None and route.status == "ok" and route.geometry is not None:
+        st.set(ROUTE, {"route_id": route.route_id, "coordinates": route.geometry.coordinates})
+        st.set(ROUTE_ID, route.route_id)
+    log.info(
+        "route request",
+        extra={"partition": source.partition, "offset": source.offset, "dead_letter": handled.errors is not None},
+    )
+    return emits(handled.outputs)

@@ -46,13 +46,19 @@ def test_only_demo_runs_topics_and_groups_are_picked_and_never_the_current_ones(
         "demo-0badcafe.hazmat.checkins",
         "demo-0badcafe.hazmat-checker-vehicle_monitor-changelog",
         "demo-0badcafe.hazmat-checker",  # the faust consumer group of that run
+        "demo-0badcafe.hazmat-checker-quix",  # the Quix one, and its state's changelog
+        "changelog__demo-0badcafe.hazmat-checker-quix--demo-0badcafe.hazmat.checkins--default",
+        "changelog__demo-12345678.hazmat-checker-quix--demo-12345678.hazmat.checkins--default",
+        "changelog__other.hazmat-checker-quix--other.hazmat.checkins--default",
         "demo-12345678.hazmat.alerts",
         "demo-notahexx.hazmat.alerts",
         "t1.demo-0badcafe.hazmat.checkins",
         "__consumer_offsets",
     ]
     assert demo_names(names, "", keep="demo-12345678.") == [
+        "changelog__demo-0badcafe.hazmat-checker-quix--demo-0badcafe.hazmat.checkins--default",
         "demo-0badcafe.hazmat-checker",
+        "demo-0badcafe.hazmat-checker-quix",
         "demo-0badcafe.hazmat-checker-vehicle_monitor-changelog",
         "demo-0badcafe.hazmat.checkins",
     ]

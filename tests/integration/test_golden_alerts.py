@@ -1,6 +1,6 @@
-"""The recording of what today's worker sends (tests/data/golden/, benchmarks/record_alerts.py).
+"""The recording of what the worker sends (tests/data/golden/, benchmarks/record_alerts.py).
 
-The stream-engine migration (issue #15) must reproduce it exactly. The fast tests check
+Made with the faust worker; the Quix worker (issue #15) reproduces it exactly. The fast tests check
 that the recording is what the recorder says it is (whole alerts, sorted per plate in
 arrival order, lasting conditions raised before they clear, inputs the recorder still
 makes); the slow one plays both scenarios through a real worker and compares line by line.
@@ -113,6 +113,6 @@ def test_the_recorder_still_makes_the_recorded_inputs() -> None:
 
 @pytest.mark.slow
 @pytest.mark.kafka
-def test_todays_worker_sends_exactly_the_recording(kafka: str, tmp_path: Path) -> None:
+def test_the_worker_sends_exactly_the_recording(kafka: str, tmp_path: Path) -> None:
     recorded = run(kafka, scratch=tmp_path, prefix=new_prefix())
     assert differences(recorded) == []

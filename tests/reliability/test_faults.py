@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from hazmat import broker
 from hazmat.streams import names
 from tests.helpers import base
-from tests.kafka_helpers import Tap, Worker, new_prefix, prepare, producer
+from tests.kafka_helpers import Tap, Worker, new_prefix, prepare, producer, wait_until
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -56,7 +56,7 @@ def report(scenario: str, produced: int, tap: Tap, tag: str, archive: Path) -> t
         m["checkin_event_id"] for m in tap.messages["hazmat.verdicts"] if m["checkin_event_id"].startswith(f"{tag}-")
     ]
     distinct = len(set(ids))
-    rows = archived(archive, tag)
+    rows = wait_until(lambda: archived(archive, tag), distinct, what=f"[{scenario}] archived")
     print(
         f"\n[{scenario}] produced {produced}, verdict messages {len(ids)}, distinct verdicts {distinct}, "
         f"duplicates {len(ids) - distinct}, lost {produced - distinct}, archived {rows}, "
@@ -227,7 +227,7 @@ def test_a_burst_of_100000_checkins_is_processed_in_bounded_memory(setup):
 
     try:
         tap.wait_for(done, timeout=600, worker=worker)
-        rows = archived(archive, "burst")
+        rows = wait_until(lambda: archived(archive, "burst"), n, what="[burst] archived")
         print(
             f"\n[burst] produced {n}, distinct verdicts {len(seen)}, archived {rows}, worker RSS max {max(samples):.0f} MB"
         )
