@@ -96,8 +96,20 @@ def _load_router() -> None:
     from hazmat.routing.router import Router
 
     try:
-        _router = Router(road_graph.load(city()), city())
-        log.info("router ready", extra={"city": city().folder.name, "edges": len(_router.net.head)})
+        router = Router(road_graph.load(city()), city())
+        # the metrics the first requests need, customised before the first message (seconds at
+        # province scale; the time-dependent search's potentials follow in the background)
+        started = time.perf_counter()
+        router.warm()
+        _router = router
+        log.info(
+            "router ready",
+            extra={
+                "city": city().folder.name,
+                "edges": len(router.net.head),
+                "warm_s": round(time.perf_counter() - started, 3),
+            },
+        )
     except road_graph.GraphSourceError as exc:
         _router_error = str(exc)
         log.warning("no router for this city", extra={"reason": _router_error})
