@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from hazmat.cityconfig import City
 from hazmat.events import RouteRequest
+from hazmat.routing.zones import window_active
 from hazmat.streams import names
+from hazmat.zone_kinds import DESIGNATED_ROAD, ZONE_KINDS
 
 from .deps import Dispatcher, DispatcherOrPolice, Svc, decoded
 
@@ -37,17 +41,32 @@ async def get_route(
 async def get_zones(svc: Svc) -> dict[str, Any]:
     """The city's zones as GeoJSON (public: the restrictions are published anyway)."""
     city = svc.city
+    local = datetime.now(ZoneInfo(city.settings.timezone))
     return {
         "type": "FeatureCollection",
-        "features": [f.model_dump(mode="json") for f in city.zones.features],
+        "features": [_with_state(f, local) for f in city.zones.features],
+        "kinds": {
+            k.name: {"zh": k.zh, "en": k.en, "colour": k.colour} for k in (*ZONE_KINDS.values(), DESIGNATED_ROAD)
+        },
         "city": {
             "name": city.settings.name,
             "name_en": city.settings.name_en,
+            "timezone": city.settings.timezone,
             "tiles": None
             if city.settings.map_tiles_url is None
             else {"url": city.settings.map_tiles_url, "attribution": city.settings.map_tiles_attribution},
         },
     }
+
+
+def _with_state(feature: Any, local: datetime) -> dict[str, Any]:
+    """The feature as GeoJSON, a zone with ``active``: in force now, in the city's local time (the map
+    greys the others); a designated road has no windows and stays as it is."""
+    data = feature.model_dump(mode="json")
+    props = feature.properties
+    if props.kind in ZONE_KINDS:
+        data["properties"]["active"] = props.windows is None or any(window_active(w, local) for w in props.windows)
+    return data
 
 
 def _roads(city: City) -> dict[str, Any]:

@@ -1,0 +1,426 @@
+// The operations map (issue #19): Leaflet, the city's roads and zones, live vehicles and alerts for
+// the police, route requests for dispatchers, check-in lookups for loading sites. No build step:
+// plain ES2020 served as is. Everything the tests and the browser benchmark reach is on `window.ops`.
+"use strict";
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+  const ll = ([lon, lat]) => [lat, lon];
+  const ALERT_KINDS = ["zone_entry", "route_deviation", "speeding", "unchecked_movement", "flow_overdue", "checkin_refused", "out_of_province", "invalid_event"];
+  const MAX_ALERTS_SHOWN = 500;
+
+  const ops = {
+    role: null, city: null, kinds: {}, zoneLayers: new Map(), vehicles: new Map(), alerts: new Map(),
+    selected: null, feeds: [], routeLayer: null, vehicleRoute: null, pick: { next: "from", from: null, to: null },
+  };
+  window.ops = ops;
+
+  // ---- the map -------------------------------------------------------------------------------------
+  const map = L.map("map", { zoomControl: true, worldCopyJump: false }).setView([45.75, 126.63], 12);
+  ops.map = map;
+  L.control.scale({ imperial: false, maxWidth: 160 }).addTo(map);
+  map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
+  const roadRenderer = L.canvas({ padding: 0.3, tolerance: 0 });  // thousands of polylines: one canvas
+  map.createPane("alertsPane").style.zIndex = 640;  // alerts above vehicles' arrows, below popups
+  const layers = {
+    zones: L.layerGroup().addTo(map), route: L.layerGroup().addTo(map), vehicleRoute: L.layerGroup().addTo(map),
+    picks: L.layerGroup().addTo(map), alerts: L.layerGroup().addTo(map), vehicles: L.layerGroup().addTo(map),
+  };
+  ops.layers = layers;
+
+  const cityTime = (iso, withDate = false) => {
+    if (!iso) return "—";
+    const options = { timeZone: ops.city?.timezone || "Asia/Shanghai", hour12: false, hour: "2-digit", minute: "2-digit", second: "2-digit" };
+    if (withDate) Object.assign(options, { month: "2-digit", day: "2-digit" });
+    return new Intl.DateTimeFormat("zh-CN", options).format(new Date(iso));
+  };
+  ops.cityTime = cityTime;
+
+  const key = () => $("key").value.trim();
+  async function api(path, options = {}) {
+    const response = await fetch(path, { ...options, headers: { "X-API-Key": key(), "Content-Type": "application/json", ...(options.headers || {}) } });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(`${response.status} ${JSON.stringify(body.detail ?? body)}`);
+    return body;
+  }
+
+  async function loadBase() {
+    const data = await (await fetch("/v1/zones")).json();
+    ops.city = data.city; ops.kinds = data.kinds || {};
+    $("title").textContent = `${data.city.name} ${data.city.name_en || ""} · 危险货物道路运输监管`;
+    let bounds = null;
+    if (data.city.tiles) {  // the city's own XYZ tile server
+      L.tileLayer(data.city.tiles.url, { attribution: esc(data.city.tiles.attribution), maxZoom: 19, subdomains: "abc" }).addTo(map);
+    } else {
+      bounds = await drawRoads();
+    }
+    drawZones(data.features);
+    if (!bounds && ops.zoneBounds && ops.zoneBounds.isValid()) bounds = ops.zoneBounds.pad(0.2);
+    if (bounds) map.fitBounds(bounds);
+    setInterval(refreshZones, 60_000);  // windows open and close: grey the zones not in force now
+  }
+
+  async function drawRoads() {
+    // the base layer when no tile server is configured: the city's road network from its own graph
+    const response = await fetch("/v1/roads");
+    if (!response.ok) { map.attributionControl.addAttribution("no road graph"); return null; }
+    const roads = await response.json();
+    const style = { minor: { color: "#d3cdbd", weight: 1 }, major: { color: "#a89f8a", weight: 2.2 } };
+    let bounds = null;
+    for (const cls of ["minor", "major"]) {
+      const lines = (roads[cls] || []).map((line) => line.map(ll));
+      if (!lines.length) continue;
+      const layer = L.polyline(lines, { ...style[cls], renderer: roadRenderer, interactive: false, smoothFactor: 1.2 }).addTo(map);
+      bounds = bounds ? bounds.extend(layer.getBounds()) : layer.getBounds();
+      layer.bringToBack();
+    }
+    ops.roadCount = (roads.minor || []).length + (roads.major || []).length;
+    map.attributionControl.addAttribution("© OpenStreetMap contributors · roads and zones from the city's own data");
+    return bounds;
+  }
+
+  function zoneStyle(p) {
+    const colour = p.active === false ? "#9a9a9a" : (ops.kinds[p.kind]?.colour || "#555");
+    return { color: colour, fillColor: colour, weight: 1.5, fillOpacity: p.active === false ? 0.08 : 0.2, dashArray: null, className: `zone zone-${p.kind}${p.active === false ? " inactive" : ""}` };
+  }
+
+  function zoneTooltip(p) {
+    const kind = ops.kinds[p.kind] || { zh: p.kind, en: p.kind };
+    const windows = p.windows ? p.windows.map((w) => `${w.start}–${w.end}${w.days && w.days.length < 7 ? " " + w.days.join(",") : ""}`).join("; ") : "全天 always";
+    const applies = p.applies_to ? [...(p.applies_to.hazard_classes || []).map((c) => `class ${c}`), ...(p.applies_to.un_numbers || [])].join(", ") : "全部危险货物 every hazmat load";
+    return `<b>${esc(p.name || p.id)}</b> <span class="muted">${esc(p.id)}</span><br>${esc(kind.zh)} ${esc(kind.en)}${p.active === false ? " · 当前不生效 not in force now" : ""}` +
+      (p.kind === "designated_road" ? `<br>规定路线 of ${esc(p.area)}` : `<br>时段 windows: ${esc(windows)}<br>适用 applies to: ${esc(applies)}`) +
+      (p.source ? `<br>来源 source: ${esc(p.source)}` : "");
+  }
+
+  function drawZones(features) {
+    layers.zones.clearLayers(); ops.zoneLayers.clear();
+    let bounds = null;
+    for (const f of features) {
+      const p = f.properties, line = f.geometry.type.endsWith("LineString");
+      const style = line ? { color: ops.kinds.designated_road?.colour || "#33a02c", weight: 4, opacity: 0.85, className: "designated-road" } : zoneStyle(p);
+      const layer = L.geoJSON(f, { style }).bindTooltip(zoneTooltip(p), { sticky: true }).addTo(layers.zones);
+      layer.feature = f;
+      ops.zoneLayers.set(p.id, layer);
+      layer.eachLayer((l) => { const el = l.getElement && l.getElement(); if (el) { el.dataset.zone = p.id; if (line) el.dataset.area = p.area; } });
+      bounds = bounds ? bounds.extend(layer.getBounds()) : L.latLngBounds(layer.getBounds().getSouthWest(), layer.getBounds().getNorthEast());
+    }
+    ops.zoneBounds = bounds;
+    markRouteZones();
+  }
+  ops.drawZones = drawZones;
+
+  async function refreshZones() {
+    const data = await (await fetch("/v1/zones")).json().catch(() => null);
+    if (data) drawZones(data.features);
+  }
+
+  // ---- roles ---------------------------------------------------------------------------------------
+  async function signIn() {
+    const k = key();  // the key of this call: the field may change while whoami is on its way
+    localStorage.setItem("hazmat-key", k);
+    const who = k ? await api("/v1/whoami").catch(() => null) : null;
+    if (k !== key()) return;  // a newer key was entered meanwhile: its own call decides
+    setRole(who);
+  }
+
+  function setRole(who) {
+    for (const source of ops.feeds) source.close();
+    ops.feeds = [];
+    ops.role = who ? who.role : null;
+    $("whoami").textContent = who ? `${who.name} · ${{ police: "交警 police", dispatcher: "调度 dispatcher", site: "装货站 loading site " + (who.site_id || "") }[who.role]}` : (key() ? "密钥无效 unknown key" : "未登录：仅显示地图 not signed in: the map only");
+    document.body.dataset.role = ops.role || "";
+    for (const section of document.querySelectorAll("section[data-roles]")) section.hidden = !ops.role || !section.dataset.roles.split(" ").includes(ops.role);
+    if (ops.role !== "police") { layers.vehicles.clearLayers(); ops.vehicles.clear(); layers.alerts.clearLayers(); ops.alerts.clear(); $("alerts").innerHTML = ""; layers.vehicleRoute.clearLayers(); }
+    if (ops.role !== "dispatcher") { layers.picks.clearLayers(); layers.route.clearLayers(); ops.routeLayer = null; ops.routeZones = null; markRouteZones(); }
+    if (ops.role === "police") startPolice();
+  }
+
+  // ---- police: vehicles ----------------------------------------------------------------------------
+  const ARROW = '<svg viewBox="0 0 22 22"><path d="M11 1 L19 20 L11 15.5 L3 20 Z"/></svg>';
+  const DOT = '<svg viewBox="0 0 22 22"><circle cx="11" cy="11" r="7"/></svg>';
+
+  function vehicleIcon(v) {
+    return L.divIcon({ className: `vehicle state-${v.state}`, html: v.heading == null ? DOT : ARROW, iconSize: [22, 22], iconAnchor: [11, 11] });
+  }
+
+  function placeVehicle(v) {
+    let entry = ops.vehicles.get(v.plate);
+    if (!entry) {
+      const marker = L.marker(ll([v.lon, v.lat]), { icon: vehicleIcon(v), keyboard: false, riseOnHover: true })
+        .bindTooltip(v.plate, { direction: "top", offset: [0, -10] })
+        .on("click", () => selectVehicle(v.plate));
+      marker.addTo(layers.vehicles);
+      const el = marker.getElement();
+      el.dataset.plate = v.plate;
+      entry = { marker, el, svg: el.firstChild, state: v.state, arrow: v.heading != null, data: v };
+      ops.vehicles.set(v.plate, entry);
+    } else {
+      entry.marker.setLatLng(ll([v.lon, v.lat]));
+      if (v.state !== entry.state) { entry.el.classList.replace(`state-${entry.state}`, `state-${v.state}`); entry.state = v.state; }
+      if (v.heading != null && !entry.arrow) { entry.el.innerHTML = ARROW; entry.svg = entry.el.firstChild; entry.arrow = true; }
+      entry.data = v;
+    }
+    if (v.heading != null) entry.svg.style.transform = `rotate(${v.heading}deg)`;
+    entry.el.dataset.state = v.state;
+    entry.el.dataset.at = v.at;
+  }
+
+  function applyPositions(batch) {
+    // one second's changes at once (the stream batches them per vehicle): move, turn, recolour
+    for (const v of batch) placeVehicle(v);
+    $("fleet-count").textContent = `${ops.vehicles.size} 辆 vehicles`;
+    if (ops.selected && batch.some((v) => v.plate === ops.selected)) renderVehicleHeader(ops.vehicles.get(ops.selected).data);
+  }
+  ops.applyPositions = applyPositions;
+
+  async function selectVehicle(plate) {
+    if (ops.selected && ops.vehicles.get(ops.selected)) ops.vehicles.get(ops.selected).el.classList.remove("selected");
+    ops.selected = plate;
+    const entry = ops.vehicles.get(plate);
+    if (entry) entry.el.classList.add("selected");
+    $("vehicle").innerHTML = `<b>${esc(plate)}</b> 加载中 loading…`;
+    let file;
+    try { file = await api(`/v1/vehicles/${encodeURIComponent(plate)}`); } catch (err) { $("vehicle").innerHTML = `<span class="error">${esc(err.message)}</span>`; return; }
+    if (ops.selected !== plate) return;
+    renderVehicle(file);
+    layers.vehicleRoute.clearLayers();
+    if (file.route && file.route.geometry) {
+      ops.vehicleRoute = L.polyline(file.route.geometry.coordinates.map(ll), { color: "#0a6cff", weight: 5, opacity: 0.75, className: "vehicle-route" }).addTo(layers.vehicleRoute);
+    }
+    if (entry) entry.marker.bindPopup(`<b>${esc(plate)}</b><br>${loadLine(file)}`).openPopup();
+  }
+  ops.selectVehicle = selectVehicle;
+
+  function loadLine(file) {
+    const load = file.checkin ? file.checkin.load : [];
+    return load.length ? load.map((l) => `${esc(l.un_number)} ${esc(l.name)} (${esc(l.hazard_class)}) ${Math.round(l.quantity_kg).toLocaleString()} kg`).join("<br>") : "无查验记录 no check-in on file";
+  }
+
+  function renderVehicleHeader(v) {
+    const head = $("vehicle-head");
+    if (!head || !v) return;
+    head.innerHTML = `<span class="badge ${esc(v.state)}">${esc({ ok: "正常 ok", alerting: "告警 alerting", unchecked: "未查验 unchecked" }[v.state] || v.state)}</span> ` +
+      `${cityTime(v.at)} · ${v.speed_kmh ?? "—"} km/h · ${v.heading == null ? "—" : Math.round(v.heading) + "°"} · ${v.lat.toFixed(5)}, ${v.lon.toFixed(5)}`;
+  }
+
+  function findingsList(findings) {
+    return findings.length ? `<ul class="findings">${findings.map((f) => `<li><span class="badge ${esc(f.severity)}">${esc(f.rule_id)}</span> ${esc(f.message_zh)}<br><span class="en">${esc(f.message_en)}</span></li>`).join("")}</ul>` : "";
+  }
+
+  function renderVehicle(file) {
+    const c = file.checkin, r = file.route;
+    const load = c ? `<table><tr><th>UN</th><th>品名 name</th><th>类 class</th><th>kg</th></tr>${c.load.map((l) => `<tr><td>${esc(l.un_number)}</td><td>${esc(l.name)}</td><td>${esc(l.hazard_class)}</td><td>${Math.round(l.quantity_kg).toLocaleString()}</td></tr>`).join("")}</table>` : "无查验记录 no check-in on file";
+    const verdict = c ? `<span class="badge ${esc(c.verdict.verdict)}">${esc(c.verdict.verdict)}</span> ${esc(c.site_id)} ${cityTime(c.occurred_at, true)}${findingsList(c.verdict.findings)}` : "—";
+    const route = r ? `${esc(r.route_id)}: ${(r.length_m / 1000).toFixed(1)} km, 预计到达 arrive ${cityTime(r.arrive_at, true)}${r.avoided.length ? "<br>避让 avoids: " + r.avoided.map((a) => esc(a.zone_id || a.kind)).join(", ") : ""}` : "未申请路线 no route issued since the API started";
+    const flows = file.flows.length ? `<ul class="findings">${file.flows.map((f) => `<li>${esc(f.un_number)} ${esc(f.name)} ${Math.round(f.quantity_kg).toLocaleString()} kg → ${esc(f.consignee || f.destination || "—")} · 装 ${cityTime(f.opened_at, true)}${f.overdue ? ' <span class="badge overdue">超时 overdue</span>' : ""}</li>`).join("")}</ul>` : "无 none";
+    const alerts = file.recent_alerts.length ? `<ul class="findings">${file.recent_alerts.slice().reverse().map((a) => `<li>${cityTime(a.at)} ${esc(a.kind)}${a.state === "cleared" ? " (已解除 cleared)" : ""}: ${esc(a.message_zh)}</li>`).join("")}</ul>` : "无 none";
+    $("vehicle").innerHTML = `<h3 id="vehicle-plate">${esc(file.plate)}</h3><div id="vehicle-head">${file.position ? "" : "尚无位置 no position since the API started"}</div>` +
+      `<h4>装载 load</h4><div id="vehicle-load">${load}</div><h4>最近查验 last verdict</h4><div id="vehicle-verdict">${verdict}</div>` +
+      `<h4>路线 route issued</h4><div id="vehicle-route">${route}</div><h4>流向 open flows</h4><div id="vehicle-flows">${flows}</div>` +
+      `<h4>告警 alerts</h4><div id="vehicle-alerts">${alerts}</div>`;
+    renderVehicleHeader(file.position);
+  }
+
+  // ---- police: alerts ------------------------------------------------------------------------------
+  function alertText(a) {
+    return `${cityTime(a.at)} ${a.plate ?? "—"} ${a.kind}${a.state === "cleared" ? " (已解除 cleared)" : ""}: ${a.message_zh}`;
+  }
+
+  function addAlert(a, fresh) {
+    if (ops.alerts.has(a.alert_id)) return;
+    const li = document.createElement("li");
+    li.className = `${a.severity} ${a.state === "cleared" ? "cleared" : "raised"}${fresh ? " fresh" : ""}`;
+    li.dataset.alertId = a.alert_id; li.dataset.kind = a.kind;
+    li.textContent = alertText(a);
+    li.title = a.message_en;
+    li.hidden = !!$("alert-filter").value && $("alert-filter").value !== a.kind;
+    li.onclick = () => focusAlert(a.alert_id);
+    $("alerts").prepend(li);
+    let marker = null;
+    if (a.location) {
+      const icon = L.divIcon({ className: `alert-marker kind-${a.kind} severity-${a.severity} state-${a.state}`, html: "<span></span>", iconSize: [14, 14], iconAnchor: [7, 7] });
+      marker = L.marker(ll([a.location.lon, a.location.lat]), { icon, pane: "alertsPane", keyboard: false })
+        .bindPopup(`<b>${esc(a.kind)}</b> ${a.state === "cleared" ? "已解除 cleared" : "告警 raised"}<br>${esc(a.plate ?? "—")} ${cityTime(a.at, true)}<br>${esc(a.message_zh)}<br><span class="muted">${esc(a.message_en)}</span>`)
+        .addTo(layers.alerts);
+      marker.getElement().dataset.alertId = a.alert_id;
+      if (a.state === "cleared") {  // the condition it ends: shown as resolved
+        for (const other of ops.alerts.values()) {
+          const o = other.alert;
+          if (o.plate === a.plate && o.kind === a.kind && o.zone_id === a.zone_id && o.state === "raised" && other.marker) other.marker.getElement().classList.add("resolved");
+        }
+      }
+    }
+    ops.alerts.set(a.alert_id, { alert: a, li, marker });
+    if (ops.alerts.size > MAX_ALERTS_SHOWN) {
+      const [oldest, entry] = ops.alerts.entries().next().value;
+      entry.li.remove(); if (entry.marker) layers.alerts.removeLayer(entry.marker);
+      ops.alerts.delete(oldest);
+    }
+  }
+  ops.addAlert = addAlert;
+
+  function focusAlert(id) {
+    const entry = ops.alerts.get(id);
+    if (!entry) return;
+    for (const e of document.querySelectorAll(".alert-marker.focus")) e.classList.remove("focus");
+    if (entry.marker) {
+      map.flyTo(entry.marker.getLatLng(), Math.max(map.getZoom(), 16), { duration: 0.6 });
+      entry.marker.getElement().classList.add("focus");
+      map.once("moveend", () => entry.marker.openPopup());
+    }
+    if (entry.alert.plate && ops.vehicles.has(entry.alert.plate)) selectVehicle(entry.alert.plate);
+  }
+  ops.focusAlert = focusAlert;
+
+  for (const kind of ALERT_KINDS) $("alert-filter").insertAdjacentHTML("beforeend", `<option value="${kind}">${kind}</option>`);
+  $("alert-filter").onchange = () => {
+    const kind = $("alert-filter").value;
+    for (const { alert, li, marker } of ops.alerts.values()) {
+      li.hidden = !!kind && alert.kind !== kind;
+      if (marker) marker.getElement().style.display = li.hidden ? "none" : "";
+    }
+  };
+
+  function stream(path, handlers, status) {
+    const source = new EventSource(`${path}?key=${encodeURIComponent(key())}`);
+    ops.feeds.push(source);
+    if (status) {
+      source.onopen = () => { $("feed-status").textContent = "已连接 connected"; };
+      source.onerror = () => { $("feed-status").textContent = "连接中断，重试中 reconnecting"; };
+    }
+    for (const [name, handler] of Object.entries(handlers)) source.addEventListener(name, (e) => handler(JSON.parse(e.data)));
+    return source;
+  }
+
+  async function startPolice() {
+    ops.alertFeed = stream("/v1/alerts/stream", { alert: (a) => addAlert(a, true) }, true);
+    ops.positionFeed = stream("/v1/positions/stream", { positions: applyPositions });
+    const [vehicles, alerts] = await Promise.all([api("/v1/positions"), api("/v1/alerts?limit=200")]);
+    applyPositions(vehicles);
+    for (const a of alerts) addAlert(a, false);
+    loadFlows();
+  }
+
+  // ---- police: flows -------------------------------------------------------------------------------
+  async function loadFlows() {
+    let flows;
+    try { flows = await api("/v1/flows"); } catch (err) { $("flows").innerHTML = `<li class="error">${esc(err.message)}</li>`; return; }
+    $("flows").innerHTML = flows.length ? "" : '<li class="muted">无 none</li>';
+    for (const f of flows) {
+      const li = document.createElement("li");
+      li.dataset.flow = f.flow_id; li.dataset.plate = f.plate;
+      const seen = f.last_seen ? `最后位置 last seen ${cityTime(f.last_seen.at, true)}` : "未见 not seen yet";
+      li.innerHTML = `${f.overdue ? '<span class="badge overdue">超时 overdue</span> ' : ""}<b>${esc(f.plate)}</b> ${esc(f.un_number)} ${esc(f.name)} ${Math.round(f.quantity_kg).toLocaleString()} kg → ${esc(f.consignee || f.destination || "—")}<br><span class="muted">装 loaded ${cityTime(f.opened_at, true)} · ${seen}</span>`;
+      li.onclick = () => {
+        const v = ops.vehicles.get(f.plate);
+        const where = v ? v.marker.getLatLng() : (f.last_seen ? ll([f.last_seen.lon, f.last_seen.lat]) : null);
+        if (where) map.flyTo(where, Math.max(map.getZoom(), 15), { duration: 0.6 });
+        selectVehicle(f.plate);
+      };
+      $("flows").appendChild(li);
+    }
+  }
+  $("flows-refresh").onclick = loadFlows;
+  setInterval(() => { if (ops.role === "police") loadFlows(); }, 60_000);
+
+  // ---- dispatcher ----------------------------------------------------------------------------------
+  function cityOffset(date) {  // "+08:00": the city's UTC offset at that moment
+    const part = new Intl.DateTimeFormat("en-US", { timeZone: ops.city?.timezone || "Asia/Shanghai", timeZoneName: "longOffset" }).formatToParts(date).find((p) => p.type === "timeZoneName");
+    const offset = part ? part.value.replace("GMT", "") : "";
+    return offset || "+00:00";
+  }
+  function cityLocalNow() {
+    const parts = Object.fromEntries(new Intl.DateTimeFormat("en-CA", { timeZone: ops.city?.timezone || "Asia/Shanghai", hour12: false, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }).formatToParts(new Date()).map((p) => [p.type, p.value]));
+    return `${parts.year}-${parts.month}-${parts.day}T${parts.hour === "24" ? "00" : parts.hour}:${parts.minute}`;
+  }
+
+  const parseLonLat = (text) => { const [lon, lat] = text.split(",").map(Number); return Number.isFinite(lon) && Number.isFinite(lat) ? [lon, lat] : null; };
+  function placePick(which) {
+    const at = parseLonLat($(which).value);
+    if (ops.pick[which]) layers.picks.removeLayer(ops.pick[which]);
+    ops.pick[which] = at ? L.marker(ll(at), { icon: L.divIcon({ className: `pick-marker ${which}`, html: which === "from" ? "起" : "终", iconSize: [20, 20] }), keyboard: false }).addTo(layers.picks) : null;
+  }
+  $("from").onchange = () => placePick("from");
+  $("to").onchange = () => placePick("to");
+  map.on("click", (e) => {
+    if (ops.role !== "dispatcher") return;
+    const which = ops.pick.next;
+    $(which).value = `${e.latlng.lng.toFixed(5)},${e.latlng.lat.toFixed(5)}`;
+    placePick(which);
+    ops.pick.next = which === "from" ? "to" : "from";
+    $("pick-hint").textContent = ops.pick.next === "from" ? "再次点击设置新起点 click again for a new origin" : "点击终点 now click the destination";
+  });
+
+  function markRouteZones() {
+    const avoided = new Set((ops.routeZones?.avoided || []).map((a) => a.zone_id)), blocking = new Set((ops.routeZones?.blocked || []).map((a) => a.zone_id));
+    for (const [id, layer] of ops.zoneLayers) {
+      if (layer.feature.geometry.type.endsWith("LineString")) continue;
+      const base = zoneStyle(layer.feature.properties);
+      const hit = avoided.has(id) || blocking.has(id);
+      layer.setStyle(hit ? { ...base, dashArray: "8 5", weight: 3, color: blocking.has(id) ? "#c00" : base.color } : base);
+      layer.eachLayer((l) => { const el = l.getElement && l.getElement(); if (el) { el.classList.toggle("avoided", avoided.has(id)); el.classList.toggle("blocking", blocking.has(id)); } });
+    }
+  }
+
+  function reasons(list) {
+    return list.length ? `<ul class="findings">${list.map((a) => `<li>${esc(a.zone_id || a.kind)}: ${esc(a.reason_zh)}<br><span class="en">${esc(a.reason_en)}</span></li>`).join("")}</ul>` : "";
+  }
+
+  async function requestRoute(event) {
+    event.preventDefault();
+    const from = parseLonLat($("from").value), to = parseLonLat($("to").value);
+    if (!from || !to) { $("route-result").innerHTML = '<span class="error">起终点格式 LON,LAT</span>'; return; }
+    const depart = ($("depart").value || cityLocalNow()) + ":00" + cityOffset(new Date());
+    const id = `web-${Date.now()}-${Math.random().toString(36).slice(2, 7)}`;
+    const body = { schema_version: 1, request_id: id, plate: $("plate").value.trim(), optimize: $("optimize").value,
+      load: [{ un_number: $("un").value.trim(), hazard_class: $("cls").value.trim(), quantity_kg: Number($("qty").value) }],
+      origin: { lon: from[0], lat: from[1] }, destination: { lon: to[0], lat: to[1] }, depart_at: depart };
+    $("route-result").textContent = "规划中 planning…";
+    try {
+      await api("/v1/route-requests", { method: "POST", body: JSON.stringify(body) });
+      showRoute(await api(`/v1/routes/${id}?wait=25`));
+    } catch (err) { $("route-result").innerHTML = `<span class="error">${esc(err.message)}</span>`; }
+  }
+  $("route-form").onsubmit = requestRoute;
+
+  function showRoute(r) {
+    layers.route.clearLayers(); ops.routeLayer = null;
+    ops.routeZones = { avoided: r.avoided || [], blocked: r.blocked_by || [] };
+    markRouteZones();
+    if (r.status === "ok" && r.geometry) {
+      ops.routeLayer = L.polyline(r.geometry.coordinates.map(ll), { color: "#00a651", weight: 5, opacity: 0.9, className: "route-line" }).addTo(layers.route);
+      map.fitBounds(ops.routeLayer.getBounds().pad(0.15));
+      $("route-result").innerHTML = `<b>${(r.length_m / 1000).toFixed(1)} km</b>, ${(r.duration_s / 60).toFixed(0)} min · 到达 arrive ${cityTime(r.arrive_at, true)}` +
+        (r.passes_used?.length ? `<br>通行证 passes: ${r.passes_used.map(esc).join(", ")}` : "") +
+        (r.avoided.length ? `<br>避让 avoided (虚线 dashed on the map):${reasons(r.avoided)}` : "<br>无需避让 nothing to avoid");
+    } else if (r.status === "no_permitted_route") {
+      const earliest = r.earliest_departure_at;
+      $("route-result").innerHTML = `<span class="error">无可行路线 no permitted route</span><br>${esc(r.reason_zh)}<br><span class="muted">${esc(r.reason_en)}</span>` +
+        `<br>受阻于 blocked by:${reasons(r.blocked_by || [])}` +
+        (earliest ? `最早出发 earliest departure: <b id="earliest">${cityTime(earliest, true)}</b> <button type="button" id="use-earliest">采用 use it</button>` : "无可出发时间 no departure time opens it");
+      if (earliest) $("use-earliest").onclick = () => {
+        const parts = Object.fromEntries(new Intl.DateTimeFormat("en-CA", { timeZone: ops.city?.timezone || "Asia/Shanghai", hour12: false, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }).formatToParts(new Date(earliest)).map((p) => [p.type, p.value]));
+        $("depart").value = `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
+      };
+    } else {
+      $("route-result").innerHTML = `<span class="error">${esc(r.status)}</span> ${esc(r.reason_zh)}<br><span class="muted">${esc(r.reason_en)}</span>`;
+    }
+  }
+  ops.showRoute = showRoute;
+
+  // ---- loading site (and police): check-ins by plate -----------------------------------------------
+  $("lookup-form").onsubmit = async (event) => {
+    event.preventDefault();
+    try {
+      const rows = await api(`/v1/archive?plate=${encodeURIComponent($("lookup-plate").value.trim())}`);
+      $("lookup-result").innerHTML = rows.length ? `<ul class="list">${rows.slice().reverse().map((r) => `<li>${cityTime(r.occurred_at, true)} ${esc(r.site_id)} <span class="badge ${esc(r.verdict.verdict)}">${esc(r.verdict.verdict)}</span>${findingsList(r.verdict.findings)}</li>`).join("")}</ul>` : "无记录 none";
+    } catch (err) { $("lookup-result").innerHTML = `<span class="error">${esc(err.message)}</span>`; }
+  };
+
+  // ---- start -----------------------------------------------------------------------------------------
+  $("key").value = localStorage.getItem("hazmat-key") || "";
+  $("key").onchange = signIn;
+  ops.signIn = signIn;
+  ops.ready = loadBase().then(() => { $("depart").value = cityLocalNow(); return signIn(); });
+})();
