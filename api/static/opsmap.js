@@ -11,7 +11,7 @@
 
   const ops = {
     role: null, city: null, kinds: {}, zoneLayers: new Map(), vehicles: new Map(), alerts: new Map(),
-    selected: null, feeds: [], routeLayer: null, vehicleRoute: null, pick: { next: "from", from: null, to: null },
+    selected: null, feeds: [], derived: [], routeLayer: null, vehicleRoute: null, pick: { next: "from", from: null, to: null },
   };
   window.ops = ops;
 
@@ -48,11 +48,16 @@
     const data = await (await fetch("/v1/zones")).json();
     ops.city = data.city; ops.kinds = data.kinds || {};
     $("title").textContent = `${data.city.name} ${data.city.name_en || ""} · 危险货物道路运输监管`;
-    let bounds = null;
+    let bounds = null, graph = true;
     if (data.city.tiles) {  // the city's own XYZ tile server
       L.tileLayer(data.city.tiles.url, { attribution: esc(data.city.tiles.attribution), maxZoom: 19, subdomains: "abc" }).addTo(map);
     } else {
       bounds = await drawRoads();
+      graph = bounds !== null;
+    }
+    if (data.city.derive_water_sources && graph) {  // OSM's reservoirs: zones for the router and the monitor too
+      const derived = await fetch("/v1/zones/derived").then((r) => (r.ok ? r.json() : null)).catch(() => null);
+      ops.derived = derived ? derived.features : [];
     }
     drawZones(data.features);
     if (!bounds && ops.zoneBounds && ops.zoneBounds.isValid()) bounds = ops.zoneBounds.pad(0.2);
@@ -96,7 +101,7 @@
   function drawZones(features) {
     layers.zones.clearLayers(); ops.zoneLayers.clear();
     let bounds = null;
-    for (const f of features) {
+    for (const f of [...ops.derived, ...features]) {
       const p = f.properties, line = f.geometry.type.endsWith("LineString");
       const style = line ? { color: ops.kinds.designated_road?.colour || "#33a02c", weight: 4, opacity: 0.85, className: "designated-road" } : zoneStyle(p);
       const layer = L.geoJSON(f, { style }).bindTooltip(zoneTooltip(p), { sticky: true }).addTo(layers.zones);
