@@ -11,7 +11,7 @@
 
   const ops = {
     role: null, city: null, kinds: {}, zoneLayers: new Map(), vehicles: new Map(), alerts: new Map(),
-    selected: null, feeds: [], derived: [], routeLayer: null, vehicleRoute: null, pick: { next: "from", from: null, to: null },
+    selected: null, feeds: [], derived: [], flowsAsked: 0, flowsPending: 0, routeLayer: null, vehicleRoute: null, pick: { next: "from", from: null, to: null },
   };
   window.ops = ops;
 
@@ -309,8 +309,12 @@
 
   // ---- police: flows -------------------------------------------------------------------------------
   async function loadFlows() {
+    const token = ++ops.flowsAsked;  // an older answer arriving late must not replace a newer one
+    ops.flowsPending += 1;
     let flows;
-    try { flows = await api("/v1/flows"); } catch (err) { $("flows").innerHTML = `<li class="error">${esc(err.message)}</li>`; return; }
+    try { flows = await api("/v1/flows"); } catch (err) { flows = err; } finally { ops.flowsPending -= 1; }
+    if (token !== ops.flowsAsked) return;
+    if (flows instanceof Error) { $("flows").innerHTML = `<li class="error">${esc(flows.message)}</li>`; return; }
     $("flows").innerHTML = flows.length ? "" : '<li class="muted">无 none</li>';
     for (const f of flows) {
       const li = document.createElement("li");

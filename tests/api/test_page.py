@@ -201,7 +201,10 @@ def test_police_see_a_trip_move_its_detour_alert_on_the_map_and_the_vehicle_load
     # the flows list names the vehicle too, and a click selects it
     browser.find_element(By.ID, "flows-refresh").click()
     wait.until(
-        lambda b: "最后位置 last seen" in b.find_element(By.CSS_SELECTOR, f'#flows li[data-plate="{plate}"]').text
+        lambda b: (
+            b.execute_script("return ops.flowsPending") == 0
+            and "最后位置 last seen" in b.find_element(By.CSS_SELECTOR, f'#flows li[data-plate="{plate}"]').text
+        )
     )
     browser.execute_script("ops.selected = null; document.getElementById('vehicle').textContent = ''")
     browser.find_element(By.CSS_SELECTOR, f'#flows li[data-plate="{plate}"]').click()
