@@ -103,6 +103,18 @@ def _sign_in(browser, wait, key: str, role: str) -> None:
     wait.until(lambda b: b.execute_script("return ops.role") == role)
 
 
+def _drawn_colour(browser, plate: str) -> tuple[int, ...] | None:
+    """The colour the vehicles' canvas has at the centre of ``plate``'s arrow (None while off the view)."""
+    rgb = browser.execute_script(
+        "const p = ops.vehiclePoint(arguments[0]), c = document.querySelector('canvas.vehicles-canvas');"
+        "if (!p || !c || p.x < 0 || p.y < 0 || p.x >= c.clientWidth || p.y >= c.clientHeight) return null;"
+        "const k = c.width / c.clientWidth;"
+        "return [...c.getContext('2d').getImageData(Math.round(p.x * k), Math.round(p.y * k), 1, 1).data].slice(0, 3);",
+        plate,
+    )
+    return None if rgb is None else tuple(rgb)
+
+
 def _no_console_errors(browser) -> None:
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == [], errors
@@ -151,22 +163,20 @@ def test_police_see_a_trip_move_its_detour_alert_on_the_map_and_the_vehicle_load
     pings = drive(with_detour(coords, 0.5, [[RESERVOIR.x, RESERVOIR.y]]), plate=plate, start=START, speed_kmh=40,
                   event_prefix="page-trip-p")  # fmt: skip
     _send(kafka, api_prefix, pings[:2])
-    marker = f'.vehicle[data-plate="{plate}"]'
-    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, marker))
-    first = browser.execute_script(f"return ops.vehicles.get('{plate}').marker.getLatLng()")
+    vehicle = "return ops.vehicles.has(arguments[0]) ? ops.vehicles.get(arguments[0]).data : null"
+    first = wait.until(lambda b: b.execute_script(vehicle, plate))
     pings = pings[: len(pings) * 4 // 5]  # past the detour, short of the destination: the load is still on board
     stranger = drive(coords[::-1], plate="晋B66009", start=START, speed_kmh=40, event_prefix="page-stranger")[:6]
     _send(kafka, api_prefix, pings[2:] + stranger)  # and a tanker that never checked in
     last = pings[-1]
-    wait.until(lambda b: b.find_element(By.CSS_SELECTOR, marker).get_attribute("data-at") == last.at.isoformat())
-    moved = browser.execute_script(f"return ops.vehicles.get('{plate}').marker.getLatLng()")
-    assert (moved["lat"], moved["lng"]) == pytest.approx((last.lat, last.lon))
-    assert (moved["lat"], moved["lng"]) != pytest.approx((first["lat"], first["lng"]))
-    turned = browser.execute_script("return document.querySelector(arguments[0] + ' svg').style.transform", marker)
-    assert turned.startswith("rotate(")  # the heading is shown
-
-    # coloured by state: the one that never checked in is "unchecked"
-    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, '.vehicle.state-unchecked[data-plate="晋B66009"]'))
+    moved = wait.until(lambda b: (v := b.execute_script(vehicle, plate))["at"] == last.at.isoformat() and v)
+    assert (moved["lat"], moved["lon"]) == pytest.approx((last.lat, last.lon))
+    assert (moved["lat"], moved["lon"]) != pytest.approx((first["lat"], first["lon"]))
+    assert moved["heading"] is not None  # drawn as an arrow, turned to it
+    # coloured by state on the map's canvas: checked in and on its way green, never checked in purple
+    wait.until(lambda b: (b.execute_script(vehicle, "晋B66009") or {}).get("state") == "unchecked")
+    for who, colour in ((plate, (0x2A, 0x8A, 0x3A)), ("晋B66009", (0x7B, 0x2F, 0xBF))):
+        wait.until(lambda b, who=who, colour=colour: _drawn_colour(b, who) == colour)
 
     # the detour puts a zone_entry marker on the map and in the list; a click on the list flies there
     wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, ".alert-marker.kind-zone_entry"))
@@ -187,11 +197,9 @@ def test_police_see_a_trip_move_its_detour_alert_on_the_map_and_the_vehicle_load
 
     # clicking the vehicle shows its load, its last verdict and the route issued to it (drawn)
     browser.execute_script(
-        "ops.map.closePopup(); ops.map.setView(ops.vehicles.get(arguments[0]).marker.getLatLng(), 15, {animate: false})",
-        plate,
+        "ops.map.closePopup(); ops.map.setView([arguments[0].lat, arguments[0].lon], 15, {animate: false})", moved
     )
-    wait.until(lambda b: b.find_element(By.CSS_SELECTOR, marker).is_displayed())
-    browser.find_element(By.CSS_SELECTOR, marker).click()
+    _click_map_at(browser, moved["lon"], moved["lat"])
     wait.until(lambda b: "液氨" in b.find_element(By.ID, "vehicle-load").text)
     assert "UN1005" in browser.find_element(By.ID, "vehicle-load").text
     assert "load" in browser.find_element(By.ID, "vehicle-verdict").text
