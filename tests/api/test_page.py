@@ -309,3 +309,64 @@ def test_a_loading_site_looks_up_check_ins_with_findings_in_both_languages(serve
     assert "Tank inspection expired" in text
     assert "refuse" in text
     _no_console_errors(browser)
+
+
+@pytest.fixture
+def tile_city_server(tmp_path):
+    """The page of a city that sets ``map_tiles_url``, served without a broker (the page, zones and tiles
+    need none); the tiles come from the same server (an image of the package), so none is fetched outside."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from hazmat.api.app import create_app
+    from hazmat.cityconfig import load_city
+    from tests.routing_helpers import CHENGDU
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    base = f"http://127.0.0.1:{port}"
+    city_dir = tmp_path / "chengdu"
+    shutil.copytree(CHENGDU, city_dir)
+    (city_dir / "city.yaml").write_text(
+        (CHENGDU / "city.yaml").read_text(encoding="utf-8").replace("../../osm/", f"{CHENGDU.parent.parent}/osm/")
+        + f"map_tiles_url: {base}/static/leaflet/images/layers.png?z={{z}}&x={{x}}&y={{y}}\n"
+        + "map_tiles_attribution: © example tiles\n",
+        encoding="utf-8",
+    )
+    app = create_app(load_city(str(city_dir)), "127.0.0.1:1")
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the page server did not start"
+        time.sleep(0.05)  # waiting for the server thread, bounded by the deadline
+    yield base
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_a_city_with_a_tile_server_gets_its_tiles_instead_of_the_road_layer(tile_city_server, browser):
+    from urllib.parse import parse_qs, urlparse
+
+    from selenium.webdriver.common.by import By
+
+    wait = _open(browser, tile_city_server)
+    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "img.leaflet-tile-loaded"))
+    zoom = browser.execute_script("return ops.map.getZoom()")
+    tiles = [
+        parse_qs(urlparse(t.get_attribute("src")).query)
+        for t in browser.find_elements(By.CSS_SELECTOR, "img.leaflet-tile")
+    ]
+    assert {int(t["z"][0]) for t in tiles} == {zoom}
+    n = 2**zoom
+    xs = {int(t["x"][0]) for t in tiles}
+    assert min(xs) <= n * (104.06 + 180) / 360 <= max(xs) + 1  # tiles around Chengdu
+    assert browser.execute_script("return ops.roadCount") is None  # the road layer is not drawn
+    assert "© example tiles" in browser.find_element(By.CSS_SELECTOR, ".leaflet-control-attribution").text
+    assert browser.find_elements(By.CSS_SELECTOR, 'path.zone[data-zone="rs-test-corner"]')
+    _no_console_errors(browser)
