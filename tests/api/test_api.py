@@ -46,6 +46,7 @@ def test_health_and_openapi(server):
         "/v1/positions",
         "/v1/positions/stream",
         "/v1/vehicles/{plate}",
+        "/v1/zones/derived",
         "/healthz",
     } <= set(paths)
 
@@ -161,6 +162,10 @@ def test_the_page_and_its_vendored_leaflet_are_served(server):
     assert zones["type"] == "FeatureCollection"
     assert zones["city"]["timezone"] == "Asia/Shanghai"
     assert zones["kinds"]["water_source"]["colour"].startswith("#")
+    assert {type(f["properties"]["active"]) for f in zones["features"]} == {bool}
+    derived = httpx.get(f"{server}/v1/zones/derived", timeout=120).json()["features"]
+    reservoir = next(f for f in derived if f["properties"]["id"] == "osm-way-227338532")  # routes and alerts name it
+    assert (reservoir["properties"]["kind"], reservoir["properties"]["active"]) == ("water_source", True)
 
 
 def test_roads_are_the_city_graph_as_major_and_minor_polylines(server):

@@ -87,3 +87,21 @@ def test_memory_is_bounded_by_forgetting_the_longest_silent_vehicle():
     fleet.alert(alert("川A1", "speeding"))
     assert [v["plate"] for v in fleet.snapshot()] == ["川A1", "川A3"]
     assert set(fleet.conditions) == {"川A1"}
+
+
+def test_a_stream_client_gets_each_vehicle_once_per_batch_with_its_latest_change():
+    from hazmat.api.feed import PositionSubscriber
+
+    client = PositionSubscriber()
+    fleet = Fleet()
+    for n in range(3):
+        client.put(fleet.position(ping("川A1", f"2026-11-26T10:00:0{n}+08:00", 104.0 + n / 1000, 30.0)))
+    client.put(fleet.position(ping("川A2", "2026-11-26T10:00:00+08:00", 104.1, 30.0)))
+    assert client.changed.is_set()
+    batch = client.take()
+    assert [(v["plate"], v["event_id"]) for v in batch] == [
+        ("川A1", "川A1-2026-11-26T10:00:02+08:00"),
+        ("川A2", "川A2-2026-11-26T10:00:00+08:00"),
+    ]
+    assert client.take() == []
+    assert not client.changed.is_set()
