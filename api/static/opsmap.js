@@ -307,7 +307,7 @@
     li.title = a.message_en;
     li.hidden = !!$("alert-filter").value && $("alert-filter").value !== a.kind;
     li.onclick = () => focusAlert(a.alert_id);
-    $("alerts").prepend(li);
+    if (fresh) $("alerts").prepend(li); else $("alerts").append(li);
     let marker = null;
     if (a.location) {
       const icon = L.divIcon({ className: `alert-marker kind-${a.kind} severity-${a.severity} state-${a.state}`, html: "<span></span>", iconSize: [14, 14], iconAnchor: [7, 7] });
@@ -367,9 +367,11 @@
   async function startPolice() {
     ops.alertFeed = stream("/v1/alerts/stream", { alert: (a) => addAlert(a, true) }, true);
     ops.positionFeed = stream("/v1/positions/stream", { positions: applyPositions });
-    const [vehicles, alerts] = await Promise.all([api("/v1/positions"), api("/v1/alerts?limit=200")]);
+    let vehicles, alerts;
+    try { [vehicles, alerts] = await Promise.all([api("/v1/positions"), api("/v1/alerts?limit=200")]); } catch (err) { $("feed-status").textContent = err.message; return; }
+    if (ops.role !== "police") return;  // another key was entered meanwhile
     applyPositions(vehicles);
-    for (const a of alerts) addAlert(a, false);
+    for (const a of alerts.slice().reverse()) addAlert(a, false);  // older than the live ones: below them, newest first
     loadFlows();
   }
 

@@ -224,6 +224,16 @@ def test_police_see_a_trip_move_its_detour_alert_on_the_map_and_the_vehicle_load
     browser.save_screenshot(str(SCREENSHOTS / "police.png"))
     _no_console_errors(browser)
 
+    # a page opened later is full at once: the vehicles' last positions and the alerts so far
+    browser.refresh()
+    wait.until(lambda b: b.execute_script("return window.ops && ops.city !== null"))
+    wait.until(lambda b: b.execute_script("return ops.role") == "police")  # the key is remembered
+    again = wait.until(lambda b: b.execute_script(vehicle, plate))
+    assert again["at"] == last.at.isoformat()  # no new ping was sent: this is the snapshot
+    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, '#alerts li[data-kind="zone_entry"]'))
+    assert not browser.find_elements(By.CSS_SELECTOR, "#alerts li.fresh")  # history is not highlighted as new
+    _no_console_errors(browser)
+
 
 def _click_map_at(browser, lon: float, lat: float) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
