@@ -2,8 +2,10 @@
 
 One consumer without a group follows ``hazmat.routes``, ``hazmat.alerts`` and
 ``hazmat.positions`` from the moment the API starts (a restarted API shows new alerts and
-positions, not history: the archive is the history). Memory is bounded: the newest routes and
-alerts, and one last position per vehicle (:class:`~hazmat.api.fleet.Fleet`).
+positions, not history: the archive is the history), and routes from :data:`ROUTES_LOOKBACK_S`
+before it: the route issued to a vehicle before a restart is still the one its trip is held to.
+Memory is bounded: the newest routes and alerts, and one last position per vehicle
+(:class:`~hazmat.api.fleet.Fleet`).
 
 Position stream subscribers are throttled per vehicle: each holds the latest change per plate
 (a dict, so a vehicle reporting ten times a second still costs one entry) and is sent those
@@ -16,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import OrderedDict, deque
 from typing import Any
 
@@ -33,6 +36,8 @@ MAX_ALERTS = 5_000
 POSITION_BATCH_S = 1.0
 #: how long start-up waits for the topics' partitions before the feed says it is ready anyway
 ASSIGN_WAIT_S = 10.0
+#: routes issued this long before the API started are read too (the vehicles' current routes)
+ROUTES_LOOKBACK_S = 24 * 3600.0
 
 
 class PositionSubscriber:
@@ -110,6 +115,13 @@ class Feed:
             await asyncio.sleep(0.05)  # the assignment is made in the background after start()
         for tp in consumer.assignment():
             await consumer.position(tp)
+        routes = [tp for tp in consumer.assignment() if tp.topic == names.ROUTES.name()]
+        if routes:
+            since_ms = int((time.time() - ROUTES_LOOKBACK_S) * 1000)
+            found = await consumer.offsets_for_times(dict.fromkeys(routes, since_ms))
+            for tp, at in found.items():
+                if at is not None:  # None: nothing that recent on this partition, stay at its end
+                    consumer.seek(tp, at.offset)
 
     def _take(self, topic: str, value: dict[str, Any]) -> None:
         if topic == names.ROUTES.name():

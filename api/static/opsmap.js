@@ -223,6 +223,7 @@
 
   function placeVehicle(v) {
     const entry = ops.vehicles.get(v.plate);
+    if (entry && Date.parse(v.at) < Date.parse(entry.data.at)) return;  // a snapshot older than a batch already shown
     if (entry) entry.data = v;
     else ops.vehicles.set(v.plate, { data: v, point: null });
   }
@@ -307,7 +308,10 @@
     li.title = a.message_en;
     li.hidden = !!$("alert-filter").value && $("alert-filter").value !== a.kind;
     li.onclick = () => focusAlert(a.alert_id);
-    if (fresh) $("alerts").prepend(li); else $("alerts").append(li);
+    const when = Date.parse(a.at);  // newest first: above the first one not newer than this
+    let below = $("alerts").firstElementChild;
+    while (below && Date.parse(ops.alerts.get(below.dataset.alertId).alert.at) > when) below = below.nextElementSibling;
+    $("alerts").insertBefore(li, below);
     let marker = null;
     if (a.location) {
       const icon = L.divIcon({ className: `alert-marker kind-${a.kind} severity-${a.severity} state-${a.state}`, html: "<span></span>", iconSize: [14, 14], iconAnchor: [7, 7] });
@@ -353,25 +357,27 @@
     }
   };
 
-  function stream(path, handlers, status) {
+  function stream(path, handlers, onOpen) {
+    // onOpen runs on every (re)connection: the subscription exists by then, so what the page fetches
+    // there and what the stream sends afterwards leave no gap, also after a dropped connection
     const source = new EventSource(`${path}?key=${encodeURIComponent(key())}`);
     ops.feeds.push(source);
-    if (status) {
-      source.onopen = () => { $("feed-status").textContent = "已连接 connected"; };
-      source.onerror = () => { $("feed-status").textContent = "连接中断，重试中 reconnecting"; };
-    }
+    source.onopen = () => onOpen(source);
     for (const [name, handler] of Object.entries(handlers)) source.addEventListener(name, (e) => handler(JSON.parse(e.data)));
     return source;
   }
 
-  async function startPolice() {
-    ops.alertFeed = stream("/v1/alerts/stream", { alert: (a) => addAlert(a, true) }, true);
-    ops.positionFeed = stream("/v1/positions/stream", { positions: applyPositions });
-    let vehicles, alerts;
-    try { [vehicles, alerts] = await Promise.all([api("/v1/positions"), api("/v1/alerts?limit=200")]); } catch (err) { $("feed-status").textContent = err.message; return; }
-    if (ops.role !== "police") return;  // another key was entered meanwhile
-    applyPositions(vehicles);
-    for (const a of alerts.slice().reverse()) addAlert(a, false);  // older than the live ones: below them, newest first
+  function startPolice() {
+    ops.alertFeed = stream("/v1/alerts/stream", { alert: (a) => addAlert(a, true) }, async (source) => {
+      $("feed-status").textContent = "已连接 connected";
+      const alerts = await api("/v1/alerts?limit=200").catch((err) => { $("feed-status").textContent = err.message; return []; });
+      if (ops.feeds.includes(source)) for (const a of alerts) addAlert(a, false);
+    });
+    ops.alertFeed.onerror = () => { $("feed-status").textContent = "连接中断，重试中 reconnecting"; };
+    ops.positionFeed = stream("/v1/positions/stream", { positions: applyPositions }, async (source) => {
+      const vehicles = await api("/v1/positions").catch(() => []);
+      if (ops.feeds.includes(source)) applyPositions(vehicles);
+    });
     loadFlows();
   }
 

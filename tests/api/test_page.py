@@ -103,6 +103,22 @@ def _sign_in(browser, wait, key: str, role: str) -> None:
     wait.until(lambda b: b.execute_script("return ops.role") == role)
 
 
+def _until_or_explain(wait, condition, server: str, plate: str) -> None:
+    """``wait.until(condition)``; on a timeout, fail with what the API and the page knew of ``plate``."""
+    from selenium.common.exceptions import TimeoutException
+
+    try:
+        wait.until(condition)
+    except TimeoutException:
+        api = httpx.get(f"{server}/v1/vehicles/{plate}", headers={"X-API-Key": POLICE}, timeout=30).json()
+        page = wait._driver.execute_script(
+            "return {vehicle: ops.vehicles.has(arguments[0]) ? ops.vehicles.get(arguments[0]).data : null,"
+            " feeds: ops.feeds.map((f) => f.readyState)}",
+            plate,
+        )
+        raise AssertionError(f"api: {api}\npage: {page}") from None
+
+
 def _drawn_colour(browser, plate: str) -> tuple[int, ...] | None:
     """The colour the vehicles' canvas has at the centre of ``plate``'s arrow (None while off the view)."""
     rgb = browser.execute_script(
@@ -174,7 +190,9 @@ def test_police_see_a_trip_move_its_detour_alert_on_the_map_and_the_vehicle_load
     assert (moved["lat"], moved["lon"]) != pytest.approx((first["lat"], first["lon"]))
     assert moved["heading"] is not None  # drawn as an arrow, turned to it
     # coloured by state on the map's canvas: checked in and on its way green, never checked in purple
-    wait.until(lambda b: (b.execute_script(vehicle, "晋B66009") or {}).get("state") == "unchecked")
+    _until_or_explain(
+        wait, lambda b: (b.execute_script(vehicle, "晋B66009") or {}).get("state") == "unchecked", server, "晋B66009"
+    )
     for who, colour in ((plate, (0x2A, 0x8A, 0x3A)), ("晋B66009", (0x7B, 0x2F, 0xBF))):
         wait.until(lambda b, who=who, colour=colour: _drawn_colour(b, who) == colour)
 
