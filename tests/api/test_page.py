@@ -148,6 +148,7 @@ def _open(browser, server: str):
 
 
 def test_police_see_a_trip_move_its_detour_alert_on_the_map_and_the_vehicle_load(server, kafka, api_prefix, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
     plate = "晋B66001"
@@ -160,6 +161,11 @@ def test_police_see_a_trip_move_its_detour_alert_on_the_map_and_the_vehicle_load
     corner = browser.find_element(By.CSS_SELECTOR, 'path.zone-restricted[data-zone="rs-test-corner"]')
     assert corner.get_attribute("stroke") in ("#ff7f00", "#9a9a9a")  # its kind's colour, grey out of its window
     assert browser.find_elements(By.CSS_SELECTOR, 'path.zone-water_source[data-zone="osm-way-227338532"]')
+    ActionChains(browser).move_to_element(corner).perform()  # its tooltip: name, kind, windows, applies_to, source
+    tip = wait.until(lambda b: b.find_element(By.CSS_SELECTOR, ".leaflet-tooltip")).text
+    for part in ("测试限行区", "restricted area", "07:00–21:00", "every hazmat load", "test fixture"):
+        assert part in tip, tip
+    ActionChains(browser).move_by_offset(0, 300).perform()
     assert browser.find_element(By.CSS_SELECTOR, ".leaflet-control-scale-line").text.endswith(("m", "km"))
     assert browser.find_element(By.ID, "sec-alerts").is_displayed() is False  # no key: the map only
 
