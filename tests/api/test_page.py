@@ -243,7 +243,13 @@ def test_police_see_a_trip_move_its_detour_alert_on_the_map_and_the_vehicle_load
     wait.until(lambda b: b.find_element(By.ID, "vehicle-plate").text == plate)  # a click on a flow shows its vehicle
 
     browser.execute_script("ops.map.stop(); ops.map.fitBounds(ops.vehicleRoute.getBounds().pad(0.15), {animate: false});"
-                           "document.getElementById('panel').scrollTop = 0")  # fmt: skip
+                           "document.getElementById('panel').scrollTop = 0; ops.map.closePopup(); ops.selectVehicle(arguments[0])",
+                           plate)  # fmt: skip
+    wait.until(  # one popup, faded in (a closing one fades out first)
+        lambda b: (
+            [p.value_of_css_property("opacity") for p in b.find_elements(By.CSS_SELECTOR, ".leaflet-popup")] == ["1"]
+        )
+    )
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(SCREENSHOTS / "police.png"))
     _no_console_errors(browser)
