@@ -462,10 +462,21 @@
     $("route-result").textContent = "规划中 planning…";
     try {
       await api("/v1/route-requests", { method: "POST", body: JSON.stringify(body) });
-      showRoute(await api(`/v1/routes/${id}?wait=25`));
+      showRoute(await routeAnswer(id));
     } catch (err) { $("route-result").innerHTML = `<span class="error">${esc(err.message)}</span>`; }
   }
   $("route-form").onsubmit = requestRoute;
+
+  async function routeAnswer(id, tries = 4) {
+    // the worker answers in well under a second once its graph is loaded; the first request after a
+    // worker start may wait for that load: ask again (each ask waits up to 25 s) before giving up
+    for (let n = 1; ; n++) {
+      try { return await api(`/v1/routes/${id}?wait=25`); } catch (err) {
+        if (n >= tries || !err.message.startsWith("404")) throw err;
+        $("route-result").textContent = `规划中 still planning… (${n * 25} s)`;
+      }
+    }
+  }
 
   function showRoute(r) {
     layers.route.clearLayers(); ops.routeLayer = null;
