@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-engines install clean
+.PHONY: demo test lint bench bench-engines bench-page vendor-leaflet install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,17 @@ bench: $(STAMP)
 bench-engines: $(STAMP)
 	$(BIN)/pip install --quiet py-spy
 	$(BIN)/python benchmarks/bench_engines.py --profile
+
+# The page's map library, from the npm registry at a pinned version (its sha512 checked and recorded
+# in api/static/leaflet/VERSION); committed, so running the page needs neither npm nor a build.
+LEAFLET_VERSION ?= 1.9.4
+vendor-leaflet:
+	./scripts/vendor_leaflet.sh $(LEAFLET_VERSION)
+
+# The operations map in headless Chromium: 2,000 vehicles reporting every 10 s, time to apply each
+# second's updates (needs chromium and chromium-driver, like the page test).
+bench-page: $(STAMP)
+	$(BIN)/python benchmarks/bench_page.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

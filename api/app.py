@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from hazmat.archive import open_archive
 from hazmat.cityconfig import City
@@ -27,6 +28,8 @@ from .feed import Feed
 from .keys import KeyStore
 
 PAGE = Path(__file__).resolve().parent / "page.html"
+#: the page's script and style, and Leaflet vendored from npm (scripts/vendor_leaflet.sh): no CDN at run time
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 def create_app(city: City, bootstrap: str) -> FastAPI:
@@ -59,6 +62,7 @@ def create_app(city: City, bootstrap: str) -> FastAPI:
     app.get("/healthz")(_healthz)
     app.get("/v1/whoami")(_whoami)
     app.get("/", response_class=HTMLResponse)(_page)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (checkins, routes, police, passes):
         app.include_router(module.router)
     return app

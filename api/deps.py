@@ -6,7 +6,8 @@ into a shared dict: a wrong key is 401, a wrong role 403, before the endpoint ru
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from aiokafka import AIOKafkaProducer
@@ -32,6 +33,8 @@ class Services:
     feed: Feed | None = None
     archive: Archive | None = None
     roads: dict[str, Any] | None = None  # the road layer, built on first request
+    derived_zones: list[dict[str, Any]] | None = None  # OSM water sources, from the same graph
+    graph_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def produce(self, spec: names.TopicSpec, key: str, raw: bytes | None) -> None:
         """One message, acknowledged by the broker (``raw`` None: a tombstone, on a compacted topic)."""

@@ -1,4 +1,5 @@
-"""Traffic police: recent alerts, the live alert stream (server-sent events), high-hazard flows."""
+"""Traffic police: recent alerts, the live alert stream (server-sent events), high-hazard flows, and
+the operations map's vehicles: their last positions, the live position stream and one vehicle's file."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
+from hazmat.archive import Archive, Record
+
 from .deps import Police, PoliceStream, Svc
+from .feed import POSITION_BATCH_S, PositionSubscriber
 
 router = APIRouter(prefix="/v1", tags=["police"])
 
@@ -63,4 +67,94 @@ async def get_flows(
     """High-hazard flows (流向) with where each vehicle was last seen; by default the undelivered ones."""
     before = datetime.now(UTC) - timedelta(hours=older_than_h)
     flows = svc.archive.flows(plate=plate, open_only=open_only, opened_before=before)
-    return [f.as_json() for f in flows]
+    return [_flow(f.as_json(), svc.city.settings.flow_overdue_h) for f in flows]
+
+
+def _flow(flow: dict[str, Any], overdue_h: float) -> dict[str, Any]:
+    """A flow with ``overdue``: open longer than the city's ``flow_overdue_h`` (the map marks it)."""
+    opened = datetime.fromisoformat(flow["opened_at"])
+    overdue = flow["closed_at"] is None and datetime.now(UTC) - opened > timedelta(hours=overdue_h)
+    return {**flow, "overdue": overdue}
+
+
+@router.get("/positions", tags=["map"])
+async def get_positions(_: Police, svc: Svc, plate: str | None = None) -> list[dict[str, Any]]:
+    """Every vehicle's last position since the API started (heading in degrees from north, ``state``
+    ``ok`` / ``alerting`` / ``unchecked``): the map opened late is full at once, then follows the stream."""
+    if plate is None:
+        return svc.feed.fleet.snapshot()
+    found = svc.feed.fleet.vehicles.get(plate)
+    return [] if found is None else [found]
+
+
+@router.get("/positions/stream", tags=["map"])
+async def stream_positions(_: PoliceStream, svc: Svc) -> StreamingResponse:
+    """Server-sent ``positions`` events: a JSON array of the vehicles that moved or changed state,
+    each vehicle at most once per batch, one batch at most every second (throttled per vehicle)."""
+    subscriber = PositionSubscriber()
+    feed = svc.feed
+    feed.position_subscribers.add(subscriber)
+
+    async def events() -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
+        sent = 0.0
+        try:
+            yield ": connected\n\n"
+            while True:
+                try:
+                    await asyncio.wait_for(subscriber.changed.wait(), timeout=15)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                wait = sent + POSITION_BATCH_S - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)  # the throttle: what arrives meanwhile joins this batch
+                sent = loop.time()
+                batch = subscriber.take()
+                yield f"event: positions\ndata: {json.dumps(batch, ensure_ascii=False)}\n\n"
+        finally:
+            feed.position_subscribers.discard(subscriber)
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+#: the archive is searched for a vehicle's last check-in over these windows (days), newest first
+_LOOKBACK_DAYS = (1, 30, 365, None)
+
+
+def last_checkin(archive: Archive, plate: str) -> Record | None:
+    """The plate's newest archived check-in (the archive lists oldest first, at most ``limit``)."""
+    for days in _LOOKBACK_DAYS:
+        since = None if days is None else datetime.now(UTC) - timedelta(days=days)
+        found = archive.query(plate=plate, since=since, limit=1000)
+        if found:
+            return found[-1]
+    return None
+
+
+@router.get("/vehicles/{plate}", tags=["map"])
+async def get_vehicle(plate: str, _: Police, svc: Svc) -> dict[str, Any]:
+    """One vehicle's file for the map: last position, load and last verdict with its findings, the
+    route issued to it, its open high-hazard flows, its open conditions and recent alerts."""
+    feed = svc.feed
+    record = last_checkin(svc.archive, plate)
+    vehicle = feed.fleet.vehicles.get(plate)
+    return {
+        "plate": plate,
+        "position": vehicle,
+        "checkin": None
+        if record is None
+        else {
+            "event_id": record.event_id,
+            "site_id": record.site_id,
+            "occurred_at": record.occurred_at.isoformat(),
+            "load": record.event.get("load", []),
+            "verdict": record.verdict.model_dump(mode="json"),
+        },
+        "route": feed.routes_by_plate.get(plate),
+        "flows": [
+            _flow(f.as_json(), svc.city.settings.flow_overdue_h) for f in svc.archive.flows(plate=plate, open_only=True)
+        ],
+        "open_alerts": feed.fleet.open_alerts(plate),
+        "recent_alerts": [a for a in feed.alerts if a.get("plate") == plate][-20:],
+    }

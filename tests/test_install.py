@@ -60,6 +60,10 @@ def test_the_wheel_installs_one_import_name_with_the_cities_and_the_page(wheel: 
         assert f"hazmat/config/cities/{city}/city.yaml" in names
     assert "hazmat/config/cities/harbin/harbin_center_osmnx.osm.bz2" in names
     assert "hazmat/api/page.html" in names
+    # the page's script and Leaflet with its licence: nothing fetched from a CDN at run time
+    for static in ("opsmap.js", "opsmap.css", "leaflet/leaflet.js", "leaflet/leaflet.css", "leaflet/LICENSE",
+                   "leaflet/VERSION", "leaflet/images/marker-icon.png", "leaflet/images/layers.png"):  # fmt: skip
+        assert f"hazmat/api/static/{static}" in names
 
 
 def test_the_installed_command_judges_lists_rules_and_imports_nothing_top_level(installed: Path):

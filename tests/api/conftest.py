@@ -47,10 +47,22 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(kafka: str, api_city: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: F811
-    folder = tmp_path_factory.mktemp("api")
+def api_prefix(kafka: str) -> str:  # noqa: F811
+    """This module's topic prefix (its topics created): tests that produce positions write there."""
     prefix = new_prefix()
     prepare(kafka, prefix)
+    return prefix
+
+
+@pytest.fixture(scope="module")
+def server(
+    kafka: str,  # noqa: F811
+    api_prefix: str,
+    api_city: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("api")
+    prefix = api_prefix
     env = {"HAZMAT_CITY": str(api_city), "HAZMAT_ARCHIVE": str(folder / "archive.sqlite")}
     worker = Worker(
         bootstrap=kafka, prefix=prefix, archive=folder / "archive.sqlite", log=folder / "worker.log", extra_env=env

@@ -43,6 +43,10 @@ def test_health_and_openapi(server):
         "/v1/passes",
         "/v1/passes/{pass_id}",
         "/v1/roads",
+        "/v1/positions",
+        "/v1/positions/stream",
+        "/v1/vehicles/{plate}",
+        "/v1/zones/derived",
         "/healthz",
     } <= set(paths)
 
@@ -142,12 +146,26 @@ def test_archive_query_is_scoped_to_the_site(server):
     assert get(server, "/v1/archive?since=2026-11-26T00:00:00", POLICE).status_code == 422
 
 
-def test_the_page_is_served(server):
+def test_the_page_and_its_vendored_leaflet_are_served(server):
     page = httpx.get(f"{server}/").text
-    assert "<svg" in page
-    assert "EventSource" in page
-    assert "© OpenStreetMap contributors" in page
-    assert httpx.get(f"{server}/v1/zones").json()["type"] == "FeatureCollection"
+    assert '<script src="/static/leaflet/leaflet.js">' in page
+    script = httpx.get(f"{server}/static/opsmap.js")
+    assert script.status_code == 200
+    assert "EventSource" in script.text
+    assert "© OpenStreetMap contributors" in script.text
+    leaflet = httpx.get(f"{server}/static/leaflet/leaflet.js")
+    assert leaflet.status_code == 200
+    assert "Leaflet 1.9.4" in leaflet.text[:200]
+    assert "BSD 2-Clause" in httpx.get(f"{server}/static/leaflet/LICENSE").text
+    assert httpx.get(f"{server}/static/leaflet/images/marker-icon.png").headers["content-type"] == "image/png"
+    zones = httpx.get(f"{server}/v1/zones").json()
+    assert zones["type"] == "FeatureCollection"
+    assert zones["city"]["timezone"] == "Asia/Shanghai"
+    assert zones["kinds"]["water_source"]["colour"].startswith("#")
+    assert {type(f["properties"]["active"]) for f in zones["features"]} == {bool}
+    derived = httpx.get(f"{server}/v1/zones/derived", timeout=120).json()["features"]
+    reservoir = next(f for f in derived if f["properties"]["id"] == "osm-way-227338532")  # routes and alerts name it
+    assert (reservoir["properties"]["kind"], reservoir["properties"]["active"]) == ("water_source", True)
 
 
 def test_roads_are_the_city_graph_as_major_and_minor_polylines(server):
@@ -250,3 +268,122 @@ def test_police_issue_and_revoke_a_pass_over_http(server):
     assert revoked.json() == {"pass_id": "API-P-1", "revoked": True}
     closed = _until(server, plate, lambda r: r["status"] != "ok")
     assert [b["zone_id"] for b in closed["blocked_by"]] == ["rs-test-corner"]
+
+
+def test_zones_say_whether_they_are_in_force_now_in_the_city_time():
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from hazmat.api.routes import _with_state
+    from hazmat.cityconfig import load_city
+    from tests.routing_helpers import CHENGDU
+
+    corner = next(f for f in load_city(str(CHENGDU)).zones.features if f.properties.id == "rs-test-corner")  # 07–21
+    day = datetime(2026, 11, 26, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert _with_state(corner, day)["properties"]["active"] is True
+    assert _with_state(corner, day + timedelta(hours=10))["properties"]["active"] is False  # 22:00
+    # 04:00 UTC is noon in Chengdu: the window is read in the city's zone, not the server's
+    assert _with_state(corner, day.astimezone(UTC).astimezone(ZoneInfo("Asia/Shanghai")))["properties"]["active"]
+
+
+@pytest.mark.parametrize("path", ["/v1/positions", "/v1/vehicles/川A12345"])
+@pytest.mark.parametrize(("key", "status"), [(None, 401), ("wrong", 401), (SITE, 403), (DISPATCH, 403)])
+def test_vehicles_are_for_the_police_only(server, path, key, status):
+    headers = {"X-API-Key": key} if key else {}
+    assert httpx.get(f"{server}{path}", headers=headers, timeout=30).status_code == status
+
+
+@pytest.mark.parametrize(("key", "status"), [(None, 401), ("wrong", 401), (SITE, 403), (DISPATCH, 403)])
+def test_the_position_stream_is_for_the_police_only(server, key, status):
+    query = f"?key={key}" if key else ""
+    with httpx.stream("GET", f"{server}/v1/positions/stream{query}", timeout=30) as stream:
+        assert stream.status_code == status
+    assert httpx.get(f"{server}/v1/positions?key={POLICE}", timeout=30).status_code == 401  # headers elsewhere
+
+
+def _send_positions(kafka: str, prefix: str, pings: list) -> None:
+    from hazmat.streams import names
+    from tests.kafka_helpers import producer
+
+    p = producer(kafka)
+    for ping in pings:
+        p.send(names.POSITIONS.name(prefix), key=ping.plate.encode(), value=ping.model_dump_json().encode())
+    p.flush()
+    p.close()
+
+
+def _poll(fetch, done, timeout: float = 60):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if done(value):
+            return value
+        assert time.monotonic() < deadline, value
+        time.sleep(0.2)  # polling the API for a condition, bounded by the deadline
+
+
+def test_positions_reach_the_snapshot_the_stream_and_the_vehicle_file(server, kafka, api_prefix):
+    from datetime import datetime
+
+    from hazmat.monitor.simulate import drive
+
+    plate = "晋B77001"
+    body = changed(event_id="api-veh", vehicle__plate=plate, documents__waybill__plate=plate)
+    assert post(server, "/v1/checkins", SITE, body).status_code == 202
+    assert get(server, "/v1/verdicts/api-veh?wait=30", SITE).json()["verdict"] == "load"
+    route = {
+        "schema_version": 1, "request_id": "api-veh-rq", "plate": plate,
+        "load": [{"un_number": "UN1005", "hazard_class": "2.3", "quantity_kg": 24000}],
+        "origin": {"lon": 104.06, "lat": 30.67}, "destination": {"lon": 104.095, "lat": 30.715},
+        "depart_at": "2026-11-26T10:00:00+08:00",
+    }  # fmt: skip
+    assert post(server, "/v1/route-requests", DISPATCH, route).status_code == 202
+    issued = get(server, "/v1/routes/api-veh-rq?wait=30", DISPATCH).json()
+    assert issued["status"] == "ok"
+
+    batches: list[list[dict]] = []
+    connected = threading.Event()
+
+    def listen() -> None:
+        with httpx.stream("GET", f"{server}/v1/positions/stream?key={POLICE}", timeout=60) as stream:
+            for line in stream.iter_lines():
+                if line.startswith(": connected"):
+                    connected.set()
+                if line.startswith("data: "):
+                    batches.append(json.loads(line[6:]))
+                    if any(v["plate"] == plate and v["event_id"] == "api-veh-p-00002" for v in batches[-1]):
+                        return
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    assert connected.wait(30)
+    start = datetime.fromisoformat("2026-11-26T10:00:00+08:00")
+    pings = drive(issued["geometry"]["coordinates"], plate=plate, start=start, speed_kmh=40, event_prefix="api-veh-p")
+    _send_positions(kafka, api_prefix, pings[:3])
+    [vehicle] = _poll(
+        lambda: get(server, f"/v1/positions?plate={plate}", POLICE).json(),
+        lambda found: found and found[0]["event_id"] == "api-veh-p-00002",
+    )
+    assert (vehicle["lon"], vehicle["lat"]) == (pings[2].lon, pings[2].lat)
+    assert 0 <= vehicle["heading"] < 360
+    assert vehicle["state"] == "ok"  # checked in, on its route
+    thread.join(30)
+    seen = [v for batch in batches for v in batch if v["plate"] == plate]
+    assert seen
+    assert seen[-1]["event_id"] == "api-veh-p-00002"
+    assert all(len({v["plate"] for v in batch}) == len(batch) for batch in batches)  # one entry per vehicle
+
+    file = get(server, f"/v1/vehicles/{plate}", POLICE).json()
+    assert file["position"]["event_id"] == "api-veh-p-00002"
+    assert file["checkin"]["event_id"] == "api-veh"
+    assert file["checkin"]["verdict"]["verdict"] == "load"
+    assert [(item["un_number"], item["name"], item["hazard_class"]) for item in file["checkin"]["load"]] == [
+        ("UN1005", "液氨", "2.3")
+    ]
+    assert file["route"]["request_id"] == "api-veh-rq"
+    assert [f["flow_id"] for f in file["flows"]] == ["f-api-veh-UN1005"]
+    assert file["flows"][0]["overdue"] is False
+    unknown = get(server, "/v1/vehicles/川Z99999", POLICE).json()
+    assert (unknown["position"], unknown["checkin"], unknown["route"]) == (None, None, None)
