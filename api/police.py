@@ -118,18 +118,10 @@ async def stream_positions(_: PoliceStream, svc: Svc) -> StreamingResponse:
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
 
-#: the archive is searched for a vehicle's last check-in over these windows (days), newest first
-_LOOKBACK_DAYS = (1, 30, 365, None)
-
-
 def last_checkin(archive: Archive, plate: str) -> Record | None:
-    """The plate's newest archived check-in (the archive lists oldest first, at most ``limit``)."""
-    for days in _LOOKBACK_DAYS:
-        since = None if days is None else datetime.now(UTC) - timedelta(days=days)
-        found = archive.query(plate=plate, since=since, limit=1000)
-        if found:
-            return found[-1]
-    return None
+    """The plate's newest archived check-in, if any."""
+    found = archive.query(plate=plate, limit=1, newest_first=True)
+    return found[0] if found else None
 
 
 @router.get("/vehicles/{plate}", tags=["map"])

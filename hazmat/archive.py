@@ -104,7 +104,10 @@ class Archive(Protocol):
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 1000,
-    ) -> list[Record]: ...
+        newest_first: bool = False,
+    ) -> list[Record]:
+        """Archived check-ins matching every filter given, oldest first (newest first on request), at most ``limit``."""
+        ...
 
     def get(self, event_id: str) -> Record | None:
         """The archived check-in with this event id, if any."""
@@ -264,6 +267,7 @@ def _select(
     since: datetime | None,
     until: datetime | None,
     limit: int,
+    newest_first: bool = False,
 ) -> tuple[str, list[Any]]:
     """The query SQL and its arguments; ``mark`` is the driver's placeholder (``?`` or ``%s``)."""
     where, args = _where(
@@ -274,7 +278,8 @@ def _select(
         ("c.occurred_at >= {m}", _utc(since) if since else None),
         ("c.occurred_at < {m}", _utc(until) if until else None),
     )
-    sql = f"SELECT {_COLUMNS} FROM checkins c{where} ORDER BY c.occurred_at, c.event_id LIMIT {mark}"
+    order = "c.occurred_at DESC, c.event_id DESC" if newest_first else "c.occurred_at, c.event_id"
+    sql = f"SELECT {_COLUMNS} FROM checkins c{where} ORDER BY {order} LIMIT {mark}"
     return sql, [*args, limit]
 
 
@@ -451,9 +456,17 @@ class _SqlArchive:
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 1000,
+        newest_first: bool = False,
     ) -> list[Record]:
         sql, args = _select(
-            self._mark, plate=plate, site_id=site_id, rule_id=rule_id, since=since, until=until, limit=limit
+            self._mark,
+            plate=plate,
+            site_id=site_id,
+            rule_id=rule_id,
+            since=since,
+            until=until,
+            limit=limit,
+            newest_first=newest_first,
         )
         return [_record(row) for row in self._db.execute(sql, args).fetchall()]
 

@@ -91,6 +91,8 @@ def test_query_by_plate_site_rule_and_time(store):
     assert ids(store.query(since=since)) == ["b", "c"]
     assert ids(store.query(until=since)) == ["a"]
     assert ids(store.query(limit=1)) == ["a"]
+    assert ids(store.query(limit=1, newest_first=True)) == ["c"]
+    assert ids(store.query(site_id="DT-LS-001", newest_first=True)) == ["b", "a"]
 
 
 def test_times_in_other_offsets_compare_as_instants(store):
