@@ -76,8 +76,10 @@ def _digest(*arrays: np.ndarray) -> str:
 
 def topology_cache(graph: Any) -> Path | None:
     """Where a graph's topologies are saved: beside the cached road graphs, for a graph built from a source
-    (one with a provenance); a graph made in memory (tests) is not cached."""
-    return cache_root() / "cch" if graph.graph.get("provenance") else None
+    (one with a provenance); a graph made in memory (tests) is not cached. ``graph``: the networkx graph
+    or its attributes (``graph.graph``, what the road network's arrays keep)."""
+    attrs = graph if isinstance(graph, dict) else graph.graph
+    return cache_root() / "cch" if attrs.get("provenance") else None
 
 
 def _arrays(

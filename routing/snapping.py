@@ -43,16 +43,26 @@ class SegmentIndex:
     """Exact nearest point among polylines (``lines``: an array of shapely LineStrings, in metres)."""
 
     def __init__(self, lines: np.ndarray, cell_m: float = CELL_M) -> None:
-        if not len(lines):
+        xy, owner = shapely.get_coordinates(lines, return_index=True)
+        self._build(xy, owner, len(lines), cell_m)
+
+    @classmethod
+    def of_points(cls, xy: np.ndarray, owner: np.ndarray, lines: int, cell_m: float = CELL_M) -> SegmentIndex:
+        """The index of ``lines`` polylines given as their vertices in order (``owner``: each vertex's line)."""
+        index = cls.__new__(cls)
+        index._build(xy, owner, lines, cell_m)
+        return index
+
+    def _build(self, xy: np.ndarray, owner: np.ndarray, lines: int, cell_m: float) -> None:
+        if not lines:
             msg = "SegmentIndex needs at least one road: build the router from a graph with edges"
             raise ValueError(msg)
         self.cell = cell_m
-        xy, owner = shapely.get_coordinates(lines, return_index=True)
         same = owner[1:] == owner[:-1]  # consecutive vertices of one line make a segment
         a, b, self.owner_array = xy[:-1][same], xy[1:][same], owner[:-1][same]
         d = b - a
         seg = np.hypot(d[:, 0], d[:, 1])
-        first = np.searchsorted(self.owner_array, np.arange(len(lines) + 1))
+        first = np.searchsorted(self.owner_array, np.arange(lines + 1))
         #: each line's first segment (and, at ``first[i + 1]``, one past its last)
         self.first: list[int] = first.tolist()
         total = np.concatenate([[0.0], np.cumsum(seg)])
