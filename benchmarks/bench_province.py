@@ -322,6 +322,68 @@ def harbin(args: argparse.Namespace) -> None:
         print_changes(variant, changes(router, city, features, random.Random(args.seed + 1)))
 
 
+def main_router_class() -> Any:
+    """``main``'s whole routing package (``git archive main routing``), importable beside this branch's as
+    ``hazmat._routing_main``: its ``Router`` (the road network of per-arc Python objects) for the side-by-side."""
+    import io
+    import tarfile
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="routing-main-"))
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", "main", "routing"], capture_output=True, check=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(folder, filter="data")
+    spec = importlib.util.spec_from_file_location(
+        "hazmat._routing_main", folder / "routing" / "__init__.py", submodule_search_locations=[str(folder / "routing")]
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return importlib.import_module("hazmat._routing_main.router").Router
+
+
+def harbin_routers(args: argparse.Namespace) -> None:
+    """Harbin with ``main``'s router and this branch's (the network as arrays), side by side: build time, memory,
+    whole requests back to back in alternating rounds, and whether they answer alike."""
+    print("\n== 1b. Harbin centre, main's router and this branch's (the road network as arrays), side by side ==")
+    city = load_city("harbin")
+    graph = road_graph.load(city)
+    main_router = main_router_class()
+    built = {}
+    for name, make in (
+        ("main", lambda: main_router(graph, city)),
+        ("branch", lambda: Router(graph, city)),
+        ("branch, from the cached arrays", lambda: Router(road_graph.load_network(city), city)),
+    ):
+        rss0, t = rss_mb(), time.perf_counter()
+        built[name] = make()
+        print(f"  {name}: router built in {time.perf_counter() - t:.2f} s, +{rss_mb() - rss0:.0f} MiB")
+    routers = {"main": built["main"], "branch": built["branch, from the cached arrays"]}
+    rng = random.Random(args.seed)
+    nodes = [(d["x"], d["y"]) for _, d in graph.nodes(data=True)]
+    features = []
+    for k in range(10):  # as part 1: bench_routes.py's 10 always-active zones
+        cx, cy = rng.choice(nodes)
+        features.append(square(f"bz{k}", cx, cy, rng.uniform(0.003, 0.009)))
+    for r in routers.values():
+        r.set_zones(load_zones(city, r.projection, features))
+    requests = requests_near(routers["branch"], rng, args.pairs, at=f"{DAY}T10:00:00{TZ}")
+    differ = sum(routers["main"].plan(q) != routers["branch"].plan(q) for q in requests)  # and warm both
+    times: dict[str, list[float]] = {"main": [], "branch": []}
+    for _round in range(args.rounds):
+        for name in ("main", "branch") if _round % 2 == 0 else ("branch", "main"):
+            for request in requests:
+                times[name].append(timed(routers[name], request)[0])
+    print(f"  {args.pairs} requests × {args.rounds} rounds, back to back; answers differing: {differ}")
+    print(HEADER)
+    print(row("main (networkx graph, shapely lines per arc)", times["main"]))
+    print(row("this branch (arrays)", times["branch"]))
+    slower = pct(times["branch"], 50) > pct(times["main"], 50) * 1.05
+    print(f"  {'slower' if slower else 'no slower'} than main at p50 (5 % noise allowed)")
+
+
 # --- part 2: the router on a synthetic province graph ---------------------------------------------
 
 
@@ -565,6 +627,8 @@ def main() -> None:
     skip = set(args.skip.split(","))
     if "1" not in skip:
         harbin(args)
+    if "1b" not in skip:
+        harbin_routers(args)
     if "2" not in skip:
         province_router(args)
     if "3" not in skip:
