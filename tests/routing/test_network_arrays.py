@@ -63,3 +63,28 @@ def test_a_router_from_the_cached_arrays_answers_as_one_from_the_graph(chengdu, 
             assert one == other
             routed += one.status == "ok"
     assert routed > 20
+
+
+def test_a_province_sized_snapping_grid_finds_the_same_nearest_points(chengdu_graph, monkeypatch):
+    """Above ``SMALL`` segments the grid is held in arrays, its cells sized to the map: the same nearest points."""
+    from hazmat.routing import snapping
+    from hazmat.routing.network import RoadNetwork
+
+    arrays = NetworkArrays.from_graph(chengdu_graph)
+    city_sized = RoadNetwork(arrays)
+    monkeypatch.setattr(snapping, "SMALL", 0)
+    province_sized = RoadNetwork(arrays)
+    assert isinstance(province_sized.index._cells, snapping._Grid)
+    assert province_sized.index.cell > city_sized.index.cell
+    rng = random.Random(7)
+    (x0, y0), (x1, y1) = city_sized.node_xy.min(axis=0), city_sized.node_xy.max(axis=0)
+    roads = len(city_sized.road_arcs)
+    for _ in range(500):
+        x, y = rng.uniform(x0 - 300, x1 + 300), rng.uniform(y0 - 300, y1 + 300)
+        closed = frozenset(rng.sample(range(roads), 40))
+        one, other = city_sized.index.nearest(x, y, closed), province_sized.index.nearest(x, y, closed)
+        assert one is not None
+        assert other is not None
+        assert other.distance_m == one.distance_m
+        assert (other.x, other.y) == (one.x, one.y) or one.distance_m == 0
+        assert province_sized.index.locate(one.line, 0.4) == city_sized.index.locate(one.line, 0.4)
