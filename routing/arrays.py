@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ import networkx as nx
 import numpy as np
 
 #: bump when the arrays change meaning (an older file is rebuilt from the graph)
-ARRAYS_VERSION = 1
+ARRAYS_VERSION = 2
 #: per-arc values kept as arrays, never in the attribute table
 PER_ARC = frozenset({"geometry", "length", "travel_time", "osmid"})
 
@@ -48,6 +48,9 @@ class NetworkArrays:
     road_of: np.ndarray
     forward: np.ndarray  # the arc runs its road's line from its first vertex
     graph_attrs: dict[str, Any]
+    #: what a road network computes from the rest (projected coordinates, boxes, the snapping grid, the hull),
+    #: saved so a worker reads it instead (``network.with_derived``); empty: computed at start
+    derived: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def arcs(self) -> int:
@@ -125,6 +128,7 @@ class NetworkArrays:
         }  # fmt: skip
         if self.node_ids.dtype != object:
             arrays["node_ids"] = self.node_ids
+        arrays.update({f"derived_{k}": v for k, v in self.derived.items()})
         tmp = path.with_name(path.name + ".tmp")
         with tmp.open("wb") as f:
             np.savez(f, meta=np.frombuffer(meta, dtype=np.uint8), **arrays)
@@ -141,7 +145,8 @@ class NetworkArrays:
             found = {name: f[name] for name in f.files if name != "meta"}
         node_ids = meta["node_ids"] if meta["node_ids"] is not None else found.pop("node_ids")
         found.pop("node_ids", None)
-        return cls(node_ids=node_ids, attrs=meta["attrs"], graph_attrs=meta["graph_attrs"], **found)
+        derived = {k.removeprefix("derived_"): found.pop(k) for k in list(found) if k.startswith("derived_")}
+        return cls(node_ids=node_ids, attrs=meta["attrs"], graph_attrs=meta["graph_attrs"], derived=derived, **found)
 
 
 def _frozen(value: Any) -> Hashable:

@@ -30,6 +30,7 @@ from hazmat.paths import cache_root
 
 from . import pbf, restrictions
 from .arrays import NetworkArrays
+from .network import with_derived
 from .restrictions import osm_water_sources
 
 log = logging.getLogger("hazmat.routing.graph")
@@ -289,7 +290,7 @@ def load(
     with tmp.open("wb") as f:
         pickle.dump(graph, f, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(path)
-    NetworkArrays.from_graph(graph).save(arrays_path(path))
+    with_derived(NetworkArrays.from_graph(graph)).save(arrays_path(path))
     return graph
 
 
@@ -320,6 +321,6 @@ def load_network(
         except (OSError, ValueError, KeyError, pickle.UnpicklingError, EOFError) as exc:
             log.warning("road network arrays unreadable; rebuilding", extra={"cache": str(path), "error": str(exc)})
     graph = load(city, download=download, progress=progress)
-    arrays = NetworkArrays.from_graph(graph)
+    arrays = with_derived(NetworkArrays.from_graph(graph))
     arrays.save(path)
     return arrays

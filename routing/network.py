@@ -212,6 +212,13 @@ class Adjacency:
         return self.arcs[self.start[node] : self.start[node + 1]].tolist()
 
 
+def with_derived(arrays: NetworkArrays) -> NetworkArrays:
+    """The arrays with what a road network computes from them (``hazmat graph build``: a worker then reads it)."""
+    arrays.derived = {}
+    arrays.derived = RoadNetwork(arrays).derived()
+    return arrays
+
+
 def _points(offsets: np.ndarray, arcs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The positions in the flat coordinate array of these arcs' vertices, in order, and each arc's count."""
     first = offsets[arcs]
@@ -229,12 +236,16 @@ class RoadNetwork:
 
     def __init__(self, graph: nx.MultiDiGraph | NetworkArrays) -> None:
         arrays = graph if isinstance(graph, NetworkArrays) else NetworkArrays.from_graph(graph)
+        saved = arrays.derived
         self.graph_attrs = arrays.graph_attrs
         self.xs, self.ys = arrays.lon, arrays.lat
         self.projection = Projection.around(float(np.mean(self.xs)), float(np.mean(self.ys)))
         self.node_ids = arrays.node_ids
-        mx, my = self.projection.forward.transform(self.xs, self.ys)
-        self.node_xy = np.column_stack([mx, my])
+        if "node_xy" in saved:
+            self.node_xy = saved["node_xy"]
+        else:
+            mx, my = self.projection.forward.transform(self.xs, self.ys)
+            self.node_xy = np.column_stack([mx, my])
         self.bounds = (float(self.xs.min()), float(self.ys.min()), float(self.xs.max()), float(self.ys.max()))
         self.tail, self.head = arrays.tail, arrays.head
         self.length = self.length_array = arrays.length
@@ -248,11 +259,15 @@ class RoadNetwork:
         self.all_nodes = np.arange(len(self.node_ids), dtype=np.uint32)
         # arc geometry, lon/lat and in metres (the zone matching and the re-check work there)
         self.offsets, self.coords = arrays.offsets, arrays.coords
-        px, py = self.projection.forward.transform(self.coords[:, 0], self.coords[:, 1])
-        self.metric_coords = np.column_stack([px, py])
+        if "metric_coords" in saved:
+            self.metric_coords = saved["metric_coords"]
+        else:
+            px, py = self.projection.forward.transform(self.coords[:, 0], self.coords[:, 1])
+            self.metric_coords = np.column_stack([px, py])
         self.lonlat = Lines(self.coords, self.offsets)
         self.projected = self.projected_array = Lines(self.metric_coords, self.offsets)
-        self.projected_bounds = _bounds(self.metric_coords, self.offsets)  # (minx, miny, maxx, maxy) per edge
+        #: (minx, miny, maxx, maxy) per edge
+        self.projected_bounds = saved["bounds"] if "bounds" in saved else _bounds(self.metric_coords, self.offsets)
         self.road_of, self.forward = arrays.road_of, arrays.forward
         roads = int(self.road_of.max()) + 1 if len(self.road_of) else 0
         self.road_arcs = Groups(self.road_of, roads)
@@ -264,11 +279,24 @@ class RoadNetwork:
         if back.any():  # reversed in place: position k of a line from its end
             start = np.repeat(self.offsets[firsts], counts)
             points = np.where(np.repeat(back, counts), start + (start + np.repeat(counts, counts) - 1 - points), points)
-        self.index = SegmentIndex.of_points(self.metric_coords[points], owner, roads)
+        self.index = SegmentIndex.of_points(self.metric_coords[points], owner, roads, grid=saved)
         # the map's area: a point beyond it (plus the snap limit) is not on this city's map
-        self.hull = shapely.convex_hull(shapely.multipoints(self.node_xy))
+        if "hull" in saved:
+            self.hull = shapely.from_wkb(saved["hull"].tobytes())
+        else:
+            self.hull = shapely.convex_hull(shapely.multipoints(self.node_xy))
         shapely.prepare(self.hull)
         self.refresh_restricted()
+
+    def derived(self) -> dict[str, np.ndarray]:
+        """What this network computed from its arrays, for :attr:`NetworkArrays.derived` (a worker reads it)."""
+        return {
+            "node_xy": self.node_xy,
+            "metric_coords": self.metric_coords,
+            "bounds": self.projected_bounds,
+            "hull": np.frombuffer(shapely.to_wkb(self.hull), dtype=np.uint8),
+            **self.index.grid_arrays(),
+        }
 
     def tags(self, arc: int) -> dict[str, Any]:
         """The arc's tags and restriction attributes (read only)."""

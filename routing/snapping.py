@@ -50,13 +50,37 @@ class SegmentIndex:
         self._build(xy, owner, len(lines), cell_m)
 
     @classmethod
-    def of_points(cls, xy: np.ndarray, owner: np.ndarray, lines: int, cell_m: float = CELL_M) -> SegmentIndex:
-        """The index of ``lines`` polylines given as their vertices in order (``owner``: each vertex's line)."""
+    def of_points(
+        cls,
+        xy: np.ndarray,
+        owner: np.ndarray,
+        lines: int,
+        cell_m: float = CELL_M,
+        grid: dict[str, np.ndarray] | None = None,
+    ) -> SegmentIndex:
+        """The index of ``lines`` polylines given as their vertices in order (``owner``: each vertex's line).
+
+        ``grid``: the cells of a large index saved before (:meth:`grid_arrays` of the same lines), not filed again.
+        """
         index = cls.__new__(cls)
-        index._build(xy, owner, lines, cell_m)
+        index._build(xy, owner, lines, cell_m, grid)
         return index
 
-    def _build(self, xy: np.ndarray, owner: np.ndarray, lines: int, cell_m: float) -> None:
+    def grid_arrays(self) -> dict[str, np.ndarray]:
+        """A large index's cells, to save (empty for a city's: it is filed in a fraction of a second)."""
+        if not isinstance(self._cells, _Grid):
+            return {}
+        g = self._cells
+        return {
+            "grid_box": np.array([g.x0, g.y0, g.nx, g.ny], dtype=np.int64),
+            "grid_cell": np.array([self.cell]),
+            "grid_start": np.asarray(g.start),
+            "grid_segs": np.asarray(g.segs),
+        }
+
+    def _build(
+        self, xy: np.ndarray, owner: np.ndarray, lines: int, cell_m: float, grid: dict[str, np.ndarray] | None = None
+    ) -> None:
         if not lines:
             msg = "SegmentIndex needs at least one road: build the router from a graph with edges"
             raise ValueError(msg)
@@ -86,10 +110,14 @@ class SegmentIndex:
         self._a, self._d, self._len2 = a, d, len2
         if small:
             self.cell = cell_m
+        elif grid:
+            self.cell = float(grid["grid_cell"][0])
+            self._cells: Any = _Grid.restore(grid["grid_box"].tolist(), grid["grid_start"], grid["grid_segs"])
+            return
         else:  # about one cell per segment over the map's box (a province's roads are sparse next to a city's)
             width, height = np.ptp(xy[:, 0]), np.ptp(xy[:, 1])
             self.cell = max(cell_m, math.sqrt(max(width * height, 1.0) / len(a)))
-        self._cells: Any = self._file(a, b, grid=not small)
+        self._cells = self._file(a, b, grid=not small)
 
     def _file(self, a: np.ndarray, b: np.ndarray, *, grid: bool = False) -> Any:
         """Every cell each segment may cross, one vectorised pass (a superset is fine: still exact).
@@ -201,6 +229,13 @@ class _Grid:
         key = (cx - self.x0) * self.ny + (cy - self.y0)  # ascending: filed by cx, then cy
         self.start = memoryview(np.searchsorted(key, np.arange(self.nx * self.ny + 1)).astype(np.int64))
         self.segs = memoryview(seg.astype(np.int64))
+
+    @classmethod
+    def restore(cls, box: list[int], start: np.ndarray, segs: np.ndarray) -> _Grid:
+        grid = cls.__new__(cls)
+        grid.x0, grid.y0, grid.nx, grid.ny = box
+        grid.start, grid.segs = memoryview(np.ascontiguousarray(start)), memoryview(np.ascontiguousarray(segs))
+        return grid
 
     def get(self, cell: tuple[int, int], default: Any = ()) -> Any:
         x, y = cell[0] - self.x0, cell[1] - self.y0

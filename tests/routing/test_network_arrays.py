@@ -48,6 +48,7 @@ def test_saved_arrays_hold_the_graph_exactly(chengdu_graph, tmp_path):
 def test_a_router_from_the_cached_arrays_answers_as_one_from_the_graph(chengdu, router):
     arrays = road_graph.load_network(chengdu)  # written beside the cached graph (made from it once)
     assert road_graph.arrays_path(road_graph.cache_path(chengdu)).is_file()
+    assert arrays.derived  # the projected geometry and the hull saved: a worker reads them
     compact = Router(arrays, chengdu)
     assert compact._graph is None  # never loaded the networkx graph
     assert compact.net.restricted == router.net.restricted
@@ -65,16 +66,24 @@ def test_a_router_from_the_cached_arrays_answers_as_one_from_the_graph(chengdu, 
     assert routed > 20
 
 
-def test_a_province_sized_snapping_grid_finds_the_same_nearest_points(chengdu_graph, monkeypatch):
-    """Above ``SMALL`` segments the grid is held in arrays, its cells sized to the map: the same nearest points."""
+def test_a_province_sized_snapping_grid_finds_the_same_nearest_points(chengdu_graph, monkeypatch, tmp_path):
+    """Above ``SMALL`` segments the grid is held in arrays, its cells sized to the map: the same nearest points,
+    also when the grid and the projected geometry are read back from the saved arrays instead of computed."""
     from hazmat.routing import snapping
-    from hazmat.routing.network import RoadNetwork
+    from hazmat.routing.network import RoadNetwork, with_derived
 
     arrays = NetworkArrays.from_graph(chengdu_graph)
     city_sized = RoadNetwork(arrays)
     monkeypatch.setattr(snapping, "SMALL", 0)
-    province_sized = RoadNetwork(arrays)
+    with_derived(arrays).save(tmp_path / "net.npz")
+    assert "grid_segs" in arrays.derived
+    loaded = NetworkArrays.load(tmp_path / "net.npz")
+    assert loaded.derived.keys() == arrays.derived.keys()
+    province_sized = RoadNetwork(loaded)
     assert isinstance(province_sized.index._cells, snapping._Grid)
+    assert np.array_equal(province_sized.metric_coords, city_sized.metric_coords)
+    assert np.array_equal(province_sized.projected_bounds, city_sized.projected_bounds)
+    assert province_sized.hull.equals_exact(city_sized.hull, 0.0)
     assert province_sized.index.cell > city_sized.index.cell
     rng = random.Random(7)
     (x0, y0), (x1, y1) = city_sized.node_xy.min(axis=0), city_sized.node_xy.max(axis=0)
