@@ -193,12 +193,15 @@ class Metrics:
         self.threads = threads
         #: above this share of the arcs changed, a state change customises in full (0: always in full)
         self.partial_share = PARTIAL_SHARE
+        started = time.perf_counter()
         self._cch = topology(net.tail, net.head, net.xs, net.ys, cache)
         self._weights = {
             "time": np.maximum(1, np.round(net.time_array * 1000)).astype(np.uint32),  # ms
             "distance": np.maximum(1, np.round(net.length_array * 1000)).astype(np.uint32),  # mm
         }
         self._reverse = topology(net.head, net.tail, net.xs, net.ys, cache)
+        #: seconds the two topologies took to load (or build): what the benchmark reports of a worker start
+        self.loaded_s = time.perf_counter() - started
         self._to_target: dict[str, Any] = {}
         self._classes: OrderedDict[tuple[str, ClassKey], _Class] = OrderedDict()
         #: customisations done (``full``, ``partial``) and arcs re-weighted partially: what the benchmark reports
