@@ -212,6 +212,8 @@ class Metrics:
         self._lock = threading.Lock()
         self._growing: set[tuple[str, ClassKey]] = set()
         self._warming: list[threading.Thread] = []
+        #: classes warming in the background: set when their first metric is there
+        self._pending: dict[tuple[str, ClassKey], threading.Event] = {}
 
     def clear(self) -> None:
         """Forget every metric (the map's restrictions changed: the classes' base weights are stale)."""
@@ -277,7 +279,11 @@ class Metrics:
             with self._lock:
                 klass = self._class(kind, closed)
             if klass.size() == 0:
-                jobs.append(lambda klass=klass: self._add_spare(klass))
+                if wait:
+                    jobs.append(lambda klass=klass: self._add_spare(klass))
+                else:  # a request of this class meanwhile waits for it rather than customise a second one
+                    done = self._pending[(kind, closed)] = threading.Event()
+                    jobs.append(lambda klass=klass, done=done: self._add_spare(klass, done))
         jobs += [lambda kind=kind: self.potential_metric(kind) for kind in potentials]
 
         def run() -> None:
@@ -291,10 +297,14 @@ class Metrics:
             self._warming.append(worker)
             worker.start()
 
-    def _add_spare(self, klass: _Class) -> None:
-        slot = _Slot(self._customised(klass.base), None, np.empty(0, dtype=np.int64))
-        with self._lock:
-            klass.spares.append(slot)
+    def _add_spare(self, klass: _Class, done: threading.Event | None = None) -> None:
+        try:
+            slot = _Slot(self._customised(klass.base), None, np.empty(0, dtype=np.int64))
+            with self._lock:
+                klass.spares.append(slot)
+        finally:
+            if done is not None:
+                done.set()
 
     def get(
         self,
@@ -306,8 +316,13 @@ class Metrics:
         """The metric of load class ``closed`` (the arcs the map closes) in ``state``.
 
         ``closing`` gives the arcs the state closes on top of the class (the zones closed at
-        departure, less what passes open), asked only when the state is not in the pool.
+        departure, less what passes open), asked only when the state is not in the pool. A class
+        being warmed in the background (:meth:`warm` with ``wait=False``) is waited for.
         """
+        pending = self._pending.get((kind, closed))
+        if pending is not None:
+            pending.wait()
+            self._pending.pop((kind, closed), None)
         with self._lock:
             klass = self._class(kind, closed)
             slot = klass.pool.get(state)

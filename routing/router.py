@@ -128,19 +128,23 @@ class Router:
             self._graph = load(self.city)
         return self._graph
 
-    def warm(self, codes: Iterable[str] | None = None, *, wait: bool = True) -> None:
+    def warm(self, codes: Iterable[str] | None = None, *, wait: bool = True, lazy_classes: bool = False) -> None:
         """Customise at worker start what requests need first (a province's metric takes seconds).
 
         The unrestricted metric (every request's first search) and the load classes of loads with
         these tunnel codes (default: the city's default code) and no class-specific closures, then,
         in the background, the time-dependent search's potentials. Other classes are customised on
-        their first request.
+        their first request. ``lazy_classes``: the classes in the background too, after the
+        unrestricted metric (a province worker answers after one customisation, not two; a request
+        that needs a class before it is there waits for it).
         """
         codes = [self.city.rules.tunnel_codes.default] if codes is None else list(codes)
-        classes = [("time", frozenset())]
-        for code in codes:
-            classes.append(("time", self._static_blocked(Load(frozenset(), frozenset(), code))))
-        self.metrics.warm(classes, wait=wait)
+        classes = [("time", self._static_blocked(Load(frozenset(), frozenset(), code))) for code in codes]
+        if lazy_classes:
+            self.metrics.warm([("time", frozenset())], wait=wait)
+            self.metrics.warm(classes, potentials=["time"], wait=False)
+            return
+        self.metrics.warm([("time", frozenset()), *classes], wait=wait)
         self.metrics.warm([], potentials=["time"], wait=False)
 
     def city_zone_features(self) -> list[ZoneFeature | RoadFeature]:

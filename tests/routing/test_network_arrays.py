@@ -97,3 +97,21 @@ def test_a_province_sized_snapping_grid_finds_the_same_nearest_points(chengdu_gr
         assert other.distance_m == one.distance_m
         assert (other.x, other.y) == (one.x, one.y) or one.distance_m == 0
         assert province_sized.index.locate(one.line, 0.4) == city_sized.index.locate(one.line, 0.4)
+
+
+def test_load_classes_warmed_in_the_background_are_waited_for_not_customised_twice(chengdu, chengdu_graph):
+    """``Router.warm(lazy_classes=True)``: ready after the unrestricted metric; a request of a class still warming
+    waits for it, and gets the answer an eagerly warmed router gives, with as many customisations."""
+    from tests.routing.test_router import node_lonlat
+
+    eager, lazy = Router(chengdu_graph, chengdu, zones=[]), Router(chengdu_graph, chengdu, zones=[])
+    eager.warm(["C", "D"])
+    assert eager.metrics.settle()
+    lazy.warm(["C", "D"], lazy_classes=True)
+    code_c = request(node_lonlat(lazy, 10), node_lonlat(lazy, 1500), un="UN1005", hazard_class="2.3")
+    found = lazy.plan(code_c)  # at once: the class may still be warming
+    assert lazy.metrics.settle()
+    assert found.status == "ok"
+    assert found == eager.plan(code_c)
+    assert len(lazy.metrics) == len(eager.metrics) == 3  # unrestricted, and one class per code
+    assert lazy.metrics.counts == eager.metrics.counts
