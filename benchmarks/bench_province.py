@@ -101,6 +101,7 @@ class MainMetrics:
         assert spec is not None
         module = importlib.util.module_from_spec(spec)
         module.__package__ = "hazmat.routing"
+        sys.modules[spec.name] = module  # dataclasses look their module up
         exec(compile(source, "main:routing/metrics.py", "exec"), module.__dict__)
         self.old = module.Metrics(net)
 

@@ -103,17 +103,28 @@ class Snap:
         return out
 
 
+#: up to this many arcs (a city) the network keeps each arc's line and rounded vertices made
+SMALL_ARCS = 200_000
+
+
 class Lines:
     """Arc geometries made on demand from one flat coordinate array: ``lines[i]`` a LineString, ``lines[arcs]`` an
     array of them (what the zone matching and the re-check hand to shapely), never one object per arc held."""
 
     def __init__(self, coords: np.ndarray, offsets: np.ndarray) -> None:
         self.coords, self.offsets = coords, offsets
+        self.held: np.ndarray | None = None
+
+    def hold(self) -> None:
+        """Make every line once and keep them (a city's few thousand: no line made per request)."""
+        self.held = self[np.arange(len(self))]
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
     def __getitem__(self, i: Any) -> Any:
+        if self.held is not None:
+            return self.held[i]
         if isinstance(i, int | np.integer):
             i = int(i) + (len(self) if i < 0 else 0)
             return LineString(self.coords[self.offsets[i] : self.offsets[i + 1]])
@@ -124,6 +135,9 @@ class Lines:
         return shapely.linestrings(self.coords[points], indices=np.repeat(np.arange(len(arcs)), counts))
 
     def __iter__(self) -> Iterator[LineString]:
+        if self.held is not None:
+            yield from self.held
+            return
         for first in range(0, len(self), 65536):
             yield from self[np.arange(first, min(len(self), first + 65536))]
 
@@ -267,6 +281,16 @@ class RoadNetwork:
         self.lonlat = Lines(self.coords, self.offsets)
         self.projected = self.projected_array = Lines(self.metric_coords, self.offsets)
         #: (minx, miny, maxx, maxy) per edge
+        #: a city's arcs keep their lines and rounded lon/lat vertices made (as fast per request as per-arc objects
+        #: are); a province's are made per use
+        self.small = len(self.head) <= SMALL_ARCS
+        self._lonlat_xy: list[list[tuple[float, float]]] = []
+        if self.small:
+            self.lonlat.hold()
+            self.projected.hold()
+            flat = [(x, y) for x, y in np.round(self.coords, 7).tolist()]
+            bounds = self.offsets.tolist()
+            self._lonlat_xy = [flat[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
         self.projected_bounds = saved["bounds"] if "bounds" in saved else _bounds(self.metric_coords, self.offsets)
         self.road_of, self.forward = arrays.road_of, arrays.forward
         roads = int(self.road_of.max()) + 1 if len(self.road_of) else 0
@@ -376,6 +400,8 @@ class RoadNetwork:
 
     def lonlat_coords(self, arc: int) -> list[tuple[float, float]]:
         """The arc's lon/lat vertices, rounded to 7 decimals (≈ 1 cm: what the answer carries)."""
+        if self.small:
+            return self._lonlat_xy[arc]  # shared: callers copy before they change it
         a, b = self.offsets[arc], self.offsets[arc + 1]
         return [(x, y) for x, y in np.round(self.coords[a:b], 7).tolist()]
 
@@ -401,7 +427,7 @@ class RoadNetwork:
         else:
             coords = self.lonlat_coords(arc)
         if lo <= 0.0 and hi >= 1.0:
-            return coords
+            return list(coords)
 
         def at(f: float) -> tuple[int, tuple[float, float]]:
             k, t = self._locate(arc, f)
@@ -456,9 +482,15 @@ class RoadNetwork:
         if not found.edges:
             return [at, at]
         last = len(found.edges) - 1
+        if self.small:
+            joined: list[tuple[float, float]] = []
+            for k, i in enumerate(found.edges):
+                part = self._lonlat_xy[i] if 0 < k < last else self.part(i, *found.span(k))
+                joined += part[1:] if joined and joined[-1] == part[0] else part  # consecutive edges share a node
+            return joined
         points, counts = _points(self.offsets, np.asarray(found.edges, dtype=np.int64))
         flat = [(x, y) for x, y in np.round(self.coords[points], 7).tolist()]  # every vertex, rounded in one go
-        joined: list[tuple[float, float]] = []
+        joined = []
         first = 0
         for k, (i, n) in enumerate(zip(found.edges, counts.tolist(), strict=True)):
             part = flat[first : first + n] if 0 < k < last else self.part(i, *found.span(k))

@@ -45,11 +45,17 @@ def test_saved_arrays_hold_the_graph_exactly(chengdu_graph, tmp_path):
             assert loaded.coords[loaded.offsets[i] : loaded.offsets[i + 1]].tolist() == [list(p) for p in geom.coords]
 
 
-def test_a_router_from_the_cached_arrays_answers_as_one_from_the_graph(chengdu, router):
+def test_a_router_from_the_cached_arrays_answers_as_one_from_the_graph(chengdu, router, monkeypatch):
+    """Also when it makes every line and vertex list per use, as a province's network does."""
+    from hazmat.routing import network
+
     arrays = road_graph.load_network(chengdu)  # written beside the cached graph (made from it once)
     assert road_graph.arrays_path(road_graph.cache_path(chengdu)).is_file()
     assert arrays.derived  # the projected geometry and the hull saved: a worker reads them
+    monkeypatch.setattr(network, "SMALL_ARCS", 0)
     compact = Router(arrays, chengdu)
+    assert not compact.net.small
+    assert router.net.small
     assert compact._graph is None  # never loaded the networkx graph
     assert compact.net.restricted == router.net.restricted
     assert compact.zone_edges == router.zone_edges
