@@ -91,7 +91,7 @@ HEADER = f"  {'':52}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}"
 
 
 class MainMetrics:
-    """``main``'s metrics (one per closed-edge set, customised in full), behind this branch's interface."""
+    """``main``'s metrics behind this branch's interface (before issue #18's pools: one per closed-edge set)."""
 
     def __init__(self, net: Any) -> None:
         source = subprocess.run(
@@ -104,11 +104,18 @@ class MainMetrics:
         sys.modules[spec.name] = module  # dataclasses look their module up
         exec(compile(source, "main:routing/metrics.py", "exec"), module.__dict__)
         self.old = module.Metrics(net)
+        #: main has the pools already (part 1 of the issue merged): the same interface, passed through
+        self.pools = hasattr(self.old, "forget_states")
 
     def get(
         self, kind: str, closed: frozenset[int], state: Hashable, closing: Callable[[], frozenset[int]] = frozenset
     ):
+        if self.pools:
+            return self.old.get(kind, closed, state, closing)
         return self.old.get(kind, (closed, state), lambda: closed | closing())
+
+    def __getattr__(self, name: str) -> Any:  # counts, settle …: main's own
+        return getattr(self.old, name)
 
     def potentials(self, targets: Any, kind: str) -> list[float]:
         return self.old.potentials(targets, kind)
@@ -117,7 +124,10 @@ class MainMetrics:
         self.old.clear()
 
     def forget_states(self) -> None:
-        self.old.clear()  # main dropped every metric when the zones changed
+        if self.pools:
+            self.old.forget_states()
+        else:
+            self.old.clear()  # main before the pools dropped every metric when the zones changed
 
 
 # --- zones and requests on a router ------------------------------------------------------------
@@ -310,8 +320,8 @@ def harbin(args: argparse.Namespace) -> None:
                 times[variant].append(timed(router, request)[0])
     print(f"\n{args.pairs} requests × {args.rounds} rounds, back to back, 10 active zones, optimize=time")
     print(HEADER)
-    print(row("main (one metric per closed set, full customisation)", times["main"]))
-    print(row("this branch (pool per load class, partial)", times["branch"]))
+    print(row("main's metrics", times["main"]))
+    print(row("this branch's metrics", times["branch"]))
     meets = pct(times["branch"], 50) <= 1 and pct(times["branch"], 95) <= 3
     slower = pct(times["branch"], 50) > pct(times["main"], 50) * 1.05
     print(

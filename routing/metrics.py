@@ -319,7 +319,7 @@ class Metrics:
         departure, less what passes open), asked only when the state is not in the pool. A class
         being warmed in the background (:meth:`warm` with ``wait=False``) is waited for.
         """
-        pending = self._pending.get((kind, closed))
+        pending = self._pending.get((kind, closed)) if self._pending else None
         if pending is not None:
             pending.wait()
             self._pending.pop((kind, closed), None)
