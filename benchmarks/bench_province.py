@@ -43,7 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_province_graph import ProvinceArrays, as_graph, province_arrays  # noqa: E402
+from bench_province_graph import ProvinceArrays, network_arrays, province_arrays  # noqa: E402
 from bench_routes import JITTER, _body  # noqa: E402
 
 from hazmat.cityconfig import ZoneFeature, load_city  # noqa: E402
@@ -52,7 +52,9 @@ from hazmat.paths import cache_root  # noqa: E402
 from hazmat.routing import graph as road_graph  # noqa: E402
 from hazmat.routing import metrics as metrics_module  # noqa: E402
 from hazmat.routing import tdsearch  # noqa: E402
+from hazmat.routing.arrays import NetworkArrays  # noqa: E402
 from hazmat.routing.metrics import INF, Metrics  # noqa: E402
+from hazmat.routing.network import with_derived  # noqa: E402
 from hazmat.routing.policy import Load  # noqa: E402
 from hazmat.routing.router import Router  # noqa: E402
 from hazmat.routing.zones import load_zones  # noqa: E402
@@ -89,7 +91,7 @@ HEADER = f"  {'':52}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}"
 
 
 class MainMetrics:
-    """``main``'s metrics (one per closed-edge set, customised in full), behind this branch's interface."""
+    """``main``'s metrics behind this branch's interface (before issue #18's pools: one per closed-edge set)."""
 
     def __init__(self, net: Any) -> None:
         source = subprocess.run(
@@ -99,13 +101,21 @@ class MainMetrics:
         assert spec is not None
         module = importlib.util.module_from_spec(spec)
         module.__package__ = "hazmat.routing"
+        sys.modules[spec.name] = module  # dataclasses look their module up
         exec(compile(source, "main:routing/metrics.py", "exec"), module.__dict__)
         self.old = module.Metrics(net)
+        #: main has the pools already (part 1 of the issue merged): the same interface, passed through
+        self.pools = hasattr(self.old, "forget_states")
 
     def get(
         self, kind: str, closed: frozenset[int], state: Hashable, closing: Callable[[], frozenset[int]] = frozenset
     ):
+        if self.pools:
+            return self.old.get(kind, closed, state, closing)
         return self.old.get(kind, (closed, state), lambda: closed | closing())
+
+    def __getattr__(self, name: str) -> Any:  # counts, settle …: main's own
+        return getattr(self.old, name)
 
     def potentials(self, targets: Any, kind: str) -> list[float]:
         return self.old.potentials(targets, kind)
@@ -114,7 +124,10 @@ class MainMetrics:
         self.old.clear()
 
     def forget_states(self) -> None:
-        self.old.clear()  # main dropped every metric when the zones changed
+        if self.pools:
+            self.old.forget_states()
+        else:
+            self.old.clear()  # main before the pools dropped every metric when the zones changed
 
 
 # --- zones and requests on a router ------------------------------------------------------------
@@ -307,8 +320,8 @@ def harbin(args: argparse.Namespace) -> None:
                 times[variant].append(timed(router, request)[0])
     print(f"\n{args.pairs} requests × {args.rounds} rounds, back to back, 10 active zones, optimize=time")
     print(HEADER)
-    print(row("main (one metric per closed set, full customisation)", times["main"]))
-    print(row("this branch (pool per load class, partial)", times["branch"]))
+    print(row("main's metrics", times["main"]))
+    print(row("this branch's metrics", times["branch"]))
     meets = pct(times["branch"], 50) <= 1 and pct(times["branch"], 95) <= 3
     slower = pct(times["branch"], 50) > pct(times["main"], 50) * 1.05
     print(
@@ -321,49 +334,145 @@ def harbin(args: argparse.Namespace) -> None:
         print_changes(variant, changes(router, city, features, random.Random(args.seed + 1)))
 
 
+def main_router_class() -> Any:
+    """``main``'s whole routing package (``git archive main routing``), importable beside this branch's as
+    ``hazmat._routing_main``: its ``Router`` (the road network of per-arc Python objects) for the side-by-side."""
+    import io
+    import tarfile
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="routing-main-"))
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", "main", "routing"], capture_output=True, check=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(folder, filter="data")
+    spec = importlib.util.spec_from_file_location(
+        "hazmat._routing_main", folder / "routing" / "__init__.py", submodule_search_locations=[str(folder / "routing")]
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return importlib.import_module("hazmat._routing_main.router").Router
+
+
+def harbin_routers(args: argparse.Namespace) -> None:
+    """Harbin with ``main``'s router and this branch's (the network as arrays), side by side: build time, memory,
+    whole requests back to back in alternating rounds, and whether they answer alike."""
+    print("\n== 1b. Harbin centre, main's router and this branch's (the road network as arrays), side by side ==")
+    city = load_city("harbin")
+    graph = road_graph.load(city)
+    main_router = main_router_class()
+    built = {}
+    for name, make in (
+        ("main", lambda: main_router(graph, city)),
+        ("branch", lambda: Router(graph, city)),
+        ("branch, from the cached arrays", lambda: Router(road_graph.load_network(city), city)),
+    ):
+        rss0, t = rss_mb(), time.perf_counter()
+        built[name] = make()
+        print(f"  {name}: router built in {time.perf_counter() - t:.2f} s, +{rss_mb() - rss0:.0f} MiB")
+    routers = {"main": built["main"], "branch": built["branch, from the cached arrays"]}
+    rng = random.Random(args.seed)
+    nodes = [(d["x"], d["y"]) for _, d in graph.nodes(data=True)]
+    features = []
+    for k in range(10):  # as part 1: bench_routes.py's 10 always-active zones
+        cx, cy = rng.choice(nodes)
+        features.append(square(f"bz{k}", cx, cy, rng.uniform(0.003, 0.009)))
+    for r in routers.values():
+        r.set_zones(load_zones(city, r.projection, features))
+    requests = requests_near(routers["branch"], rng, args.pairs, at=f"{DAY}T10:00:00{TZ}")
+    differ = sum(routers["main"].plan(q) != routers["branch"].plan(q) for q in requests)  # and warm both
+    times: dict[str, list[float]] = {"main": [], "branch": []}
+    for _round in range(args.rounds):
+        for name in ("main", "branch") if _round % 2 == 0 else ("branch", "main"):
+            for request in requests:
+                times[name].append(timed(routers[name], request)[0])
+    print(f"  {args.pairs} requests × {args.rounds} rounds, back to back; answers differing: {differ}")
+    print(HEADER)
+    print(row("main (networkx graph, shapely lines per arc)", times["main"]))
+    print(row("this branch (arrays)", times["branch"]))
+    slower = pct(times["branch"], 50) > pct(times["main"], 50) * 1.05
+    print(f"  {'slower' if slower else 'no slower'} than main at p50 (5 % noise allowed)")
+
+
 # --- part 2: the router on a synthetic province graph ---------------------------------------------
 
 
-def province_zones(arrays: ProvinceArrays, rng: random.Random, count: int) -> list[ZoneFeature]:
+def province_zones(lon: np.ndarray, lat: np.ndarray, rng: random.Random, count: int) -> list[ZoneFeature]:
     """``count`` square zones 1.5–3 km across scattered over the graph; one in three with a daytime window."""
     out = []
     for k in range(count):
-        i = rng.randrange(arrays.nodes)
+        i = rng.randrange(len(lon))
         half = rng.uniform(0.007, 0.014)
         windows = [{"start": "07:00", "end": "21:00"}] if k % 3 == 0 else None
-        out.append(square(f"pz{k}", float(arrays.lon[i]), float(arrays.lat[i]), half, windows))
+        out.append(square(f"pz{k}", float(lon[i]), float(lat[i]), half, windows))
     return out
 
 
 def province_router(args: argparse.Namespace) -> None:
+    """Build once what ``hazmat graph build`` caches (the network's arrays, the two topologies), then start a
+    worker from them in a fresh process: its start, memory and requests are what a deployment sees."""
     n = args.router_nodes
-    print(f"\n== 2. the router on a synthetic province graph of {n:,} nodes (whole requests) ==")
+    print(f"\n== 2. the router on a synthetic province graph of {n:,} nodes (a worker from the cache) ==")
+    path = cache_root() / "graphs" / f"bench-province-{n}-{args.seed}.npz"
+    try:
+        fresh = path.is_file() and bool(NetworkArrays.load(path).derived)
+    except ValueError:  # written by an older version of the arrays
+        fresh = False
+    if not fresh:
+        t = time.perf_counter()
+        arrays = province_arrays(n, seed=args.seed)
+        net = with_derived(network_arrays(arrays))
+        del arrays
+        made = time.perf_counter() - t
+        path.parent.mkdir(parents=True, exist_ok=True)
+        net.save(path)
+        t = time.perf_counter()
+        cache = cache_root() / "cch"
+        metrics_module.topology(net.tail, net.head, net.lon, net.lat, cache)
+        metrics_module.topology(net.head, net.tail, net.lon, net.lat, cache)
+        print(
+            f"cache written once (as `hazmat graph build` does): arrays {made:.0f} s "
+            f"({path.stat().st_size / 2**20:.0f} MiB), topologies {time.perf_counter() - t:.0f} s"
+        )
+        del net
+    command = [sys.executable, __file__, "--worker", str(path), "--requests", str(args.requests)]
+    subprocess.run([*command, "--seed", str(args.seed)], check=True)
+
+
+def province_worker(args: argparse.Namespace) -> None:
+    """A worker's life on the cached province network: start (arrays, topologies, zones, the metrics of
+    ``Router.warm``), memory, whole requests, the first request after a zone change and with a new pass."""
+    import gc
+
     city = load_city("harbin")
     rng = random.Random(args.seed)
-    arrays = province_arrays(n, seed=args.seed)
     rss0 = rss_mb()
+    start = time.perf_counter()
+    net = NetworkArrays.load(Path(args.worker))
+    t_load = time.perf_counter() - start
+    features = province_zones(net.lon, net.lat, rng, max(10, len(net.lon) // 5000))
     t = time.perf_counter()
-    graph = as_graph(arrays)
-    t_graph = time.perf_counter() - t
-    rss1 = rss_mb()
-    features = province_zones(arrays, rng, max(10, n // 5000))
-    t = time.perf_counter()
-    metrics_module.prepare(graph)  # what `hazmat graph build` does once
-    print(f"search topologies built and saved (graph build, once): {time.perf_counter() - t:.1f} s")
-    rss1 = rss_mb()
-    t = time.perf_counter()
-    router = Router(graph, city, zones=features)
+    router = Router(net, city, zones=features)
     t_router = time.perf_counter() - t
-    rss2 = rss_mb()
-    per_arc = (rss2 - rss1) * 1024 / arrays.arcs
+    t_topologies = router.metrics.loaded_s
+    t = time.perf_counter()
+    # the unrestricted metric now; the default load class's (and the potentials) in the background
+    router.warm(lazy_classes=True)
+    t_free = time.perf_counter() - t
+    ready = time.perf_counter() - start
+    router.metrics.settle()
+    t_class = time.perf_counter() - start - ready
+    del net
+    gc.collect()
+    rss1 = rss_mb()
     print(
-        f"{arrays.nodes:,} nodes, {arrays.arcs:,} arcs, {len(features)} zones; networkx graph {t_graph:.1f} s "
-        f"(+{rss1 - rss0:.0f} MiB); router ready in {t_router:.1f} s (+{rss2 - rss1:.0f} MiB, {per_arc:.2f} KiB per arc)"
-    )
-    scale = 3_430_000 / arrays.arcs
-    print(
-        f"  at 3.43M arcs (1M nodes) by proportion: graph + router {(rss2 - rss0) * scale / 1024:.1f} GiB, "
-        f"built in {(t_graph + t_router) * scale:.0f} s"
+        f"{len(router.net.node_ids):,} nodes, {len(router.net.head):,} arcs, {len(features)} zones: worker ready in "
+        f"{ready:.1f} s (arrays loaded {t_load:.1f} s; router {t_router:.1f} s, of which the two topologies "
+        f"{t_topologies:.1f} s; unrestricted metric {t_free:.1f} s); the default load class's metric and the "
+        f"potentials {t_class:.1f} s after, in the background; +{rss1 - rss0:.0f} MiB "
+        f"({(rss1 - rss0) * 1024 / len(router.net.head):.2f} KiB per arc), {rss1:.0f} MiB resident"
     )
     requests = requests_near(router, rng, args.requests, at=f"{DAY}T10:00:00{TZ}")
     for request in requests[:20]:
@@ -373,7 +482,6 @@ def province_router(args: argparse.Namespace) -> None:
     print(row("whole request, back to back (10:00, zones active)", warm))
     print_changes("province", changes(router, city, features[:8], random.Random(args.seed + 2)))
     print(f"  memory now {rss_mb():.0f} MiB, peak {peak_mb():.0f} MiB")
-    del router, graph
 
 
 # --- part 3: the CCH at a million nodes -------------------------------------------------------------
@@ -532,10 +640,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip", default="", help="parts to skip, e.g. 1,2")
+    parser.add_argument("--worker", default="", help=argparse.SUPPRESS)  # part 2's worker process
     args = parser.parse_args()
+    if args.worker:
+        province_worker(args)
+        return
     skip = set(args.skip.split(","))
     if "1" not in skip:
         harbin(args)
+    if "1b" not in skip:
+        harbin_routers(args)
     if "2" not in skip:
         province_router(args)
     if "3" not in skip:

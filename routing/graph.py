@@ -29,6 +29,8 @@ from hazmat.cityconfig import City
 from hazmat.paths import cache_root
 
 from . import pbf, restrictions
+from .arrays import NetworkArrays
+from .network import with_derived
 from .restrictions import osm_water_sources
 
 log = logging.getLogger("hazmat.routing.graph")
@@ -288,4 +290,37 @@ def load(
     with tmp.open("wb") as f:
         pickle.dump(graph, f, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(path)
+    with_derived(NetworkArrays.from_graph(graph)).save(arrays_path(path))
     return graph
+
+
+def arrays_path(graph_path: Path) -> Path:
+    """The road network's arrays beside the pickled graph (same name, ``.npz``)."""
+    return graph_path.with_suffix(".npz")
+
+
+def load_network(
+    city: City,
+    *,
+    download: bool = False,
+    progress: Callable[[str, float], None] | None = None,
+) -> NetworkArrays:
+    """The road network's arrays (what a worker's router needs), without the networkx graph when they are cached.
+
+    Written by :func:`load` beside the graph (``hazmat graph build``); a graph cached before
+    the arrays existed has them made from it once. Same provenance check as :func:`load`.
+    """
+    expected = provenance(city)
+    path = arrays_path(cache_path(city, expected))
+    if path.is_file():
+        try:
+            arrays = NetworkArrays.load(path)
+            if arrays.graph_attrs.get("provenance") == expected:
+                return arrays
+            log.info("road network arrays are stale; rebuilding", extra={"cache": str(path)})
+        except (OSError, ValueError, KeyError, pickle.UnpicklingError, EOFError) as exc:
+            log.warning("road network arrays unreadable; rebuilding", extra={"cache": str(path), "error": str(exc)})
+    graph = load(city, download=download, progress=progress)
+    arrays = with_derived(NetworkArrays.from_graph(graph))
+    arrays.save(path)
+    return arrays

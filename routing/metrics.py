@@ -76,8 +76,10 @@ def _digest(*arrays: np.ndarray) -> str:
 
 def topology_cache(graph: Any) -> Path | None:
     """Where a graph's topologies are saved: beside the cached road graphs, for a graph built from a source
-    (one with a provenance); a graph made in memory (tests) is not cached."""
-    return cache_root() / "cch" if graph.graph.get("provenance") else None
+    (one with a provenance); a graph made in memory (tests) is not cached. ``graph``: the networkx graph
+    or its attributes (``graph.graph``, what the road network's arrays keep)."""
+    attrs = graph if isinstance(graph, dict) else graph.graph
+    return cache_root() / "cch" if attrs.get("provenance") else None
 
 
 def _arrays(
@@ -191,12 +193,15 @@ class Metrics:
         self.threads = threads
         #: above this share of the arcs changed, a state change customises in full (0: always in full)
         self.partial_share = PARTIAL_SHARE
+        started = time.perf_counter()
         self._cch = topology(net.tail, net.head, net.xs, net.ys, cache)
         self._weights = {
             "time": np.maximum(1, np.round(net.time_array * 1000)).astype(np.uint32),  # ms
             "distance": np.maximum(1, np.round(net.length_array * 1000)).astype(np.uint32),  # mm
         }
         self._reverse = topology(net.head, net.tail, net.xs, net.ys, cache)
+        #: seconds the two topologies took to load (or build): what the benchmark reports of a worker start
+        self.loaded_s = time.perf_counter() - started
         self._to_target: dict[str, Any] = {}
         self._classes: OrderedDict[tuple[str, ClassKey], _Class] = OrderedDict()
         #: customisations done (``full``, ``partial``) and arcs re-weighted partially: what the benchmark reports
@@ -207,6 +212,8 @@ class Metrics:
         self._lock = threading.Lock()
         self._growing: set[tuple[str, ClassKey]] = set()
         self._warming: list[threading.Thread] = []
+        #: classes warming in the background: set when their first metric is there
+        self._pending: dict[tuple[str, ClassKey], threading.Event] = {}
 
     def clear(self) -> None:
         """Forget every metric (the map's restrictions changed: the classes' base weights are stale)."""
@@ -272,7 +279,11 @@ class Metrics:
             with self._lock:
                 klass = self._class(kind, closed)
             if klass.size() == 0:
-                jobs.append(lambda klass=klass: self._add_spare(klass))
+                if wait:
+                    jobs.append(lambda klass=klass: self._add_spare(klass))
+                else:  # a request of this class meanwhile waits for it rather than customise a second one
+                    done = self._pending[(kind, closed)] = threading.Event()
+                    jobs.append(lambda klass=klass, done=done: self._add_spare(klass, done))
         jobs += [lambda kind=kind: self.potential_metric(kind) for kind in potentials]
 
         def run() -> None:
@@ -286,10 +297,14 @@ class Metrics:
             self._warming.append(worker)
             worker.start()
 
-    def _add_spare(self, klass: _Class) -> None:
-        slot = _Slot(self._customised(klass.base), None, np.empty(0, dtype=np.int64))
-        with self._lock:
-            klass.spares.append(slot)
+    def _add_spare(self, klass: _Class, done: threading.Event | None = None) -> None:
+        try:
+            slot = _Slot(self._customised(klass.base), None, np.empty(0, dtype=np.int64))
+            with self._lock:
+                klass.spares.append(slot)
+        finally:
+            if done is not None:
+                done.set()
 
     def get(
         self,
@@ -301,8 +316,13 @@ class Metrics:
         """The metric of load class ``closed`` (the arcs the map closes) in ``state``.
 
         ``closing`` gives the arcs the state closes on top of the class (the zones closed at
-        departure, less what passes open), asked only when the state is not in the pool.
+        departure, less what passes open), asked only when the state is not in the pool. A class
+        being warmed in the background (:meth:`warm` with ``wait=False``) is waited for.
         """
+        pending = self._pending.get((kind, closed)) if self._pending else None
+        if pending is not None:
+            pending.wait()
+            self._pending.pop((kind, closed), None)
         with self._lock:
             klass = self._class(kind, closed)
             slot = klass.pool.get(state)

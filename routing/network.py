@@ -13,7 +13,7 @@ records how much of its first and last arcs it drives.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -21,9 +21,10 @@ import networkx as nx
 import numpy as np
 import shapely
 from shapely.geometry import LineString
+from shapely.geometry.base import BaseGeometry
 
+from .arrays import NetworkArrays
 from .geo import Projection
-from .graph import edge_geometry
 from .policy import restricted
 from .snapping import SegmentIndex
 
@@ -78,11 +79,11 @@ class Snap:
         out: list[End] = []
         for arc, f in self.on:
             if f >= 1.0:
-                end = End(net.head[arc])
+                end = End(int(net.head[arc]))
             elif f <= 0.0:
-                end = End(net.tail[arc])
+                end = End(int(net.tail[arc]))
             else:
-                end = End(net.head[arc], arc, f, 1.0)
+                end = End(int(net.head[arc]), arc, f, 1.0)
             if end not in out:  # the point on a node: every arc gives the node
                 out.append(end)
         return out
@@ -92,85 +93,272 @@ class Snap:
         out: list[End] = []
         for arc, f in self.on:
             if f <= 0.0:
-                end = End(net.tail[arc])
+                end = End(int(net.tail[arc]))
             elif f >= 1.0:
-                end = End(net.head[arc])
+                end = End(int(net.head[arc]))
             else:
-                end = End(net.tail[arc], arc, 0.0, f)
+                end = End(int(net.tail[arc]), arc, 0.0, f)
             if end not in out:
                 out.append(end)
         return out
 
 
-class RoadNetwork:
-    def __init__(self, graph: nx.MultiDiGraph) -> None:
+#: up to this many arcs (a city) the network keeps each arc's line and rounded vertices made
+SMALL_ARCS = 200_000
+
+
+class Lines:
+    """Arc geometries made on demand from one flat coordinate array: ``lines[i]`` a LineString, ``lines[arcs]`` an
+    array of them (what the zone matching and the re-check hand to shapely), never one object per arc held."""
+
+    def __init__(self, coords: np.ndarray, offsets: np.ndarray) -> None:
+        self.coords, self.offsets = coords, offsets
+        self.held: np.ndarray | None = None
+
+    def hold(self) -> None:
+        """Make every line once and keep them (a city's few thousand: no line made per request)."""
+        self.held = self[np.arange(len(self))]
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: Any) -> Any:
+        if self.held is not None:
+            return self.held[i]
+        if isinstance(i, int | np.integer):
+            i = int(i) + (len(self) if i < 0 else 0)
+            return LineString(self.coords[self.offsets[i] : self.offsets[i + 1]])
+        arcs = np.asarray(i, dtype=np.int64).reshape(-1)
+        if not len(arcs):
+            return np.empty(0, dtype=object)
+        points, counts = _points(self.offsets, arcs)
+        return shapely.linestrings(self.coords[points], indices=np.repeat(np.arange(len(arcs)), counts))
+
+    def __iter__(self) -> Iterator[LineString]:
+        if self.held is not None:
+            yield from self.held
+            return
+        for first in range(0, len(self), 65536):
+            yield from self[np.arange(first, min(len(self), first + 65536))]
+
+
+class Groups:
+    """Lists of ints in one array (CSR): ``groups[k]`` the ``k``-th list, as a tuple."""
+
+    def __init__(self, owner: np.ndarray, count: int) -> None:
+        self.members = np.argsort(owner, kind="stable")
+        self.start = np.searchsorted(owner[self.members], np.arange(count + 1)).tolist()
+
+    def __len__(self) -> int:
+        return len(self.start) - 1
+
+    def __getitem__(self, k: int) -> tuple[int, ...]:
+        return tuple(self.members[self.start[k] : self.start[k + 1]].tolist())
+
+    def __iter__(self) -> Iterator[tuple[int, ...]]:
+        return (self[k] for k in range(len(self)))
+
+
+class ArcData(Sequence[dict[str, Any]]):
+    """Each arc's attributes (tags and restriction attributes, with its length and travel time), as a dict.
+
+    Held as one dict per distinct tag set and a code per arc; ``data[i]`` hands out the arc's
+    own copy, kept, so an edit in place (tests, what-if tools) stays the arc's and
+    :meth:`RoadNetwork.refresh_restricted` sees it. Iterating makes fresh dicts, keeps none.
+    A network built from a networkx graph hands out the graph's own edge dicts instead (an edit
+    shows in both, as the tests' reference searches on the graph expect).
+    """
+
+    def __init__(
+        self,
+        codes: np.ndarray,
+        table: list[dict[str, Any]],
+        length: np.ndarray,
+        time: np.ndarray,
+        graph: nx.MultiDiGraph | None = None,
+    ) -> None:
+        self.codes, self.table, self.length, self.time = codes, table, length, time
+        self.own: dict[int, dict[str, Any]] = {}
         self.graph = graph
-        self.xs = [d["x"] for _, d in graph.nodes(data=True)]
-        self.ys = [d["y"] for _, d in graph.nodes(data=True)]
+        self._edges: list[dict[str, Any]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def tags(self, i: int) -> dict[str, Any]:
+        """The arc's tags, read only (shared with the arcs of the same tags): what the policy reads."""
+        own = self.own.get(i)
+        return own if own is not None else self.table[self.codes[i]]
+
+    def _fresh(self, i: int) -> dict[str, Any]:
+        if self.graph is not None:
+            if self._edges is None:
+                self._edges = [d for _, _, d in self.graph.edges(data=True)]
+            return self._edges[i]
+        return {**self.table[self.codes[i]], "length": float(self.length[i]), "travel_time": float(self.time[i])}
+
+    def __getitem__(self, i: Any) -> Any:
+        if not isinstance(i, int | np.integer):
+            raise TypeError("ArcData is indexed by one arc")
+        i = int(i) + (len(self) if i < 0 else 0)
+        own = self.own.get(i)
+        if own is None:
+            own = self.own[i] = self._fresh(i)
+        return own
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for i in range(len(self)):
+            own = self.own.get(i)
+            yield own if own is not None else self._fresh(i)
+
+
+class Adjacency:
+    """The arcs leaving each node (CSR, in arc order): ``out[node]`` a list."""
+
+    def __init__(self, tail: np.ndarray, nodes: int) -> None:
+        self.arcs = np.argsort(tail, kind="stable")
+        self.start = np.searchsorted(tail[self.arcs], np.arange(nodes + 1))
+
+    def __len__(self) -> int:
+        return len(self.start) - 1
+
+    def __getitem__(self, node: int) -> list[int]:
+        return self.arcs[self.start[node] : self.start[node + 1]].tolist()
+
+
+def with_derived(arrays: NetworkArrays) -> NetworkArrays:
+    """The arrays with what a road network computes from them (``hazmat graph build``: a worker then reads it)."""
+    arrays.derived = {}
+    arrays.derived = RoadNetwork(arrays).derived()
+    return arrays
+
+
+def _points(offsets: np.ndarray, arcs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The positions in the flat coordinate array of these arcs' vertices, in order, and each arc's count."""
+    first = offsets[arcs]
+    counts = offsets[arcs + 1] - first
+    shift = np.repeat(first - (np.cumsum(counts) - counts), counts)
+    return np.arange(int(counts.sum())) + shift, counts
+
+
+class RoadNetwork:
+    """The road graph as arrays (:class:`NetworkArrays`), with the snapping grid and each arc's zones' inputs.
+
+    Per arc it holds numbers only: a shapely line is made when something asks for one (a route's
+    arcs, the re-check, the zone matching), so a province fits a worker.
+    """
+
+    def __init__(self, graph: nx.MultiDiGraph | NetworkArrays) -> None:
+        arrays = graph if isinstance(graph, NetworkArrays) else NetworkArrays.from_graph(graph)
+        saved = arrays.derived
+        self.graph_attrs = arrays.graph_attrs
+        self.xs, self.ys = arrays.lon, arrays.lat
         self.projection = Projection.around(float(np.mean(self.xs)), float(np.mean(self.ys)))
-        self.node_ids = list(graph.nodes)
-        node_index = {n: i for i, n in enumerate(self.node_ids)}
-        mx, my = self.projection.forward.transform(np.array(self.xs), np.array(self.ys))
-        self.node_xy = np.column_stack([mx, my])
-        self.bounds = (min(self.xs), min(self.ys), max(self.xs), max(self.ys))
-        self.head: list[int] = []
-        self.tail: list[int] = []
-        self.length: list[float] = []
-        self.time: list[float] = []
-        self.data: list[dict[str, Any]] = []
-        self.lonlat: list[LineString] = []
-        self.out: list[list[int]] = [[] for _ in self.node_ids]
-        for u, v, data in graph.edges(data=True):
-            i = len(self.head)
-            self.head.append(node_index[v])
-            self.tail.append(node_index[u])
-            self.length.append(float(data["length"]))
-            self.time.append(float(data["travel_time"]))
-            self.data.append(data)
-            self.lonlat.append(edge_geometry(graph, u, v, data))
-            self.out[node_index[u]].append(i)
-        self.time_array = np.array(self.time)
-        self.length_array = np.array(self.length)
+        self.node_ids = arrays.node_ids
+        if "node_xy" in saved:
+            self.node_xy = saved["node_xy"]
+        else:
+            mx, my = self.projection.forward.transform(self.xs, self.ys)
+            self.node_xy = np.column_stack([mx, my])
+        self.bounds = (float(self.xs.min()), float(self.ys.min()), float(self.xs.max()), float(self.ys.max()))
+        self.tail, self.head = arrays.tail, arrays.head
+        self.length = self.length_array = arrays.length
+        self.time = self.time_array = arrays.time
+        self.data = ArcData(
+            arrays.attr_code, arrays.attrs, arrays.length, arrays.time, None if graph is arrays else graph
+        )
+        self.out = Adjacency(self.tail, len(self.node_ids))
         #: the fastest arc's speed (m/s): distances over it bound travel times from below
-        self.max_speed_ms = float((self.length_array / np.maximum(self.time_array, 1e-9)).max()) if self.head else 1.0
+        self.max_speed_ms = float((self.length / np.maximum(self.time, 1e-9)).max()) if len(self.head) else 1.0
         self.all_nodes = np.arange(len(self.node_ids), dtype=np.uint32)
-        # edge geometry in metres (the zone matching and the re-check work there)
-        self.projected = list(self.projection.to_metric(np.array(self.lonlat, dtype=object)))
-        self.projected_array = np.array(self.projected, dtype=object)  # for the re-check's vectorised look-ups
-        self.projected_bounds = shapely.bounds(self.projected_array)  # (minx, miny, maxx, maxy) per edge
-        self.lonlat_xy = [[(x, y) for x, y in np.round(shapely.get_coordinates(g), 7).tolist()] for g in self.lonlat]
-        self._roads()
+        # arc geometry, lon/lat and in metres (the zone matching and the re-check work there)
+        self.offsets, self.coords = arrays.offsets, arrays.coords
+        if "metric_coords" in saved:
+            self.metric_coords = saved["metric_coords"]
+        else:
+            px, py = self.projection.forward.transform(self.coords[:, 0], self.coords[:, 1])
+            self.metric_coords = np.column_stack([px, py])
+        self.lonlat = Lines(self.coords, self.offsets)
+        self.projected = self.projected_array = Lines(self.metric_coords, self.offsets)
+        #: (minx, miny, maxx, maxy) per edge
+        #: a city's arcs keep their lines and rounded lon/lat vertices made (as fast per request as per-arc objects
+        #: are); a province's are made per use
+        self.small = len(self.head) <= SMALL_ARCS
+        self._lonlat_xy: list[list[tuple[float, float]]] = []
+        if self.small:
+            self.lonlat.hold()
+            self.projected.hold()
+            flat = [(x, y) for x, y in np.round(self.coords, 7).tolist()]
+            bounds = self.offsets.tolist()
+            self._lonlat_xy = [flat[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
+        self.projected_bounds = saved["bounds"] if "bounds" in saved else _bounds(self.metric_coords, self.offsets)
+        self.road_of, self.forward = arrays.road_of, arrays.forward
+        roads = int(self.road_of.max()) + 1 if len(self.road_of) else 0
+        self.road_arcs = Groups(self.road_of, roads)
+        # each road's line: its first arc's, drawn from the line's first vertex
+        firsts = self.road_arcs.members[np.asarray(self.road_arcs.start[:-1], dtype=np.int64)]
+        points, counts = _points(self.offsets, firsts)
+        owner = np.repeat(np.arange(roads), counts)
+        back = ~self.forward[firsts]
+        if back.any():  # reversed in place: position k of a line from its end
+            start = np.repeat(self.offsets[firsts], counts)
+            points = np.where(np.repeat(back, counts), start + (start + np.repeat(counts, counts) - 1 - points), points)
+        self.index = SegmentIndex.of_points(self.metric_coords[points], owner, roads, grid=saved)
         # the map's area: a point beyond it (plus the snap limit) is not on this city's map
-        self.hull = shapely.convex_hull(shapely.multipoints(self.node_xy))
+        if "hull" in saved:
+            self.hull = shapely.from_wkb(saved["hull"].tobytes())
+        else:
+            self.hull = shapely.convex_hull(shapely.multipoints(self.node_xy))
         shapely.prepare(self.hull)
         self.refresh_restricted()
 
-    def _roads(self) -> None:
-        """Group the arcs that share one line (a two-way street's two, and the rare duplicates) into roads."""
-        roads: dict[tuple[tuple[float, float], ...], int] = {}
-        self.road_of: list[int] = []
-        self.forward: list[bool] = []  # the arc runs its road's line from its first vertex
-        arcs_of: list[list[int]] = []
-        for i, xy in enumerate(self.lonlat_xy):
-            line, back = tuple(xy), tuple(reversed(xy))
-            key, forward = (line, True) if line <= back else (back, False)
-            road = roads.setdefault(key, len(roads))
-            if road == len(arcs_of):
-                arcs_of.append([])
-            arcs_of[road].append(i)
-            self.road_of.append(road)
-            self.forward.append(forward)
-        self.road_arcs = [tuple(arcs) for arcs in arcs_of]
-        lines = [
-            self.projected[arcs[0]] if self.forward[arcs[0]] else self.projected[arcs[0]].reverse()
-            for arcs in self.road_arcs
-        ]
-        self.index = SegmentIndex(np.array(lines, dtype=object))
+    def derived(self) -> dict[str, np.ndarray]:
+        """What this network computed from its arrays, for :attr:`NetworkArrays.derived` (a worker reads it)."""
+        return {
+            "node_xy": self.node_xy,
+            "metric_coords": self.metric_coords,
+            "bounds": self.projected_bounds,
+            "hull": np.frombuffer(shapely.to_wkb(self.hull), dtype=np.uint8),
+            **self.index.grid_arrays(),
+        }
+
+    def tags(self, arc: int) -> dict[str, Any]:
+        """The arc's tags and restriction attributes (read only)."""
+        return self.data.tags(arc)
 
     def refresh_restricted(self) -> None:
         """Edges the map restricts in some way: the only ones whose closure depends on the load."""
-        self.restricted = [i for i, d in enumerate(self.data) if restricted(d)]
+        data = self.data
+        mask = np.zeros(len(data.table), dtype=bool)
+        mask[[c for c, d in enumerate(data.table) if restricted(d)]] = True
+        arcs = mask[data.codes] if len(data.codes) else np.zeros(0, dtype=bool)
+        for i, d in data.own.items():
+            arcs[i] = restricted(d)
+        self.restricted = np.flatnonzero(arcs).tolist()
         self.restricted_set = frozenset(self.restricted)
+
+    def meeting(self, shapes: Sequence[BaseGeometry]) -> list[np.ndarray]:
+        """For each shape (metres), the arcs whose line meets it (touching counts), ascending.
+
+        The arcs whose bounding box meets the shape's are found by one sorted array (of the
+        boxes' west edges; an arc spans at most the widest box), then shapely decides on them.
+        """
+        boxes = self.projected_bounds
+        order = getattr(self, "_by_west", None)
+        if order is None:
+            order = self._by_west = np.argsort(boxes[:, 0], kind="stable")
+            self._west = boxes[order, 0]
+            self._widest = float((boxes[:, 2] - boxes[:, 0]).max()) if len(boxes) else 0.0
+        out = []
+        for shape in shapes:
+            x0, y0, x1, y1 = shape.bounds
+            lo = np.searchsorted(self._west, x0 - self._widest, side="left")
+            hi = np.searchsorted(self._west, x1, side="right")
+            near = order[lo:hi]
+            b = boxes[near]
+            near = np.sort(near[(b[:, 2] >= x0) & (b[:, 1] <= y1) & (b[:, 3] >= y0) & (b[:, 0] <= x1)])
+            out.append(near[shapely.intersects(shape, self.projected[near])] if len(near) else near)
+        return out
 
     # --- snapping ---------------------------------------------------------------------
 
@@ -182,7 +370,9 @@ class RoadNetwork:
 
     def closed_roads(self, closed_arcs: Collection[int]) -> frozenset[int]:
         """The roads every arc of which is in ``closed_arcs`` (never a snap target)."""
-        candidates = {self.road_of[i] for i in closed_arcs}
+        if not closed_arcs:
+            return frozenset()
+        candidates = np.unique(self.road_of[np.fromiter(closed_arcs, dtype=np.int64)]).tolist()
         return frozenset(r for r in candidates if all(a in closed_arcs for a in self.road_arcs[r]))
 
     def snap(
@@ -204,23 +394,38 @@ class RoadNetwork:
         lon, lat = self.point_at(on[0][0], on[0][1])
         return Snap(distance_m=found.distance_m, x=found.x, y=found.y, lon=lon, lat=lat, on=on)
 
+    def vertices(self, arc: int) -> int:
+        """How many vertices the arc's line has."""
+        return int(self.offsets[arc + 1] - self.offsets[arc])
+
+    def lonlat_coords(self, arc: int) -> list[tuple[float, float]]:
+        """The arc's lon/lat vertices, rounded to 7 decimals (≈ 1 cm: what the answer carries)."""
+        if self.small:
+            return self._lonlat_xy[arc]  # shared: callers copy before they change it
+        a, b = self.offsets[arc], self.offsets[arc + 1]
+        return [(x, y) for x, y in np.round(self.coords[a:b], 7).tolist()]
+
     def _locate(self, arc: int, fraction: float) -> tuple[int, float]:
         """The segment of ``arc`` (its index in the arc's own vertex order) holding ``fraction``, and where on it."""
-        road = self.road_of[arc]
+        road = int(self.road_of[arc])
         if self.forward[arc]:
             return self.index.locate(road, fraction)
         k, t = self.index.locate(road, 1.0 - fraction)  # the arc runs the road's line backwards
-        return len(self.lonlat_xy[arc]) - 2 - k, 1.0 - t
+        return self.vertices(arc) - 2 - k, 1.0 - t
 
     def point_at(self, arc: int, fraction: float) -> tuple[float, float]:
         """The lon/lat point at ``fraction`` of ``arc``."""
         k, t = self._locate(arc, fraction)
-        (x0, y0), (x1, y1) = self.lonlat_xy[arc][k], self.lonlat_xy[arc][k + 1]
+        (x0, y0), (x1, y1) = self.lonlat_coords(arc)[k : k + 2]
         return round(x0 + t * (x1 - x0), 7), round(y0 + t * (y1 - y0), 7)
 
     def part(self, arc: int, lo: float, hi: float, *, metric: bool = False) -> list[tuple[float, float]]:
         """The coordinates of ``arc`` from ``lo`` to ``hi`` (fractions from its tail); lon/lat or metres."""
-        coords = self.lonlat_xy[arc] if not metric else [tuple(p) for p in shapely.get_coordinates(self.projected[arc])]
+        if metric:
+            a, b = self.offsets[arc], self.offsets[arc + 1]
+            coords = [(x, y) for x, y in self.metric_coords[a:b].tolist()]
+        else:
+            coords = self.lonlat_coords(arc)
         if lo <= 0.0 and hi >= 1.0:
             return list(coords)
 
@@ -277,8 +482,33 @@ class RoadNetwork:
         if not found.edges:
             return [at, at]
         last = len(found.edges) - 1
-        joined: list[tuple[float, float]] = []
-        for k, i in enumerate(found.edges):
-            part = self.lonlat_xy[i] if 0 < k < last else self.part(i, *found.span(k))
+        if self.small:
+            joined: list[tuple[float, float]] = []
+            for k, i in enumerate(found.edges):
+                part = self._lonlat_xy[i] if 0 < k < last else self.part(i, *found.span(k))
+                joined += part[1:] if joined and joined[-1] == part[0] else part  # consecutive edges share a node
+            return joined
+        points, counts = _points(self.offsets, np.asarray(found.edges, dtype=np.int64))
+        flat = [(x, y) for x, y in np.round(self.coords[points], 7).tolist()]  # every vertex, rounded in one go
+        joined = []
+        first = 0
+        for k, (i, n) in enumerate(zip(found.edges, counts.tolist(), strict=True)):
+            part = flat[first : first + n] if 0 < k < last else self.part(i, *found.span(k))
+            first += n
             joined += part[1:] if joined and joined[-1] == part[0] else part  # consecutive edges share a node
         return joined
+
+
+def _bounds(coords: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Each arc's bounding box (minx, miny, maxx, maxy) from the flat coordinates."""
+    if len(offsets) < 2:
+        return np.zeros((0, 4))
+    starts = offsets[:-1]
+    return np.column_stack(
+        [
+            np.minimum.reduceat(coords[:, 0], starts),
+            np.minimum.reduceat(coords[:, 1], starts),
+            np.maximum.reduceat(coords[:, 0], starts),
+            np.maximum.reduceat(coords[:, 1], starts),
+        ]
+    )

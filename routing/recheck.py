@@ -90,7 +90,7 @@ def recheck(
     for i in found.edges:
         if i not in net.restricted_set:  # an edge without restriction tags has no reason
             continue
-        reason = static_reason(net.data[i], load, rules=rules)
+        reason = static_reason(net.tags(i), load, rules=rules)
         if reason is not None:
             msg = f"route uses a closed road on edge {i}: {reason.reason_en}"
             raise RouteViolation(msg)

@@ -51,13 +51,14 @@ from hazmat.events import LineString as GeoLine
 from hazmat.passes import PassBook
 
 from . import answer, tdsearch
+from .arrays import NetworkArrays
 from .metrics import INF, Metrics, topology_cache
 from .network import End, Path, RoadNetwork, Snap
 from .openings import CLOSED, NO_OPENINGS, Openings, OpenShapes, State, openings_of
 from .policy import Load, static_reason, zone_reason
 from .recheck import RouteViolation, recheck
 from .restrictions import CityRoadRules, osm_water_sources
-from .zones import Zone, ZoneIndex, load_zones
+from .zones import Zone, load_zones
 
 __all__ = ["RouteViolation", "Router"]
 
@@ -97,34 +98,53 @@ class Router:
     """A city's road graph and zones, ready to answer route requests."""
 
     def __init__(
-        self, graph: nx.MultiDiGraph, city: City, *, zones: Sequence[ZoneFeature | RoadFeature] | None = None
+        self,
+        graph: nx.MultiDiGraph | NetworkArrays,
+        city: City,
+        *,
+        zones: Sequence[ZoneFeature | RoadFeature] | None = None,
     ) -> None:
+        """``graph``: the networkx graph (kept as ``self.graph`` for the caller: tests compare with it), or its
+        arrays (:func:`routing.graph.load_network`: a worker, which never builds the networkx graph)."""
         self.city = city
         #: the passes ``plan`` applies when it is given none (``hazmat route``: the city's passes.yaml)
         self.passes = PassBook()
-        self.graph = graph
+        self._graph = graph if isinstance(graph, nx.MultiDiGraph) else None
         self.road_rules = CityRoadRules(untagged_tunnel_forbidden=city.settings.untagged_tunnel_policy == "forbidden")
         self.net = RoadNetwork(graph)
         self.projection = self.net.projection
-        self.metrics = Metrics(self.net, cache=topology_cache(graph))
+        self.metrics = Metrics(self.net, cache=topology_cache(self.net.graph_attrs))
         self._static: dict[tuple[Any, ...], frozenset[int]] = {}
         self._static_roads: dict[tuple[Any, ...], frozenset[int]] = {}
         self._classes: dict[frozenset[int], frozenset[int]] = {}
         self.set_zones(load_zones(city, self.projection, self.city_zone_features() if zones is None else zones))
 
-    def warm(self, codes: Iterable[str] | None = None, *, wait: bool = True) -> None:
+    @property
+    def graph(self) -> nx.MultiDiGraph:
+        """The networkx graph: the one given, or the city's cached one, loaded on first use (tools and tests only)."""
+        if self._graph is None:
+            from .graph import load
+
+            self._graph = load(self.city)
+        return self._graph
+
+    def warm(self, codes: Iterable[str] | None = None, *, wait: bool = True, lazy_classes: bool = False) -> None:
         """Customise at worker start what requests need first (a province's metric takes seconds).
 
         The unrestricted metric (every request's first search) and the load classes of loads with
         these tunnel codes (default: the city's default code) and no class-specific closures, then,
         in the background, the time-dependent search's potentials. Other classes are customised on
-        their first request.
+        their first request. ``lazy_classes``: the classes in the background too, after the
+        unrestricted metric (a province worker answers after one customisation, not two; a request
+        that needs a class before it is there waits for it).
         """
         codes = [self.city.rules.tunnel_codes.default] if codes is None else list(codes)
-        classes = [("time", frozenset())]
-        for code in codes:
-            classes.append(("time", self._static_blocked(Load(frozenset(), frozenset(), code))))
-        self.metrics.warm(classes, wait=wait)
+        classes = [("time", self._static_blocked(Load(frozenset(), frozenset(), code))) for code in codes]
+        if lazy_classes:
+            self.metrics.warm([("time", frozenset())], wait=wait)
+            self.metrics.warm(classes, potentials=["time"], wait=False)
+            return
+        self.metrics.warm([("time", frozenset()), *classes], wait=wait)
         self.metrics.warm([], potentials=["time"], wait=False)
 
     def city_zone_features(self) -> list[ZoneFeature | RoadFeature]:
@@ -132,7 +152,7 @@ class Router:
         features: list[ZoneFeature | RoadFeature] = list(self.city.zones.features)
         if self.city.settings.derive_water_sources:
             derived = osm_water_sources.as_zone_features(
-                self.graph.graph.get("water_sources", []), self.city.settings.water_source_buffer_m
+                self.net.graph_attrs.get("water_sources", []), self.city.settings.water_source_buffer_m
             )
             configured = {f.properties.id for f in features}
             features += [f for f in derived if f.properties.id not in configured]
@@ -146,19 +166,16 @@ class Router:
         """
         self.zones = zones
         self.zone_bounds = np.array([z.metric.bounds for z in zones], dtype=float).reshape(-1, 4)
-        self.zone_edges: list[list[int]] = [[] for _ in zones]
-        for i, zs in enumerate(ZoneIndex(zones).meeting(self.net.projected)):
-            for z in zs:
-                self.zone_edges[z].append(i)
+        self.zone_edges: list[list[int]] = [arcs.tolist() for arcs in self.net.meeting([z.metric for z in zones])]
         for z, zone in enumerate(zones):
             if zone.designated and self.zone_edges[z]:
                 meeting = np.array(self.zone_edges[z])
                 self.zone_edges[z] = meeting[zone.closing(self.net.projected_array[meeting])].tolist()
-        edge_zones: list[list[int]] = [[] for _ in self.net.head]
+        edge_zones: list[tuple[int, ...]] = [()] * len(self.net.head)  # one shared empty tuple for most arcs
         for z, edges in enumerate(self.zone_edges):
             for i in edges:
-                edge_zones[i].append(z)
-        self.edge_zones: list[tuple[int, ...]] = [tuple(zs) for zs in edge_zones]
+                edge_zones[i] = (*edge_zones[i], z)
+        self.edge_zones = edge_zones
         self._zone_at = {zone.id: z for z, zone in enumerate(zones)}
         self.open_shapes = OpenShapes(self.net, self.projection, zones, self.zone_edges)
         #: (plate, ids of its pass objects) -> (the objects, kept alive so their ids stay theirs; their openings)
@@ -192,8 +209,8 @@ class Router:
         """The edges the map closes to this load (cached per load and city rules)."""
         key = (load, self.road_rules)
         if key not in self._static:
-            data = self.net.data
-            closed = frozenset(i for i in self.net.restricted if static_reason(data[i], load, rules=self.road_rules))
+            tags = self.net.tags
+            closed = frozenset(i for i in self.net.restricted if static_reason(tags(i), load, rules=self.road_rules))
             # one object per load class: the metrics find their class by it without comparing the sets
             self._static[key] = self._classes.setdefault(closed, closed)
         return self._static[key]
@@ -471,7 +488,7 @@ class Router:
         last = len(found.edges) - 1
         for k, (i, entry) in enumerate(zip(found.edges, found.entry_s, strict=True)):
             if i in static:
-                reason = static_reason(self.net.data[i], load, rules=self.road_rules)
+                reason = static_reason(self.net.tags(i), load, rules=self.road_rules)
                 if reason is not None:
                     out.setdefault(f"{reason.kind}:{reason.reason_en}", reason)
             near = edge_zones[i]

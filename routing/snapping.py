@@ -18,6 +18,7 @@ from bisect import bisect_right
 from collections.abc import Collection
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import shapely
@@ -26,6 +27,8 @@ import shapely
 CELL_M = 50.0
 #: rings searched before the full scan (12 × 50 m: beyond the default max_snap_m of 500 m)
 MAX_RINGS = 12
+#: above this many segments (a province, not a city) the index is held in arrays, its cells about one per segment
+SMALL = 100_000
 
 
 @dataclass(frozen=True)
@@ -43,34 +46,84 @@ class SegmentIndex:
     """Exact nearest point among polylines (``lines``: an array of shapely LineStrings, in metres)."""
 
     def __init__(self, lines: np.ndarray, cell_m: float = CELL_M) -> None:
-        if not len(lines):
+        xy, owner = shapely.get_coordinates(lines, return_index=True)
+        self._build(xy, owner, len(lines), cell_m)
+
+    @classmethod
+    def of_points(
+        cls,
+        xy: np.ndarray,
+        owner: np.ndarray,
+        lines: int,
+        cell_m: float = CELL_M,
+        grid: dict[str, np.ndarray] | None = None,
+    ) -> SegmentIndex:
+        """The index of ``lines`` polylines given as their vertices in order (``owner``: each vertex's line).
+
+        ``grid``: the cells of a large index saved before (:meth:`grid_arrays` of the same lines), not filed again.
+        """
+        index = cls.__new__(cls)
+        index._build(xy, owner, lines, cell_m, grid)
+        return index
+
+    def grid_arrays(self) -> dict[str, np.ndarray]:
+        """A large index's cells, to save (empty for a city's: it is filed in a fraction of a second)."""
+        if not isinstance(self._cells, _Grid):
+            return {}
+        g = self._cells
+        return {
+            "grid_box": np.array([g.x0, g.y0, g.nx, g.ny], dtype=np.int64),
+            "grid_cell": np.array([self.cell]),
+            "grid_start": np.asarray(g.start),
+            "grid_segs": np.asarray(g.segs),
+        }
+
+    def _build(
+        self, xy: np.ndarray, owner: np.ndarray, lines: int, cell_m: float, grid: dict[str, np.ndarray] | None = None
+    ) -> None:
+        if not lines:
             msg = "SegmentIndex needs at least one road: build the router from a graph with edges"
             raise ValueError(msg)
-        self.cell = cell_m
-        xy, owner = shapely.get_coordinates(lines, return_index=True)
         same = owner[1:] == owner[:-1]  # consecutive vertices of one line make a segment
         a, b, self.owner_array = xy[:-1][same], xy[1:][same], owner[:-1][same]
         d = b - a
         seg = np.hypot(d[:, 0], d[:, 1])
-        first = np.searchsorted(self.owner_array, np.arange(len(lines) + 1))
-        #: each line's first segment (and, at ``first[i + 1]``, one past its last)
-        self.first: list[int] = first.tolist()
+        first = np.searchsorted(self.owner_array, np.arange(lines + 1))
         total = np.concatenate([[0.0], np.cumsum(seg)])
-        self.length: list[float] = (total[first[1:]] - total[first[:-1]]).tolist()  # each line's length
         cum0 = total[:-1] - total[first[:-1]][self.owner_array]  # along its line, where each segment starts
-        # per segment, as Python floats
-        self.ax, self.ay = a[:, 0].tolist(), a[:, 1].tolist()
-        self.dx, self.dy = d[:, 0].tolist(), d[:, 1].tolist()
-        self.len2 = (d**2).sum(axis=1).tolist()
-        self.owner = self.owner_array.tolist()
-        self.cum0 = cum0.tolist()
+        len2 = (d**2).sum(axis=1)
+        small = len(a) <= SMALL
+        # a city's per-segment values as Python lists (the fastest to read); a province's as memoryviews of
+        # its arrays (each read makes a Python number, nothing is held per segment)
+        held: Any = (lambda v: v.tolist()) if small else (lambda v: memoryview(np.ascontiguousarray(v)))
+        #: each line's first segment (and, at ``first[i + 1]``, one past its last)
+        self.first = held(first)
+        self.length = held(total[first[1:]] - total[first[:-1]])  # each line's length
+        self.ax, self.ay, self.dx, self.dy = held(a[:, 0]), held(a[:, 1]), held(d[:, 0]), held(d[:, 1])
+        self.len2, self.owner, self.cum0 = held(len2), held(self.owner_array), held(cum0)
         #: per segment (ax, ay, dx, dy, length², line): one unpacking in the query loop
-        self._segments = list(zip(self.ax, self.ay, self.dx, self.dy, self.len2, self.owner, strict=True))
-        self._a, self._d, self._len2 = a, d, (d**2).sum(axis=1)
-        self._cells = self._file(a, b)
+        self._segments: Any = (
+            list(zip(self.ax, self.ay, self.dx, self.dy, self.len2, self.owner, strict=True))
+            if small
+            else _Segments(self.ax, self.ay, self.dx, self.dy, self.len2, self.owner)
+        )
+        self._a, self._d, self._len2 = a, d, len2
+        if small:
+            self.cell = cell_m
+        elif grid:
+            self.cell = float(grid["grid_cell"][0])
+            self._cells: Any = _Grid.restore(grid["grid_box"].tolist(), grid["grid_start"], grid["grid_segs"])
+            return
+        else:  # about one cell per segment over the map's box (a province's roads are sparse next to a city's)
+            width, height = np.ptp(xy[:, 0]), np.ptp(xy[:, 1])
+            self.cell = max(cell_m, math.sqrt(max(width * height, 1.0) / len(a)))
+        self._cells = self._file(a, b, grid=not small)
 
-    def _file(self, a: np.ndarray, b: np.ndarray) -> dict[tuple[int, int], tuple[int, ...]]:
-        """Every cell each segment may cross, one vectorised pass (a superset is fine: still exact)."""
+    def _file(self, a: np.ndarray, b: np.ndarray, *, grid: bool = False) -> Any:
+        """Every cell each segment may cross, one vectorised pass (a superset is fine: still exact).
+
+        A dict of cell → segments, or (``grid``) a :class:`_Grid` of arrays for a large map.
+        """
         cell = self.cell
         lo = np.floor(np.minimum(a, b) / cell).astype(np.int64)
         hi = np.floor(np.maximum(a, b) / cell).astype(np.int64)
@@ -85,6 +138,8 @@ class SegmentIndex:
         seg, cx, cy = seg[keep], cx[keep], cy[keep]
         order = np.lexsort((seg, cy, cx))
         seg, cx, cy = seg[order], cx[order], cy[order]
+        if grid:
+            return _Grid(cx, cy, seg)
         breaks = np.flatnonzero((np.diff(cx) != 0) | (np.diff(cy) != 0)) + 1
         bounds = np.concatenate([[0], breaks, [len(seg)]]).tolist()
         segs, xs, ys = seg.tolist(), cx.tolist(), cy.tolist()
@@ -162,6 +217,42 @@ class SegmentIndex:
         if fraction >= 1.0:
             s, t = last - 1, 1.0
         return s - first, t
+
+
+class _Grid:
+    """Cell → segments over a dense box of cells, as arrays (CSR): ``get`` as a dict's, nothing per cell held."""
+
+    def __init__(self, cx: np.ndarray, cy: np.ndarray, seg: np.ndarray) -> None:
+        self.x0, self.y0 = (int(cx.min()), int(cy.min())) if len(cx) else (0, 0)
+        self.nx = int(cx.max()) - self.x0 + 1 if len(cx) else 0
+        self.ny = int(cy.max()) - self.y0 + 1 if len(cy) else 0
+        key = (cx - self.x0) * self.ny + (cy - self.y0)  # ascending: filed by cx, then cy
+        self.start = memoryview(np.searchsorted(key, np.arange(self.nx * self.ny + 1)).astype(np.int64))
+        self.segs = memoryview(seg.astype(np.int64))
+
+    @classmethod
+    def restore(cls, box: list[int], start: np.ndarray, segs: np.ndarray) -> _Grid:
+        grid = cls.__new__(cls)
+        grid.x0, grid.y0, grid.nx, grid.ny = box
+        grid.start, grid.segs = memoryview(np.ascontiguousarray(start)), memoryview(np.ascontiguousarray(segs))
+        return grid
+
+    def get(self, cell: tuple[int, int], default: Any = ()) -> Any:
+        x, y = cell[0] - self.x0, cell[1] - self.y0
+        if 0 <= x < self.nx and 0 <= y < self.ny:
+            k = x * self.ny + y
+            return self.segs[self.start[k] : self.start[k + 1]]
+        return default
+
+
+class _Segments:
+    """``segments[s]``: (ax, ay, dx, dy, length², line) of segment ``s``, read from the arrays when asked."""
+
+    def __init__(self, *columns: Any) -> None:
+        self.columns = columns
+
+    def __getitem__(self, s: int) -> tuple[Any, ...]:
+        return tuple(c[s] for c in self.columns)
 
 
 def _distances(p: np.ndarray, a: np.ndarray, d: np.ndarray) -> np.ndarray:

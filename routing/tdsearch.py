@@ -16,6 +16,8 @@ import heapq
 import math
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from .network import End, Path, RoadNetwork
 
 #: ``blocked(edge, epoch_s)``: is the edge closed when entered at that moment
@@ -40,6 +42,7 @@ def search(
     the nearest target, its partial arc included (``Metrics.potentials``).
     """
     head, out, ttime = net.head, net.out, net.time
+    weights = np.asarray(weight)
     h = potential if potential is not None else [0.0] * len(net.node_ids)
     best: dict[int, float] = {}
     at: dict[int, float] = {}
@@ -72,14 +75,16 @@ def search(
             total = cost + net.end_cost(end, weight)
             if total < answer:
                 answer, answer_node, answer_end = total, u, end
-        for i in out[u]:
-            v = head[i]
+        leaving = out[u]
+        for i, v, w, tt in zip(
+            leaving, head[leaving].tolist(), weights[leaving].tolist(), ttime[leaving].tolist(), strict=True
+        ):
             if v in done or h[v] == math.inf or blocked(i, depart_s + t):
                 continue
-            c = cost + weight[i]
+            c = cost + w
             if c < best.get(v, math.inf):
                 best[v] = c
-                at[v] = t + ttime[i]
+                at[v] = t + tt
                 pred[v] = i
                 source_of.pop(v, None)  # reached through the graph now, not from a source's own arc
                 heapq.heappush(heap, (c + h[v], v))
@@ -90,6 +95,6 @@ def search(
     while node not in source_of:
         i = pred[node]
         edges.append(i)
-        node = net.tail[i]
+        node = int(net.tail[i])
     edges.reverse()
     return net.join(source_of[node], edges, answer_end)
