@@ -96,11 +96,12 @@ def _load_router() -> None:
     from hazmat.routing.router import Router
 
     try:
-        router = Router(road_graph.load(city()), city())
-        # the metrics the first requests need, customised before the first message (seconds at
-        # province scale; the time-dependent search's potentials follow in the background)
+        # the network's arrays (cached beside the graph by ``hazmat graph build``), not the networkx graph
+        router = Router(road_graph.load_network(city()), city())
+        # the unrestricted metric before the first message (seconds at province scale); the default
+        # load class and the time-dependent search's potentials follow in the background
         started = time.perf_counter()
-        router.warm()
+        router.warm(lazy_classes=True)
         _router = router
         log.info(
             "router ready",
@@ -137,10 +138,10 @@ def _build_geofence() -> Any:
 
     _load_router()
     if _router is not None:
+        data = _router.net.data
+        # read per arc through its tag set (no dict per arc: a province has millions)
         fast = [
-            g
-            for g, d in zip(_router.net.projected, _router.net.data, strict=True)
-            if first_value(d.get("highway")) in FAST_ROADS
+            _router.net.projected[i] for i in range(len(data)) if first_value(data.tags(i).get("highway")) in FAST_ROADS
         ]
         return Geofence(_router.zones, _router.projection, fast_roads=fast)
     features = city().zones.zones
