@@ -331,12 +331,9 @@ class Metrics:
                 return slot.metric
             extra = np.fromiter(closing(), dtype=np.int64)
             extra = np.unique(extra[klass.base[extra] < INF])  # arcs the class closes already change nothing
-            if klass.spares:
-                slot = min(klass.spares, key=lambda s: _distance(s.closed, extra))
-                klass.spares.remove(slot)
-            elif klass.size() < self.variants and len(self) < self.cache_size:
+            if klass.size() < self.variants and len(self) < self.cache_size and not klass.spares:
                 if self.background and klass.pool:  # recycle one now, grow the pool meanwhile
-                    self._grow(kind, closed)
+                    self._grow(kind, closed, extra)
                     slot = self._nearest(klass, extra)
                 else:  # customised in full with the state's arcs closed, once
                     weights = klass.base.copy()
@@ -350,17 +347,23 @@ class Metrics:
             self._trim()
             return slot.metric
 
-    def _grow(self, kind: str, closed: ClassKey) -> None:
-        """Add a spare to the class in a background thread (one at a time per class)."""
+    def _grow(self, kind: str, closed: ClassKey, extra: np.ndarray) -> None:
+        """Add a spare to the class in a background thread (one at a time per class), customised in full to the
+        state being served now (``extra`` closed beyond the base), not to the base: the next states differ from
+        it by a zone or a pass, a partial customisation, where a spare at the base would need every active
+        zone's arcs re-weighted (at a million nodes 20k arcs, over the partial share: a full customisation of
+        7–9 s inside the request that took it, measured)."""
         key = (kind, closed)
         if key in self._growing:
             return
         self._growing.add(key)
         klass = self._classes[key]
+        weights = klass.base.copy()
+        weights[extra] = INF
 
         def customise() -> None:
             try:
-                slot = _Slot(self._customised(klass.base), None, np.empty(0, dtype=np.int64))
+                slot = _Slot(self._customised(weights), None, extra)
                 with self._lock:
                     if self._classes.get(key) is klass and len(self) < self.cache_size:
                         klass.spares.append(slot)
@@ -382,12 +385,21 @@ class Metrics:
 
     @staticmethod
     def _nearest(klass: _Class, closed: np.ndarray) -> _Slot:
-        """The pool's metric to move to ``closed``: the one with the fewest arcs to change, the most recently
-        used one aside (the state in use now stays), the least recently used among equals; taken out of the pool."""
+        """The metric to move to ``closed``: of the spares and the pool, the one with the fewest arcs to change
+        (a spare among equals, then the least recently used), the pool's most recently used aside (the state
+        in use now stays) unless it is the only one; taken out of the pool or the spares.
+
+        Never a spare for being a spare: a spare still at the base (worker start, or the zones replaced)
+        is as far from a state as all its zones' arcs, a full customisation at a province's scale."""
         states = list(klass.pool)
-        candidates = states[:-1] or states
-        state = min(candidates, key=lambda s: _distance(klass.pool[s].closed, closed))
-        return klass.pool.pop(state)
+        held = states[:-1] if klass.spares or len(states) > 1 else states
+        candidates = [*klass.spares, *(klass.pool[s] for s in held)]
+        slot = min(candidates, key=lambda s: _distance(s.closed, closed))
+        if slot in klass.spares:
+            klass.spares.remove(slot)
+        else:
+            klass.pool.pop(slot.state)
+        return slot
 
     def _move(self, klass: _Class, slot: _Slot, closed: np.ndarray) -> None:
         """Re-customise ``slot`` from its closed arcs to ``closed``: only the arcs that differ, or in full when many do."""

@@ -103,3 +103,61 @@ def test_routes_through_a_recycled_pool_equal_routes_from_full_customisations(sc
         assert got.passes_used == expected.passes_used
     assert sum(f.status == "ok" and bool(f.avoided) for f in full) >= 8  # routes the zones really changed
     assert moved >= 6  # and partial customisations answered them
+
+
+def test_a_new_state_during_a_background_growth_neither_waits_for_it_nor_is_left_far_from_it(router):
+    """A province's pool grows in a background thread (a full customisation takes seconds there). A state
+    asked while that growth runs is answered by a partial move of a held metric without waiting for the
+    growth (held here until the request returned: a request that waited would have timed the gate out),
+    with the distances of a full customisation; and the grown spare is customised to the state being
+    served, so the next state moves it by the few arcs that changed, not by every closed zone's arcs
+    (a spare at the base took a full customisation inside a request at a million nodes)."""
+    import threading
+
+    rng = random.Random(1818)
+    metrics = Metrics(router.net, variants=3)
+    metrics.background = True  # as on a province's graph, on this small one
+    metrics.partial_share = 0.5
+    weights = metrics._weights["time"]
+    klass = frozenset(rng.sample(range(len(weights)), 40))
+    patches = [_zone_arcs(router, rng) for _ in range(5)]
+    nodes = np.array(rng.sample(range(len(router.net.node_ids)), 30), dtype=np.uint32)
+    metrics.warm([("time", klass)])  # one spare at the base, as at a worker start
+    growing, release, waited_out = threading.Event(), threading.Event(), []
+    customised = metrics._customised
+
+    def gated(*args, **kwargs):
+        if threading.current_thread().name == "cch-customise":
+            growing.set()
+            if not release.wait(20):
+                waited_out.append(True)  # nobody released it: the request was waiting for the growth
+        return customised(*args, **kwargs)
+
+    metrics._customised = gated
+
+    def state(*chosen: int) -> tuple[tuple[int, ...], frozenset[int]]:
+        return chosen, frozenset().union(*(patches[k] for k in chosen))
+
+    def check(metric, closed: frozenset[int]) -> None:
+        full = weights.copy()
+        full[list(klass | closed)] = INF
+        reference = pyroutingkit.CCHMetric(metrics._cch)
+        reference.customize(full)
+        assert (metric.distances_many_to_many(nodes, nodes) == reference.distances_many_to_many(nodes, nodes)).all()
+
+    a, b, c = state(0, 1, 2), state(0, 1, 3), state(0, 1, 4)
+    check(metrics.get("time", klass, a[0], lambda: a[1]), a[1])  # the spare moved to a
+    metric = metrics.get("time", klass, b[0], lambda: b[1])  # the pool grows meanwhile
+    assert growing.wait(20)
+    assert metrics._growing  # answered while the growth is held
+    assert not release.is_set()
+    check(metric, b[1])
+    release.set()
+    assert metrics.settle(60)
+    assert not waited_out
+    (spare,) = metrics._classes[("time", klass)].spares
+    assert set(spare.closed.tolist()) == b[1] - klass  # grown in the state served, not at the base
+    before = dict(metrics.counts)
+    check(metrics.get("time", klass, c[0], lambda: c[1]), c[1])
+    assert metrics.counts["full"] == before["full"]
+    assert metrics.counts["arcs"] - before["arcs"] == len((b[1] ^ c[1]) - klass)  # only what changed
