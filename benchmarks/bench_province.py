@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import random
 import resource
 import statistics
@@ -578,37 +579,7 @@ def province_cch(args: argparse.Namespace) -> None:
         searches.append((time.perf_counter() - t) * 1000)
     print(HEADER)
     print(row(f"searches of a request (both when needed: {restricted}/{len(pairs)})", searches))
-    # a zone changes state: one more active, then one fewer; each a new state of the class
-    first, then = [], []
-    for k in range(1, 17, 2):
-        state = frozenset(closed_zones ^ {k}) if k % 4 == 1 else frozenset(closed_zones - {k - 1})
-        s, d = pairs[k]
-        t = time.perf_counter()
-        metrics.get("time", klass, state, closing(state)).query(s, d)
-        first.append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
-        metrics.get("time", klass, state, closing(state)).query(*pairs[k + 1])
-        then.append((time.perf_counter() - t) * 1000)
-    print(row("first request, a zone changed state (partial)", first))
-    print(row("the next request in that state", then))
-    before = dict(metrics.counts)
-    base_state = frozenset(closed_zones)
-    first, then = [], []
-    for k in range(0, 16, 2):  # a vehicle with a pass opening active zone k wholly: another state
-        state = frozenset({("opened", k), *base_state})
-        s, d = pairs[20 + k]
-        t = time.perf_counter()
-        metrics.get("time", klass, state, closing(base_state, frozenset({k}))).query(s, d)
-        first.append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
-        metrics.get("time", klass, state, closing(base_state, frozenset({k}))).query(*pairs[21 + k])
-        then.append((time.perf_counter() - t) * 1000)
-    print(row("first request with a new pass (partial)", first))
-    print(row("the next request with it", then))
-    print(
-        f"  customisations during the changes: {metrics.counts['full'] - before['full']} full (background pool growth), "
-        f"{metrics.counts['partial'] - before['partial']} partial"
-    )
+    print(f"  customisations during the searches: {metrics.counts['full']} full, {metrics.counts['partial']} partial")
     metrics.settle()
     before_mb = rss_mb()
     t = time.perf_counter()
@@ -622,7 +593,80 @@ def province_cch(args: argparse.Namespace) -> None:
     )
     held = len(metrics) + len(metrics._to_target)
     print(f"  memory: {rss_mb():.0f} MiB now ({held} metrics held), peak {peak_mb():.0f} MiB")
+    del metrics, free
+    print(
+        f"  zone changes and new passes, {args.changes} of each, with main's metrics, then this branch's "
+        "(each from a worker start: the class's metric, then the state before the changes, not counted)"
+    )
+    before = main_metrics_module().Metrics
+    for name, made in (("main", before), ("this branch", Metrics)):
+        found = state_changes(made(net, cache=cache), klass, zones, pairs, args.changes)
+        print_state_changes(name, found)
+    print(f"  memory peak {peak_mb():.0f} MiB")
     _ = INF
+
+
+def state_changes(metrics: Any, klass: frozenset[int], zones: list[np.ndarray], pairs: list, count: int) -> dict:
+    """The first search after a zone changes state (``count`` times: one more active, then one fewer, each a
+    new state of the class) and with a new pass (``count`` vehicles, each with a pass opening an active zone
+    wholly), then the next search in that state; the pool grows in the background meanwhile, as a worker's."""
+    closed_zones = set(range(0, 200, 2))  # half active at this moment
+
+    def closing(active: frozenset[int], opened: frozenset[int] = frozenset()) -> Callable[[], frozenset[int]]:
+        return lambda: frozenset(np.concatenate([zones[z] for z in active - opened]).tolist())
+
+    def timed_get(state: Hashable, close: Callable[[], frozenset[int]], pair: tuple[int, int]) -> float:
+        t = time.perf_counter()
+        metrics.get("time", klass, state, close).query(*pair)
+        return (time.perf_counter() - t) * 1000
+
+    metrics.warm([("time", klass)])
+    base_state = frozenset(closed_zones)
+    metrics.get("time", klass, base_state, closing(base_state))
+    metrics.settle()
+    start = dict(metrics.counts)
+    load = [os.getloadavg()[0]]
+    found: dict[str, list[float]] = {"zone": [], "zone_then": [], "pass": [], "pass_then": []}
+    for k in range(1, 2 * count, 2):
+        state = frozenset(closed_zones ^ {k}) if k % 4 == 1 else frozenset(closed_zones - {k - 1})
+        found["zone"].append(timed_get(state, closing(state), pairs[k % len(pairs)]))
+        found["zone_then"].append(timed_get(state, closing(state), pairs[(k + 1) % len(pairs)]))
+    for k in range(0, 2 * count, 2):
+        state = frozenset({("opened", k), *base_state})
+        opened = closing(base_state, frozenset({k}))
+        found["pass"].append(timed_get(state, opened, pairs[(100 + k) % len(pairs)]))
+        found["pass_then"].append(timed_get(state, opened, pairs[(101 + k) % len(pairs)]))
+    load.append(os.getloadavg()[0])
+    metrics.settle()
+    counts = {key: metrics.counts[key] - start[key] for key in start}
+    return {**found, "load": load, "counts": counts}
+
+
+def print_state_changes(name: str, found: dict) -> None:
+    zone, passes = found["zone"], found["pass"]
+    print(
+        f"  {name}: load average {found['load'][0]:.1f} → {found['load'][1]:.1f}; customisations {found['counts']}; "
+        f"max ms: zone {max(zone):.0f}, pass {max(passes):.0f}; over 200 ms: "
+        f"{sum(v > 200 for v in zone)}/{len(zone)} zone, {sum(v > 200 for v in passes)}/{len(passes)} pass"
+    )
+    print(row(f"{name}: first search, a zone changed state", zone))
+    print(row(f"{name}: the next search in that state", found["zone_then"]))
+    print(row(f"{name}: first search with a new pass", passes))
+    print(row(f"{name}: the next search with it", found["pass_then"]))
+
+
+def main_metrics_module() -> Any:
+    """``main``'s ``routing/metrics.py`` (read from git), importable beside this branch's: the before of a run."""
+    source = subprocess.run(
+        ["git", "-C", str(REPO), "show", "main:routing/metrics.py"], capture_output=True, text=True, check=True
+    ).stdout
+    spec = importlib.util.spec_from_loader("hazmat.routing._metrics_main_cch", loader=None)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    module.__package__ = "hazmat.routing"
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    exec(compile(source, "main:routing/metrics.py", "exec"), module.__dict__)
+    return module
 
 
 def _closes_tunnel(arrays: ProvinceArrays, code: str) -> np.ndarray:
@@ -639,6 +683,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=200, help="Harbin requests (as bench_routes.py)")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--changes", type=int, default=24, help="zone changes and new passes at 1M nodes")
     parser.add_argument("--skip", default="", help="parts to skip, e.g. 1,2")
     parser.add_argument("--worker", default="", help=argparse.SUPPRESS)  # part 2's worker process
     args = parser.parse_args()

@@ -55,6 +55,9 @@ VARIANTS = 4
 THREADS = 1
 #: graphs of more arcs than this grow their pools in a background thread (a full customisation takes seconds)
 BACKGROUND_ARCS = 200_000
+#: a pool grows only once its class has seen no new state for this long (seconds): a growth's full customisation
+#: on the other core slows the partial ones of a burst of new states (zones switching on the hour) by 20–100 %
+GROW_QUIET_S = 2.0
 #: a full customisation is cheaper than a partial one of more arcs than this share of the graph (measured:
 #: a changed arc costs a partial customisation about 200–300 times what an arc costs a full one, on the
 #: Harbin centre and on a million nodes alike; so on a city's graph a zone is customised in full, in ms)
@@ -211,6 +214,10 @@ class Metrics:
         self.background = len(net.tail) > BACKGROUND_ARCS
         self._lock = threading.Lock()
         self._growing: set[tuple[str, ClassKey]] = set()
+        #: seconds without a new state before a pool grows (:data:`GROW_QUIET_S`)
+        self.grow_quiet_s = GROW_QUIET_S
+        #: per class, when it last took a new state and that state's arcs closed beyond the base (what a growth customises)
+        self._latest: dict[tuple[str, ClassKey], tuple[float, np.ndarray]] = {}
         self._warming: list[threading.Thread] = []
         #: classes warming in the background: set when their first metric is there
         self._pending: dict[tuple[str, ClassKey], threading.Event] = {}
@@ -342,28 +349,36 @@ class Metrics:
             else:
                 slot = self._nearest(klass, extra)
             self._move(klass, slot, extra)
+            self._latest[(kind, closed)] = (time.monotonic(), extra)
             slot.state = state
             klass.pool[state] = slot
             self._trim()
             return slot.metric
 
     def _grow(self, kind: str, closed: ClassKey, extra: np.ndarray) -> None:
-        """Add a spare to the class in a background thread (one at a time per class), customised in full to the
-        state being served now (``extra`` closed beyond the base), not to the base: the next states differ from
-        it by a zone or a pass, a partial customisation, where a spare at the base would need every active
-        zone's arcs re-weighted (at a million nodes 20k arcs, over the partial share: a full customisation of
-        7–9 s inside the request that took it, measured)."""
+        """Add a spare to the class in a background thread (one at a time per class), once the class has seen no
+        new state for ``grow_quiet_s`` (a burst of new states keeps both cores to its partial customisations),
+        customised in full to the state served last (``extra`` closed beyond the base, or a later one), not
+        to the base: the next states differ from it by a zone or a pass, a partial customisation, where a
+        spare at the base would need every active zone's arcs re-weighted (at a million nodes 21k arcs, over
+        the partial share: a full customisation of 7–10 s inside the request that took it, measured)."""
         key = (kind, closed)
         if key in self._growing:
             return
         self._growing.add(key)
         klass = self._classes[key]
-        weights = klass.base.copy()
-        weights[extra] = INF
+        self._latest[key] = (time.monotonic(), extra)
 
         def customise() -> None:
             try:
-                slot = _Slot(self._customised(weights), None, extra)
+                while (wait := self._latest[key][0] + self.grow_quiet_s - time.monotonic()) > 0:
+                    time.sleep(wait)  # a timer: until the class has been quiet long enough
+                latest = self._latest[key][1]
+                weights = klass.base.copy()
+                weights[latest] = INF
+                log.debug("pool growing", extra={"arcs_closed": len(latest)})
+                slot = _Slot(self._customised(weights), None, latest)
+                log.debug("pool grown", extra={"arcs_closed": len(latest)})
                 with self._lock:
                     if self._classes.get(key) is klass and len(self) < self.cache_size:
                         klass.spares.append(slot)
@@ -407,6 +422,7 @@ class Metrics:
         if len(changed) == 0:
             slot.closed = closed
             return
+        started = time.perf_counter()
         weights = klass.base[changed]
         weights[np.isin(changed, closed, assume_unique=True)] = INF
         if len(changed) > self.partial_share * len(klass.base):
@@ -419,6 +435,15 @@ class Metrics:
             self.counts["partial"] += 1
             self.counts["arcs"] += len(changed)
         slot.closed = closed
+        log.debug(
+            "metric moved",
+            extra={
+                "arcs": len(changed),
+                "partial": len(changed) <= self.partial_share * len(klass.base),
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+                "growing": len(self._growing),
+            },
+        )
 
     def _trim(self) -> None:
         """Keep at most ``cache_size`` metrics: the least recently used classes give theirs up first."""

@@ -118,6 +118,7 @@ def test_a_new_state_during_a_background_growth_neither_waits_for_it_nor_is_left
     metrics = Metrics(router.net, variants=3)
     metrics.background = True  # as on a province's graph, on this small one
     metrics.partial_share = 0.5
+    metrics.grow_quiet_s = 0.05  # the pool grows after this long without a new state
     weights = metrics._weights["time"]
     klass = frozenset(rng.sample(range(len(weights)), 40))
     patches = [_zone_arcs(router, rng) for _ in range(5)]
