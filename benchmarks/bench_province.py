@@ -595,12 +595,21 @@ def province_cch(args: argparse.Namespace) -> None:
     print(f"  memory: {rss_mb():.0f} MiB now ({held} metrics held), peak {peak_mb():.0f} MiB")
     del metrics, free
     print(
-        f"  zone changes and new passes, {args.changes} of each, with main's metrics, then this branch's "
+        f"  zone changes and new passes, {args.changes} of each, with main's metrics, this branch's without the "
+        "quiet period before a pool grows, then this branch's "
         "(each from a worker start: the class's metric, then the state before the changes, not counted)"
     )
     before = main_metrics_module().Metrics
-    for name, made in (("main", before), ("this branch", Metrics)):
-        found = state_changes(made(net, cache=cache), klass, zones, pairs, args.changes)
+    for name, made, quiet_s in (
+        ("main", before, None),
+        ("branch, no quiet period", Metrics, 0.0),  # grows as soon as no move is under way
+        ("this branch", Metrics, None),
+    ):
+        metrics = made(net, cache=cache)
+        if quiet_s is not None:
+            metrics.grow_quiet_s = quiet_s
+        found = state_changes(metrics, klass, zones, pairs, args.changes)
+        del metrics
         print_state_changes(name, found)
     print(f"  memory peak {peak_mb():.0f} MiB")
     _ = INF

@@ -348,6 +348,7 @@ class Metrics:
                     slot = _Slot(self._customised(weights), None, extra)
             else:
                 slot = self._nearest(klass, extra)
+            self._latest[(kind, closed)] = (math.inf, extra)  # a move under way: no growth starts meanwhile
             self._move(klass, slot, extra)
             self._latest[(kind, closed)] = (time.monotonic(), extra)
             slot.state = state
@@ -372,7 +373,7 @@ class Metrics:
         def customise() -> None:
             try:
                 while (wait := self._latest[key][0] + self.grow_quiet_s - time.monotonic()) > 0:
-                    time.sleep(wait)  # a timer: until the class has been quiet long enough
+                    time.sleep(max(0.01, min(wait, self.grow_quiet_s)))  # a timer: until the class is quiet
                 latest = self._latest[key][1]
                 weights = klass.base.copy()
                 weights[latest] = INF
