@@ -10,8 +10,8 @@ code, hazard classes and UN numbers against the map's tags), so two loads that c
 same roads share everything. A class's *base* weights are the plain weights with its
 closed arcs infinite. Each class keeps a small pool of metrics, each customised to one
 *state* (the zones closed at departure and what passes open of them). A state not in the
-pool takes a metric of the pool, a spare still equal to the base, else the least recently
-used, and re-customises only the arcs whose weight differs between the two states
+pool takes the metric of the pool or the spares with the fewest arcs to change (the one in
+use aside), and re-customises only the arcs whose weight differs between the two states
 (``CCHMetric.update_weights``): a zone changing state or a pass coming into use costs the
 partial customisation of its few hundred arcs, once, never a full customisation. Only a
 pool's first metrics are customised in full, on the class's first request (lazily) or at
