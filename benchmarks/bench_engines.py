@@ -24,7 +24,14 @@ Engines: ``worker`` (the real ``hazmat worker``, Quix Streams, at-least-once) an
 (``HAZMAT_PROCESSING_GUARANTEE=exactly-once``, commit every 0.1 s), ``worker-full-state`` (the
 worker with its state as before it kept alert ids: benchmarks/engines/full_state.py), ``quix-noop`` and
 ``quix-eos-noop`` (benchmarks/engines/noop_quix.py: Quix's floor); variants for the settings
-the decision record discusses: ``worker-poll10ms``, ``worker-poll1s``, ``worker-commit1s``.
+the decision record discusses: ``worker-poll10ms``, ``worker-poll1s``, ``worker-commit1s``;
+``prototype`` (benchmarks/engines/quix_flows.py, the prototype the decision was taken on, as it
+was at e878de6^) and ``worker-no-<part>`` / ``worker-no-all`` (benchmarks/engines/worker_without.py:
+the worker with a candidate cause of latency taken out). A name given twice runs twice (A/B rounds
+in one run, e.g. ``--engines worker,prototype,worker,prototype``). ``--waits`` adds a py-spy profile
+with idle samples of each paced run (where the processing thread was, waiting included), and each
+paced run reports the processing thread's share of the wall time on a CPU and runnable but waiting
+for one (schedstat): a latency that follows the second is the machine's, not the engine's.
 The faust arms (the worker before the migration, its tuned settings and its no-op) are gone
 with faust; their figures stay in docs/decisions/0001-stream-engine.md. ``--profile`` adds a
 py-spy profile of each engine's bursts and says where the time went.
