@@ -24,7 +24,14 @@ Engines: ``worker`` (the real ``hazmat worker``, Quix Streams, at-least-once) an
 (``HAZMAT_PROCESSING_GUARANTEE=exactly-once``, commit every 0.1 s), ``worker-full-state`` (the
 worker with its state as before it kept alert ids: benchmarks/engines/full_state.py), ``quix-noop`` and
 ``quix-eos-noop`` (benchmarks/engines/noop_quix.py: Quix's floor); variants for the settings
-the decision record discusses: ``worker-poll10ms``, ``worker-poll1s``, ``worker-commit1s``.
+the decision record discusses: ``worker-poll10ms``, ``worker-poll1s``, ``worker-commit1s``;
+``prototype`` (benchmarks/engines/quix_flows.py, the prototype the decision was taken on, as it
+was at e878de6^) and ``worker-no-<part>`` / ``worker-no-all`` (benchmarks/engines/worker_without.py:
+the worker with a candidate cause of latency taken out). A name given twice runs twice (A/B rounds
+in one run, e.g. ``--engines worker,prototype,worker,prototype``). ``--waits`` adds a py-spy profile
+with idle samples of each paced run (where the processing thread was, waiting included), and each
+paced run reports the processing thread's share of the wall time on a CPU and runnable but waiting
+for one (schedstat): a latency that follows the second is the machine's, not the engine's.
 The faust arms (the worker before the migration, its tuned settings and its no-op) are gone
 with faust; their figures stay in docs/decisions/0001-stream-engine.md. ``--profile`` adds a
 py-spy profile of each engine's bursts and says where the time went.
@@ -98,8 +105,15 @@ def engines() -> dict[str, Engine]:
     worker = [PY, "-m", "hazmat", "worker"]
     eos = {"HAZMAT_PROCESSING_GUARANTEE": "exactly-once", "HAZMAT_COMMIT_INTERVAL_S": "0.1"}
     noop = [PY, str(HERE / "engines" / "noop_quix.py")]
+    without = [PY, str(HERE / "engines" / "worker_without.py")]
     group = "hazmat-checker-quix"
+    parts = ("timer", "followers", "sink", "restart", "linger", "logging", "prompt")
     return {
+        # the prototype the decision was taken on (commit e878de6^), as it was: the A/B baseline of the worker
+        "prototype": Engine("prototype", [PY, str(HERE / "engines" / "quix_flows.py")], group),
+        # the worker with one candidate cause of latency taken out (benchmarks/engines/worker_without.py)
+        **{f"worker-no-{part}": Engine(f"worker-no-{part}", without, group, {"BENCH_WITHOUT": part}) for part in parts},
+        "worker-no-all": Engine("worker-no-all", without, group, {"BENCH_WITHOUT": ",".join(parts[:-1])}),
         "worker": Engine("worker", worker, group),
         "worker-eos": Engine("worker-eos", worker, group, eos),
         # before the state kept alert ids (benchmarks/engines/full_state.py)
@@ -366,7 +380,7 @@ class Reader:
         })  # fmt: skip
         tps = []
         for topic in topics:  # from each partition's end now, before anything is produced
-            for p in sorted(self.c.list_topics(topic, timeout=10).topics[topic].partitions):
+            for p in self._partitions(topic):
                 tps.append(TopicPartition(topic, p, self._end(TopicPartition(topic, p))))
         self.c.assign(tps)
         self.seen: dict[str, float] = {}
@@ -374,6 +388,24 @@ class Reader:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
+
+    def _partitions(self, topic: str) -> list[int]:
+        """The topic's partitions, once its metadata names them all with a leader.
+
+        A topic just created can come back with an error and no partitions, or with some partitions
+        still leaderless: a reader assigned from that read nothing of the missing partitions, and
+        the outputs that were on them never arrived (the helper's A/B that did not finish).
+        """
+        deadline = time.monotonic() + 30
+        while True:
+            meta = self.c.list_topics(topic, timeout=10).topics.get(topic)
+            parts = meta.partitions if meta is not None and meta.error is None else {}
+            if parts and all(p.error is None and p.leader >= 0 for p in parts.values()):
+                return sorted(parts)
+            if time.monotonic() > deadline:
+                msg = f"no metadata with leaders for {topic} after 30 s: {meta and meta.error}"
+                raise RuntimeError(msg)
+            time.sleep(0.2)  # polling interval of a condition wait
 
     def _end(self, tp: TopicPartition) -> int:
         """The partition's end offset, once it has a leader (a topic just created may not yet)."""
@@ -447,6 +479,19 @@ def cpu_now(worker: int, broker_pid: int | None) -> tuple[float, float, float, f
     return time.perf_counter(), cpu_seconds(worker), broker_s, time.process_time()
 
 
+def main_thread_sched(pid: int) -> tuple[float, float, float]:
+    """(wall, s on a CPU, s runnable but waiting for a CPU) of the engine's main thread: the one that processes.
+
+    From /proc/<pid>/task/<pid>/schedstat (ns). The waiting share says whether a latency is the machine's:
+    a processing thread that is ready to run but not running is starved, not blocked.
+    """
+    try:
+        on_cpu, waiting, _ = Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()
+    except (OSError, ValueError):
+        return time.perf_counter(), float("nan"), float("nan")
+    return time.perf_counter(), int(on_cpu) / 1e9, int(waiting) / 1e9
+
+
 def cores_used(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float, float]:
     """Cores each of worker, broker and load generator used between two :func:`cpu_now` readings."""
     wall = b[0] - a[0]
@@ -469,6 +514,7 @@ class Result:
     alerts_match: bool | None = None
     idle: float = float("nan")  # share of a core the engine uses with nothing to do
     cores: dict[int, tuple[float, float, float]] = field(default_factory=dict)  # rate → worker, broker, generator
+    sched: dict[int, tuple[float, float]] = field(default_factory=dict)  # rate → main thread's on-CPU, run-queue share
     profile: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -491,14 +537,37 @@ def running(engine: Engine, bootstrap: str, prefix: str, scratch: Path) -> Itera
         w.stop()
 
 
-def profile(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes]:
+def profile(pid: int, seconds: float, out: Path, *, waits: bool = False) -> subprocess.Popen[bytes]:
     """py-spy on the engine, sampling only the thread that holds the GIL: where its Python time goes
-    (waiting threads and the event loop's idle select would otherwise fill the profile)."""
+    (waiting threads and the event loop's idle select would otherwise fill the profile).
+
+    ``waits``: every thread, idle samples included, so where the processing thread *waits* shows too
+    (a latency that is not CPU: a blocking call, a flush, a poll's timeout, the GIL)."""
+    mode = ["--idle", "--threads"] if waits else ["--gil"]
     return subprocess.Popen(
         [str(Path(PY).parent / "py-spy"), "record", "--pid", str(pid), "--duration", str(max(1, round(seconds))),
-         "--rate", "200", "--gil", "--format", "raw", "--output", str(out)],
+         "--rate", "200", *mode, "--format", "raw", "--output", str(out)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+
+
+def where_it_waited(raw: Path) -> list[str]:
+    """The processing thread's samples (those under Quix's ``Application.run``) by innermost frame, idle included."""
+    if not raw.is_file():
+        return ["(no profile: py-spy could not attach)"]
+    leaves: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count_s = line.rpartition(" ")
+        if not count_s.isdigit() or "(quixstreams/app.py" not in stack:
+            continue
+        frames = stack.split(";")
+        total += int(count_s)
+        inner = [re.sub(r":\d+\)$", ")", f) for f in frames[-2:]]
+        leaves[" < ".join(reversed(inner))] += int(count_s)
+    if not total:
+        return ["(no samples of the processing thread)"]
+    return [f"{c * 100 / total:5.1f} %  {f[:150]}" for f, c in leaves.most_common(14)]
 
 
 #: where a sample's time goes: the innermost frame that belongs to one of these (py-spy names a file
@@ -611,10 +680,20 @@ def run_engine(
                     pings, alerting = inputs.pings(f"lat{rate}", int(rate * args.seconds))
                     cis = inputs.checkins(f"lat{rate}-ci", int(rate * args.seconds))
                     before = cpu_now(w.proc.pid, args.broker_pid)
+                    sched0 = main_thread_sched(w.proc.pid)
+                    if args.waits:
+                        out = scratch / f"waits-{engine.name}-{rate}-{prefix.rstrip('.')}.txt"
+                        spy = profile(w.proc.pid, args.seconds, out, waits=True)
                     sent = paced(p, [(topic["hazmat.positions"], pings), (topic["hazmat.checkins"], cis)], rate)
                     ci_ids = {m[0] for m in cis}
                     reader.wait(alerting | ci_ids, args.seconds + 60)
                     result.cores[rate] = cores_used(before, cpu_now(w.proc.pid, args.broker_pid))
+                    sched1 = main_thread_sched(w.proc.pid)
+                    wall = sched1[0] - sched0[0]
+                    result.sched[rate] = ((sched1[1] - sched0[1]) / wall, (sched1[2] - sched0[2]) / wall)
+                    if args.waits:
+                        spy.wait()
+                        result.profile[f"paced {rate}/s, where the processing thread was"] = where_it_waited(out)
                     quiet_gc_end()
                     for flow, ids in (("ping", alerting), ("check-in", ci_ids)):
                         values = latencies(sent, reader.seen, ids)
@@ -727,6 +806,13 @@ def report(
             print(
                 f"  cores used at {rate}/s each (worker/broker/load generator, from start to last output): {', '.join(used)}"
             )
+    for rate in rates:
+        got = [f"{r.engine} {c[0]:.2f}/{c[1]:.2f}" for r in results.values() if (c := r.sched.get(rate))]
+        if got:
+            print(
+                f"  processing thread at {rate}/s each, share of the wall time on a CPU / runnable but waiting "
+                f"for one (schedstat): {', '.join(got)}"
+            )
     print("  idle engine, share of a core: " + ", ".join(f"{r.engine} {r.idle * 100:.1f} %" for r in results.values()))
     for r in results.values():
         if r.alerts_match is not None:
@@ -746,6 +832,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10, help="length of each paced run")
     parser.add_argument("--rates", type=lambda s: [int(x) for x in s.split(",")], default=[1000, 2000])
     parser.add_argument("--profile", action="store_true", help="py-spy each engine's bursts")
+    parser.add_argument(
+        "--waits", action="store_true", help="py-spy (idle samples too) each engine's paced runs: where it waited"
+    )
     parser.add_argument("--bootstrap", help="use this Kafka instead of starting one")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="hazmat-engines-"))
@@ -762,10 +851,12 @@ def main() -> None:
         before_p99 = {rate: base[rate][1] for rate in base}
         results = {}
         catalogue = engines()
-        for name in args.engines.split(","):
+        for name in args.engines.split(","):  # a name given twice runs twice (A/B rounds): its results as name#2
             t = time.perf_counter()
-            results[name] = run_engine(catalogue[name], inputs, bootstrap, scratch, args, profile_it=args.profile)
-            print(f"  {name}: done in {time.perf_counter() - t:.0f} s", flush=True)
+            run = name if name not in results else f"{name}#{sum(r.split('#')[0] == name for r in results) + 1}"
+            results[run] = run_engine(catalogue[name], inputs, bootstrap, scratch, args, profile_it=args.profile)
+            results[run].engine = run
+            print(f"  {run}: done in {time.perf_counter() - t:.0f} s", flush=True)
         # the reference is the broker after the engines: a broker just started is still warming up (its
         # p99 before the engines was 0.2–0.7 s in some runs, after them 6–14 ms)
         after = broker_alone(inputs, bootstrap, args.rates, args.seconds)

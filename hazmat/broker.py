@@ -256,7 +256,8 @@ def start(*, port: int | None = None, home: Path | None = None, progress: Callab
     if not (home / "data" / "meta.properties").is_file():
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         fmt = subprocess.run(
-            _java(lib, home, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)),
+            # --cluster-id=…: an id that starts with "-" (1 in 64 of them) is otherwise read as an option
+            _java(lib, home, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(props)),
             capture_output=True,
             text=True,
             check=False,

@@ -18,6 +18,7 @@ from quixstreams.models.serializers import Serializer
 
 from . import handlers, names
 from .agents.send import Emit
+from .consumer import WorkerApplication
 from .producer import PARTITIONER
 from .settings import WorkerSettings
 from .sink import ArchiveSink
@@ -37,15 +38,17 @@ def build(bootstrap: str, settings: WorkerSettings, *, prefix: str | None = None
     """The application on ``bootstrap``; the agents' resources (router, geofence) load here, before any message."""
     prefix = names.prefix_from_env() if prefix is None else prefix
     exactly_once = settings.processing_guarantee == "exactly-once"
-    app = Application(
+    app = WorkerApplication(
+        idle_poll_s=settings.idle_poll_s,
         broker_address=bootstrap,
         consumer_group=names.group_id(prefix),
         auto_offset_reset="earliest",
         processing_guarantee=settings.processing_guarantee,
         commit_interval=settings.commit_interval_s,
         # reading several topics in timestamp order, Quix fills its buffers with consume(10000, timeout),
-        # and librdkafka waits out the whole timeout unless 10,000 messages come: a short timeout bounds
-        # the latency (docs/decisions/0001-stream-engine.md: p50 ~1.7 s with the default 1 s, 16 ms with 1 ms)
+        # and librdkafka waits out the whole timeout unless 10,000 messages come: our consumer returns on
+        # the first message instead, waiting this short timeout while messages are buffered and
+        # idle_poll_s when none are (streams/consumer.py; docs/decisions/0001-stream-engine.md)
         consumer_poll_timeout=settings.poll_timeout_s,
         consumer_extra_config={
             # a worker that dies (kill -9, lost host) hands its partitions over after 10 s

@@ -46,7 +46,16 @@ class WorkerSettings(BaseModel):
         "default `state/` in the data folder (`~/.local/share/hazmat-checker/state`)",
     )
     poll_timeout_s: float = Field(
-        0.001, gt=0, description="how long one read of the input topics waits (bounds the latency of ordered reads)"
+        0.001,
+        gt=0,
+        description="how long one read of the input topics waits while messages are buffered (bounds the latency "
+        "of ordered reads)",
+    )
+    idle_poll_s: float = Field(
+        0.1,
+        gt=0,
+        description="how long one read waits when nothing is buffered; it returns as soon as a message comes, so "
+        "this bounds only how late an idle worker notices a stop or a due checkpoint",
     )
     overdue_check_s: float = Field(10.0, gt=0, description="seconds between two looks for overdue high-hazard flows")
 
