@@ -24,6 +24,7 @@ Three parts, in one run:
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import os
@@ -90,20 +91,16 @@ HEADER = f"  {'':52}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}"
 
 # --- the metrics of main, for the side-by-side -------------------------------------------------
 
+#: the git revision whose router is "main" in the side-by-side runs (``--before``): on a branch, main;
+#: on main, the commit before the change being measured (issue #18 started from 1f66865)
+BEFORE = "main"
+
 
 class MainMetrics:
     """``main``'s metrics behind this branch's interface (before issue #18's pools: one per closed-edge set)."""
 
     def __init__(self, net: Any) -> None:
-        source = subprocess.run(
-            ["git", "-C", str(REPO), "show", "main:routing/metrics.py"], capture_output=True, text=True, check=True
-        ).stdout
-        spec = importlib.util.spec_from_loader("hazmat.routing._metrics_main", loader=None)
-        assert spec is not None
-        module = importlib.util.module_from_spec(spec)
-        module.__package__ = "hazmat.routing"
-        sys.modules[spec.name] = module  # dataclasses look their module up
-        exec(compile(source, "main:routing/metrics.py", "exec"), module.__dict__)
+        module = main_metrics_module()
         self.old = module.Metrics(net)
         #: main has the pools already (part 1 of the issue merged): the same interface, passed through
         self.pools = hasattr(self.old, "forget_states")
@@ -343,7 +340,7 @@ def main_router_class() -> Any:
     import tempfile
 
     folder = Path(tempfile.mkdtemp(prefix="routing-main-"))
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", "main", "routing"], capture_output=True, check=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", BEFORE, "routing"], capture_output=True, check=True)
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(folder, filter="data")
     spec = importlib.util.spec_from_file_location(
@@ -664,17 +661,18 @@ def print_state_changes(name: str, found: dict) -> None:
     print(row(f"{name}: the next search with it", found["pass_then"]))
 
 
+@functools.cache
 def main_metrics_module() -> Any:
-    """``main``'s ``routing/metrics.py`` (read from git), importable beside this branch's: the before of a run."""
+    """``routing/metrics.py`` at ``BEFORE`` (read from git), importable beside this checkout's: the before of a run."""
     source = subprocess.run(
-        ["git", "-C", str(REPO), "show", "main:routing/metrics.py"], capture_output=True, text=True, check=True
+        ["git", "-C", str(REPO), "show", f"{BEFORE}:routing/metrics.py"], capture_output=True, text=True, check=True
     ).stdout
-    spec = importlib.util.spec_from_loader("hazmat.routing._metrics_main_cch", loader=None)
+    spec = importlib.util.spec_from_loader("hazmat.routing._metrics_before", loader=None)
     assert spec is not None
     module = importlib.util.module_from_spec(spec)
     module.__package__ = "hazmat.routing"
     sys.modules[spec.name] = module  # dataclasses look their module up
-    exec(compile(source, "main:routing/metrics.py", "exec"), module.__dict__)
+    exec(compile(source, f"{BEFORE}:routing/metrics.py", "exec"), module.__dict__)
     return module
 
 
@@ -694,8 +692,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--changes", type=int, default=24, help="zone changes and new passes at 1M nodes")
     parser.add_argument("--skip", default="", help="parts to skip, e.g. 1,2")
+    parser.add_argument("--before", default="main", help="git revision of the router to compare with ('main' rows)")
     parser.add_argument("--worker", default="", help=argparse.SUPPRESS)  # part 2's worker process
     args = parser.parse_args()
+    global BEFORE
+    BEFORE = args.before
     if args.worker:
         province_worker(args)
         return

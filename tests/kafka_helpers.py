@@ -151,6 +151,15 @@ def producer(bootstrap: str) -> KafkaProducer:
     return KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
 
 
+def send_positions(bootstrap: str, prefix: str, pings: list[Any]) -> None:
+    """Position events on the positions topic of ``prefix``, keyed by plate, flushed."""
+    p = producer(bootstrap)
+    for ping in pings:
+        p.send(names.POSITIONS.name(prefix), key=ping.plate.encode(), value=ping.model_dump_json().encode())
+    p.flush()
+    p.close()
+
+
 def verdict_ids(tap: Tap) -> list[str]:
     return [m["checkin_event_id"] for m in tap.messages["hazmat.verdicts"]]
 

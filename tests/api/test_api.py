@@ -12,6 +12,7 @@ import pytest
 
 from tests.api.conftest import DISPATCH, OTHER_SITE, POLICE, SITE
 from tests.helpers import changed
+from tests.kafka_helpers import send_positions
 
 pytestmark = pytest.mark.kafka
 
@@ -301,17 +302,6 @@ def test_the_position_stream_is_for_the_police_only(server, key, status):
     assert httpx.get(f"{server}/v1/positions?key={POLICE}", timeout=30).status_code == 401  # headers elsewhere
 
 
-def _send_positions(kafka: str, prefix: str, pings: list) -> None:
-    from hazmat.streams import names
-    from tests.kafka_helpers import producer
-
-    p = producer(kafka)
-    for ping in pings:
-        p.send(names.POSITIONS.name(prefix), key=ping.plate.encode(), value=ping.model_dump_json().encode())
-    p.flush()
-    p.close()
-
-
 def _poll(fetch, done, timeout: float = 60):
     import time
 
@@ -361,7 +351,7 @@ def test_positions_reach_the_snapshot_the_stream_and_the_vehicle_file(server, ka
     assert connected.wait(30)
     start = datetime.fromisoformat("2026-11-26T10:00:00+08:00")
     pings = drive(issued["geometry"]["coordinates"], plate=plate, start=start, speed_kmh=40, event_prefix="api-veh-p")
-    _send_positions(kafka, api_prefix, pings[:3])
+    send_positions(kafka, api_prefix, pings[:3])
     [vehicle] = _poll(
         lambda: get(server, f"/v1/positions?plate={plate}", POLICE).json(),
         lambda found: found and found[0]["event_id"] == "api-veh-p-00002",

@@ -16,10 +16,9 @@ import pytest
 from shapely.geometry import shape
 
 from hazmat.monitor.simulate import drive, with_detour
-from hazmat.streams import names
 from tests.api.conftest import DISPATCH, POLICE, SITE
 from tests.helpers import REPO, changed
-from tests.kafka_helpers import producer
+from tests.kafka_helpers import send_positions
 
 pytestmark = pytest.mark.kafka
 
@@ -85,14 +84,6 @@ def _checked_in_with_route(base: str, plate: str, tag: str) -> list[list[float]]
     route = _get(base, f"/v1/routes/{tag}-rq?wait=30", DISPATCH)
     assert route["status"] == "ok", route
     return route["geometry"]["coordinates"]
-
-
-def _send(kafka: str, prefix: str, pings: list) -> None:
-    p = producer(kafka)
-    for ping in pings:
-        p.send(names.POSITIONS.name(prefix), key=ping.plate.encode(), value=ping.model_dump_json().encode())
-    p.flush()
-    p.close()
 
 
 def _sign_in(browser, wait, key: str, role: str) -> None:
@@ -184,12 +175,12 @@ def test_police_see_a_trip_move_its_detour_alert_on_the_map_and_the_vehicle_load
     # a simulated trip moves the vehicle's marker
     pings = drive(with_detour(coords, 0.5, [[RESERVOIR.x, RESERVOIR.y]]), plate=plate, start=START, speed_kmh=40,
                   event_prefix="page-trip-p")  # fmt: skip
-    _send(kafka, api_prefix, pings[:2])
+    send_positions(kafka, api_prefix, pings[:2])
     vehicle = "return ops.vehicles.has(arguments[0]) ? ops.vehicles.get(arguments[0]).data : null"
     first = wait.until(lambda b: b.execute_script(vehicle, plate))
     pings = pings[: len(pings) * 4 // 5]  # past the detour, short of the destination: the load is still on board
     stranger = drive(coords[::-1], plate="晋B66009", start=START, speed_kmh=40, event_prefix="page-stranger")[:6]
-    _send(kafka, api_prefix, pings[2:] + stranger)  # and a tanker that never checked in
+    send_positions(kafka, api_prefix, pings[2:] + stranger)  # and a tanker that never checked in
     last = pings[-1]
     moved = wait.until(lambda b: (v := b.execute_script(vehicle, plate))["at"] == last.at.isoformat() and v)
     assert (moved["lat"], moved["lon"]) == pytest.approx((last.lat, last.lon))
