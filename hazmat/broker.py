@@ -131,6 +131,19 @@ def _accepts(port: int) -> bool:
         return False
 
 
+def _ours(pid: int, home: Path) -> bool:
+    """Whether ``pid`` is this home's broker: after a reboot the pid in ``broker.json`` may be
+    another program's (its process group must not be signalled). Where /proc cannot say, trust it."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return _alive(pid)
+    return "kafka.Kafka" in cmdline and str(home) in cmdline
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -317,6 +330,9 @@ def stop(*, home: Path | None = None, timeout: float = 30.0) -> bool:
         return False
     if not _alive(info.pid):
         return False
+    if not _zombie(info.pid) and not _ours(info.pid, home):  # a zombie is our own child, exited
+        log.warning("broker.json names a process that is not this broker; not signalled", extra={"pid": info.pid})
+        return False
     os.killpg(info.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -334,7 +350,7 @@ def kill(*, home: Path | None = None) -> None:
     """SIGKILL the broker at once (fault-injection tests); its data stays for the next start."""
     home = (home or default_home()).resolve()
     info = BrokerInfo(**json.loads(_state_file(home).read_text(encoding="utf-8")))
-    if _alive(info.pid):
+    if _alive(info.pid) and _ours(info.pid, home):
         os.killpg(info.pid, signal.SIGKILL)
     _reap(info.pid)
 
