@@ -16,7 +16,7 @@ from hazmat.events import Position
 from hazmat.monitor.simulate import drive, with_detour
 from hazmat.streams import names
 from tests.helpers import changed
-from tests.kafka_helpers import Tap, Worker, producer
+from tests.kafka_helpers import Tap, Worker, producer, wait_until
 
 pytestmark = pytest.mark.kafka
 
@@ -174,6 +174,9 @@ def test_a_high_hazard_load_is_tracked_and_closed_when_it_stops_at_its_destinati
     assert alerts == []
     archive = open_archive(worker.archive)
     try:
+        # the flow row rides on the check-in's archive entry, written at the worker's next checkpoint
+        # (the closure is written by the ping itself): a fast trip can end before it
+        wait_until(lambda: len(archive.flows(plate="川A10005")), 1, what="the load's flow archived")
         [flow] = archive.flows(plate="川A10005")
     finally:
         archive.close()
