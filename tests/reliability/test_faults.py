@@ -89,6 +89,9 @@ def test_a_worker_killed_mid_load_loses_nothing_and_archives_once(setup):
                 timeout=300,
                 worker=second,
             )
+            # the first worker may have sent verdicts whose checkpoint (archive write, offsets) it never
+            # committed: the second handles those check-ins again, so the archive fills while it runs
+            wait_until(lambda: archived(archive, "kill"), n, timeout=180, what="[worker SIGKILL] archived")
             assert second.alive()
         finally:
             second.stop()
