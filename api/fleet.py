@@ -16,6 +16,8 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
+from hazmat.flows.records import distance_m
+
 #: alerts that are raised and later cleared (monitor/judge.py, hazmat/flows/records.py)
 LASTING = frozenset({"zone_entry", "route_deviation", "speeding", "unchecked_movement", "flow_overdue"})
 #: vehicles remembered at most (the least recently seen are forgotten first)
@@ -30,12 +32,6 @@ def bearing(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     x = math.sin(dl) * math.cos(p2)
     y = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
     return round((math.degrees(math.atan2(x, y)) + 360) % 360, 1)
-
-
-def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Equirectangular distance: exact enough between two pings seconds apart."""
-    k = 111_320.0
-    return math.hypot((lon2 - lon1) * k * math.cos(math.radians((lat1 + lat2) / 2)), (lat2 - lat1) * k)
 
 
 def state_of(conditions: dict[tuple[str, str | None], dict[str, Any]]) -> str:
@@ -68,7 +64,7 @@ class Fleet:
         if last is not None and when <= self._seen[plate]:
             return None
         heading = None if last is None else last["heading"]
-        if last is not None and _metres(last["lon"], last["lat"], lon, lat) >= MIN_MOVE_M:
+        if last is not None and distance_m(last["lon"], last["lat"], lon, lat) >= MIN_MOVE_M:
             heading = bearing(last["lon"], last["lat"], lon, lat)
         vehicle = {
             "plate": plate,
