@@ -89,7 +89,7 @@ def run_until_stopped(app: Any, rebuild: Any, log: logging.Logger, *, first_dela
     """
     from confluent_kafka import KafkaException
     from quixstreams.checkpointing.exceptions import CheckpointConsumerCommitError, CheckpointProducerTimeout
-    from quixstreams.kafka.exceptions import KafkaConsumerException
+    from quixstreams.kafka.exceptions import KafkaConsumerException, KafkaProducerDeliveryError
 
     delay = first_delay_s
     while True:
@@ -99,6 +99,7 @@ def run_until_stopped(app: Any, rebuild: Any, log: logging.Logger, *, first_dela
             return
         except (
             KafkaConsumerException,
+            KafkaProducerDeliveryError,  # a message not delivered while the broker was away: nothing committed
             CheckpointConsumerCommitError,
             CheckpointProducerTimeout,
             KafkaException,
