@@ -510,6 +510,8 @@ class Metrics:
                     if generation == self._generation:  # the zones are those the state was made of
                         slot.state, slot.reserved_until = state, reserved_until
                         klass.pool[state] = slot
+                        if reserved_until:  # prepared ahead: the state in use stays the most recently used
+                            klass.pool.move_to_end(state, last=False)
                     else:
                         slot.state, slot.reserved_until = None, 0.0
                         klass.spares.append(slot)
