@@ -198,12 +198,21 @@ class Provisional:
     arcs the wanted state closes beyond it) is optimal in the wanted state too, and a pair it
     cannot join stays unjoined there; any other answer must come from :meth:`wait` (the wanted
     state's metric, moved meanwhile in the background). :meth:`release` when done with ``metric``.
+    When that metric is the only one the class could move (a pool of one, as after a start), the
+    move waits for the release and moves it (``move``, in a background thread).
     """
 
-    def __init__(self, metrics: Metrics, slot: _Slot, newly: np.ndarray, ready: Callable[[], Any]) -> None:
+    def __init__(
+        self,
+        metrics: Metrics,
+        slot: _Slot,
+        newly: np.ndarray,
+        ready: Callable[[], Any],
+        move: Callable[[], Any] | None = None,
+    ) -> None:
         self.metric = slot.metric
         self.newly = newly
-        self._metrics, self._slot, self._ready = metrics, slot, ready
+        self._metrics, self._slot, self._ready, self._move = metrics, slot, ready, move
         self._released = False
 
     def exact(self, arcs: Sequence[int]) -> bool:
@@ -225,6 +234,8 @@ class Provisional:
             self._released = True
             with self._metrics._lock:
                 self._slot.readers -= 1
+            if self._move is not None:
+                threading.Thread(target=self._move, name="cch-move").start()
 
 
 class Metrics:
@@ -423,31 +434,63 @@ class Metrics:
                 held = klass.pool.get(state)
                 if held is not None:
                     klass.pool.move_to_end(state)
+                    held.reserved_until = 0.0  # in use now: kept as any state in use, no longer as prepared
                     return held.metric
                 moving = self._moving.get((kind, closed, state))
+                deferred = False
                 if moving is None:
                     extra = self._extra(klass, closing)
-                    slot = self._take(kind, closed, klass, extra)
+                    sub = self._subset(klass, extra) if provisional and self.provisional else None
+                    if sub is not None:
+                        sub.readers += 1  # read now: not the one moved
+                    slot, full = self._take(kind, closed, klass, extra)
+                    deferred = sub is not None and slot is None and not full
                     done = threading.Event()
                     self._moving[(kind, closed, state)] = (done, extra)
                     self._latest[key] = (math.inf, extra)  # a move under way: no growth starts meanwhile
                     generation = self._generation
                 else:
                     done, extra = moving
-                sub = self._subset(klass, extra) if provisional and self.provisional else None
-                if sub is not None:
-                    sub.readers += 1
+                    sub = self._subset(klass, extra) if provisional and self.provisional else None
+                    if sub is not None:
+                        sub.readers += 1
             if sub is not None:
                 newly = np.setdiff1d(extra, sub.closed, assume_unique=True)
+                ready = functools.partial(self._after, done, kind, closed, state, closing)
+                if deferred:  # the metric read is the only one to move: moved once released
+                    move = functools.partial(self._move_read, klass, key, sub, state, extra, done, generation)
+                    return Provisional(self, sub, newly, ready, move)
                 if moving is None:
                     threading.Thread(
                         target=self._into, args=(klass, key, slot, state, extra, done, generation), name="cch-move"
                     ).start()
-                return Provisional(self, sub, newly, functools.partial(self._after, done, kind, closed, state, closing))
+                return Provisional(self, sub, newly, ready)
             if moving is not None:  # moved by another thread (ahead of need): it is nearer done than a move of ours
                 done.wait()
                 continue
             return self._into(klass, key, slot, state, extra, done, generation)
+
+    def _move_read(
+        self,
+        klass: _Class,
+        key: tuple[str, ClassKey],
+        read: _Slot,
+        state: Hashable,
+        extra: np.ndarray,
+        done: threading.Event,
+        generation: int,
+    ) -> None:
+        """Move the metric a :class:`Provisional` read (released now) into its state; another, or a new one in
+        full, when a request reads it still or it left the pool meanwhile."""
+        with self._lock:
+            if read.readers == 0 and read.state is not None and klass.pool.get(read.state) is read:
+                slot: _Slot | None = klass.pool.pop(read.state)
+            elif read.readers == 0 and read in klass.spares:
+                klass.spares.remove(read)
+                slot = read
+            else:
+                slot = self._nearest(klass, extra)
+        self._into(klass, key, slot, state, extra, done, generation)
 
     def _after(
         self, done: threading.Event, kind: str, closed: ClassKey, state: Hashable, closing: Callable[[], frozenset[int]]
@@ -462,13 +505,14 @@ class Metrics:
         extra = np.fromiter(closing(), dtype=np.int64)
         return np.unique(extra[klass.base[extra] < INF])
 
-    def _take(self, kind: str, closed: ClassKey, klass: _Class, extra: np.ndarray) -> _Slot | None:
-        """The metric a request moves into a new state (``None``: customise a new one in full). Under the lock."""
+    def _take(self, kind: str, closed: ClassKey, klass: _Class, extra: np.ndarray) -> tuple[_Slot | None, bool]:
+        """The metric a request moves into a new state, and whether a new one is customised in full instead (the pool
+        grows that way) or because none may move (``None``, False: every one is read). Under the lock."""
         if klass.size() < self.variants and len(self) < self.cache_size and not klass.spares:
             if not (self.background and klass.pool):  # customised in full with the state's arcs closed, once
-                return None
+                return None, True
             self._grow(kind, closed, extra)  # recycle one now, grow the pool meanwhile
-        return self._nearest(klass, extra)
+        return self._nearest(klass, extra), False
 
     @staticmethod
     def _subset(klass: _Class, extra: np.ndarray) -> _Slot | None:

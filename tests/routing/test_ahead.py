@@ -215,3 +215,35 @@ def test_the_router_answers_a_zone_coming_into_force_from_the_held_metric_only_w
             expected.length_m,
             expected.avoided,
         )
+
+
+def test_a_pool_of_one_answers_from_its_metric_and_moves_it_once_released(router):
+    """After a start a province's class holds one metric: a state closing more than it is answered from it, and the
+    same metric is moved to the state once the request let it go (in the background), not customised anew."""
+    rng = random.Random(1820)
+    metrics = Metrics(router.net, variants=1)  # a pool of one that does not grow: the only metric to move
+    metrics.provisional, metrics.background, metrics.partial_share = True, True, 1.0
+    klass = frozenset(rng.sample(range(len(metrics._weights["time"])), 40))
+    first, second = _zone_arcs(router, rng), _zone_arcs(router, rng)
+    n = len(router.net.node_ids)
+    pairs = [(rng.randrange(n), rng.randrange(n)) for _ in range(40)]
+    metrics.warm([("time", klass)])
+    held = metrics.get("time", klass, "a", lambda: first)
+    found = metrics.lookup("time", klass, "b", lambda: first | second)
+    assert isinstance(found, Provisional)
+    assert found.metric is held
+    reference = _reference(metrics, klass, first | second)
+    answered = 0
+    for s, t in pairs:
+        distance, _nodes, arcs = found.metric.query(s, t)
+        if found.exact(arcs):
+            assert distance == reference.query(s, t)[0]
+            answered += 1
+    assert answered > 0
+    before = _counts(metrics)
+    moved = found.wait()  # releases it: the held metric itself is moved to "b"
+    assert moved is held
+    assert _counts(metrics)["partial"] == before["partial"] + 1
+    assert _counts(metrics)["full"] == before["full"]
+    assert all(moved.query(s, t)[0] == reference.query(s, t)[0] for s, t in pairs)
+    assert metrics.settle(60)
