@@ -497,7 +497,8 @@ class Router:
         """A pass arrived for ``plate`` (its passes now ``passes``): move metrics, in the background, into the
         states they make now and when they start within ``horizon_s``, for the plate's last load class
         (or, for a plate not seen yet, the two classes used last). Returns the states queued."""
-        openings = self.openings(plate, [p for p in passes if p.plate == plate])
+        # not through ``self.openings``: its cache belongs to the request thread (this runs in the passes follower's)
+        openings = openings_of(passes, plate, self.zones, self._zone_at)
         if not openings:
             return 0
         now_s = now.timestamp()
