@@ -590,10 +590,7 @@ class Metrics:
             klass = self._classes.get((kind, closed))
             if klass is None or klass.size() == 0:
                 return False
-            held = klass.pool.get(state)
-            if held is not None or job in self._moving:
-                if held is not None:
-                    held.reserved_until = max(held.reserved_until, reserved_until)
+            if state in klass.pool or job in self._moving:  # held (in use, or prepared already): left as it is
                 return False
             self._ahead[job] = (closing, reserved_until)
             queued = [k for k in self._ahead if k[:2] == job[:2]]

@@ -247,3 +247,28 @@ def test_a_pool_of_one_answers_from_its_metric_and_moves_it_once_released(router
     assert _counts(metrics)["full"] == before["full"]
     assert all(moved.query(s, t)[0] == reference.query(s, t)[0] for s, t in pairs)
     assert metrics.settle(60)
+
+
+def test_every_boundary_of_a_day_is_prepared_in_turn_as_the_clock_passes(router, with_zones):
+    """Zones coming into force hour after hour: the timer's look two minutes before each hour prepares the next
+    state every time (a held state it looks at again is not reserved: the pool never runs out of metrics to
+    move), so none of the first requests after the hours customises."""
+    origin, destination = node_lonlat(router, 10), node_lonlat(router, 1500)
+    coords = with_zones().plan(request(origin, destination)).geometry.coordinates
+    always = box_zone("rs-always", coords[len(coords) // 2], 0.002)
+    hourly = [
+        box_zone(f"rs-{h}", node_lonlat(router, node), 0.001, windows=[{"start": f"{h:02d}:00", "end": "23:00"}])
+        for h, node in zip(range(7, 13), (300, 600, 900, 1200, 1400, 1700), strict=True)
+    ]
+    r = with_zones(always, *hourly)
+    r.metrics.clear()
+    assert r.plan(request(origin, destination, at="2026-11-26T06:30:00+08:00")).avoided
+    prepared = r.metrics.ahead["prepared"]
+    for h in range(7, 13):
+        for _tick in range(3):  # the timer looks several times before the boundary
+            r.prepare(datetime.fromisoformat(f"2026-11-26T{h - 1:02d}:58:00+08:00"), horizon_s=300)
+            assert r.metrics.settle(60)
+        before = _counts(r.metrics)
+        assert r.plan(request(origin, destination, at=f"2026-11-26T{h:02d}:01:00+08:00")).avoided
+        assert _counts(r.metrics) == before, h
+    assert r.metrics.ahead["prepared"] == prepared + 6
