@@ -79,6 +79,7 @@ struct Scratch {
     std::vector<unsigned> forward, backward, forward_pred, backward_pred;
     std::vector<uint8_t> mark;  // 1: in a source's elimination-tree path, 2: in a target's
     std::vector<unsigned> up, down;  // those paths' union, by ascending rank
+    std::vector<unsigned> spare;  // room for a merge
 };
 
 // Lower triangles of an arc, arc unpacking and the input arc of a CCH arc: RoutingKit's own code
@@ -429,17 +430,64 @@ class Metric {
                                     std::to_string(topology_->node_count()) + " nodes)");
     }
 
-    // The union of the elimination-tree paths (ancestors) of these nodes, by ascending rank, marked with ``bit``.
+    // The union of the elimination-tree paths (ancestors) of these nodes, by ascending rank, marked with ``bit``:
+    // each path ascends, so each joins the union by a merge (no sort), up to where it meets a path walked already.
     static void collect(const rk::CustomizableContractionHierarchy &cch, const std::vector<unsigned> &nodes,
-                        std::vector<uint8_t> &mark, uint8_t bit, std::vector<unsigned> &out) {
+                        std::vector<uint8_t> &mark, uint8_t bit, std::vector<unsigned> &out, std::vector<unsigned> &spare) {
         out.clear();
         for (unsigned external : nodes) {
+            size_t before = out.size();
             for (unsigned x = cch.rank[external]; x != INVALID && !(mark[x] & bit); x = cch.elimination_tree_parent[x]) {
                 mark[x] |= bit;
                 out.push_back(x);
             }
+            if (before != 0 && out.size() != before) {
+                spare.resize(out.size());
+                std::merge(out.begin(), out.begin() + before, out.begin() + before, out.end(), spare.begin());
+                out.swap(spare);
+            }
         }
-        std::sort(out.begin(), out.end());
+    }
+
+    // Relax the upward arcs of every node of ``nodes`` (ascending) for ``k`` labels (``S``: k known when compiling).
+    template <size_t S>
+    static void relax(const std::vector<unsigned> &nodes, size_t k_, unsigned *dist, unsigned *pred, const unsigned *first_out,
+                      const unsigned *head, const unsigned *weight) {
+        const size_t k = S ? S : k_;
+        for (unsigned x : nodes) {
+            unsigned dx[S ? S : 1];
+            const unsigned *from = dist + static_cast<size_t>(x) * k;
+            bool any = false;
+            for (size_t i = 0; i < k; ++i)
+                any |= from[i] != INF;
+            if (!any)
+                continue;
+            if (S)
+                for (size_t i = 0; i < k; ++i)
+                    dx[i] = from[i];
+            for (unsigned xy = first_out[x]; xy < first_out[x + 1]; ++xy) {
+                size_t y = head[xy];
+                unsigned w = weight[xy];
+                unsigned *dy = dist + y * k, *py = pred + y * k;
+                for (size_t i = 0; i < k; ++i) {
+                    unsigned d = (S ? dx[i] : from[i]) + w;
+                    if (d < dy[i]) {
+                        dy[i] = d;
+                        py[i] = x;
+                    }
+                }
+            }
+        }
+    }
+
+    static void relax_any(const std::vector<unsigned> &nodes, size_t k, unsigned *dist, unsigned *pred,
+                          const unsigned *first_out, const unsigned *head, const unsigned *weight) {
+        if (k == 1)
+            relax<1>(nodes, k, dist, pred, first_out, head, weight);
+        else if (k == 2)
+            relax<2>(nodes, k, dist, pred, first_out, head, weight);
+        else
+            relax<0>(nodes, k, dist, pred, first_out, head, weight);
     }
 
     // One label per source up the sources' paths, one per target up the targets' paths; at every node of both,
@@ -456,8 +504,8 @@ class Metric {
         const unsigned *first_out = cch.up_first_out.data(), *head = cch.up_head.data();
         const unsigned *fw = metric_.forward.data(), *bw = metric_.backward.data();
 
-        collect(cch, s, sc.mark, 1, sc.up);
-        collect(cch, t, sc.mark, 2, sc.down);
+        collect(cch, s, sc.mark, 1, sc.up, sc.spare);
+        collect(cch, t, sc.mark, 2, sc.down, sc.spare);
         for (size_t i = 0; i < k; ++i) {
             size_t x = cch.rank[s[i]];
             f[x * k + i] = 0;
@@ -468,57 +516,23 @@ class Metric {
             b[x * m + j] = 0;
             bp[x * m + j] = INVALID;
         }
-        for (unsigned x : sc.up) {
-            const unsigned *dx = f + static_cast<size_t>(x) * k;
-            bool any = false;
-            for (size_t i = 0; i < k; ++i)
-                any |= dx[i] != INF;
-            if (!any)
-                continue;
-            for (unsigned xy = first_out[x]; xy < first_out[x + 1]; ++xy) {
-                size_t y = head[xy];
-                unsigned w = fw[xy];
-                unsigned *dy = f + y * k, *py = fp + y * k;
-                for (size_t i = 0; i < k; ++i) {
-                    unsigned d = dx[i] + w;
-                    if (d < dy[i]) {
-                        dy[i] = d;
-                        py[i] = x;
-                    }
-                }
-            }
-        }
+        relax_any(sc.up, k, f, fp, first_out, head, fw);
+        relax_any(sc.down, m, b, bp, first_out, head, bw);
+        // every node's labels are final once the nodes below it are relaxed: the meetings, in ascending order as
+        // RoutingKit's backward walk meets them (the first strict minimum of each pair)
         std::vector<unsigned> length(k * m, INF), meeting(k * m, INVALID);
         for (unsigned x : sc.down) {
-            const unsigned *dx = b + static_cast<size_t>(x) * m;
-            bool any = false;
-            for (size_t j = 0; j < m; ++j)
-                any |= dx[j] != INF;
-            if (!any)
+            if (!(sc.mark[x] & 1))
                 continue;
-            for (unsigned xy = first_out[x]; xy < first_out[x + 1]; ++xy) {
-                size_t y = head[xy];
-                unsigned w = bw[xy];
-                unsigned *dy = b + y * m, *py = bp + y * m;
+            const unsigned *fx = f + static_cast<size_t>(x) * k, *bx = b + static_cast<size_t>(x) * m;
+            for (size_t i = 0; i < k; ++i)
                 for (size_t j = 0; j < m; ++j) {
-                    unsigned d = dx[j] + w;
-                    if (d < dy[j]) {
-                        dy[j] = d;
-                        py[j] = x;
+                    unsigned l = fx[i] + bx[j];
+                    if (l < length[i * m + j]) {
+                        length[i * m + j] = l;
+                        meeting[i * m + j] = x;
                     }
                 }
-            }
-            if (sc.mark[x] & 1) {
-                const unsigned *fx = f + static_cast<size_t>(x) * k;
-                for (size_t i = 0; i < k; ++i)
-                    for (size_t j = 0; j < m; ++j) {
-                        unsigned l = fx[i] + dx[j];
-                        if (l < length[i * m + j]) {
-                            length[i * m + j] = l;
-                            meeting[i * m + j] = x;
-                        }
-                    }
-            }
         }
         for (size_t i = 0; i < k; ++i)
             for (size_t j = 0; j < m; ++j) {
