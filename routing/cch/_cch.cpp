@@ -449,46 +449,40 @@ class Metric {
         }
     }
 
-    // Relax the upward arcs of every node of ``nodes`` (ascending) for ``k`` labels (``S``: k known when compiling).
+    // Relax x's upward arcs for its ``k`` labels (``S``: k known when compiling), but for a label at or above its
+    // bound: every label it would set is as high, so no pair it belongs to can meet cheaper through them.
     template <size_t S>
-    static void relax(const std::vector<unsigned> &nodes, size_t k_, unsigned *dist, unsigned *pred, const unsigned *first_out,
-                      const unsigned *head, const unsigned *weight) {
+    static void relax(unsigned x, size_t k_, unsigned *dist, unsigned *pred, const unsigned *bound,
+                      const unsigned *first_out, const unsigned *head, const unsigned *weight) {
         const size_t k = S ? S : k_;
-        for (unsigned x : nodes) {
-            unsigned dx[S ? S : 1];
-            const unsigned *from = dist + static_cast<size_t>(x) * k;
-            bool any = false;
-            for (size_t i = 0; i < k; ++i)
-                any |= from[i] != INF;
-            if (!any)
-                continue;
-            if (S)
-                for (size_t i = 0; i < k; ++i)
-                    dx[i] = from[i];
-            for (unsigned xy = first_out[x]; xy < first_out[x + 1]; ++xy) {
-                size_t y = head[xy];
-                unsigned w = weight[xy];
-                unsigned *dy = dist + y * k, *py = pred + y * k;
-                for (size_t i = 0; i < k; ++i) {
-                    unsigned d = (S ? dx[i] : from[i]) + w;
-                    if (d < dy[i]) {
-                        dy[i] = d;
-                        py[i] = x;
-                    }
+        unsigned *from = dist + static_cast<size_t>(x) * k;
+        unsigned dx_fixed[S ? S : 1];
+        std::vector<unsigned> dx_dynamic(S ? 0 : k);
+        unsigned *dx = S ? dx_fixed : dx_dynamic.data();
+        bool any = false;
+        for (size_t i = 0; i < k; ++i) {
+            dx[i] = from[i] < bound[i] ? from[i] : INF;
+            any |= dx[i] != INF;
+        }
+        if (!any)
+            return;
+        for (unsigned xy = first_out[x]; xy < first_out[x + 1]; ++xy) {
+            size_t y = head[xy];
+            unsigned w = weight[xy];
+            unsigned *dy = dist + y * k, *py = pred + y * k;
+            for (size_t i = 0; i < k; ++i) {
+                unsigned d = dx[i] + w;
+                if (d < dy[i]) {
+                    dy[i] = d;
+                    py[i] = x;
                 }
             }
         }
     }
 
-    static void relax_any(const std::vector<unsigned> &nodes, size_t k, unsigned *dist, unsigned *pred,
-                          const unsigned *first_out, const unsigned *head, const unsigned *weight) {
-        if (k == 1)
-            relax<1>(nodes, k, dist, pred, first_out, head, weight);
-        else if (k == 2)
-            relax<2>(nodes, k, dist, pred, first_out, head, weight);
-        else
-            relax<0>(nodes, k, dist, pred, first_out, head, weight);
-    }
+    using Relax = void (*)(unsigned, size_t, unsigned *, unsigned *, const unsigned *, const unsigned *,
+                           const unsigned *, const unsigned *);
+    static Relax relax_for(size_t k) { return k == 1 ? &relax<1> : k == 2 ? &relax<2> : &relax<0>; }
 
     // One label per source up the sources' paths, one per target up the targets' paths; at every node of both,
     // every pair's meeting. Then the pair of least cost (source cost + distance / scale + target cost, the first
@@ -516,23 +510,45 @@ class Metric {
             b[x * m + j] = 0;
             bp[x * m + j] = INVALID;
         }
-        relax_any(sc.up, k, f, fp, first_out, head, fw);
-        relax_any(sc.down, m, b, bp, first_out, head, bw);
-        // every node's labels are final once the nodes below it are relaxed: the meetings, in ascending order as
-        // RoutingKit's backward walk meets them (the first strict minimum of each pair)
-        std::vector<unsigned> length(k * m, INF), meeting(k * m, INVALID);
-        for (unsigned x : sc.down) {
-            if (!(sc.mark[x] & 1))
-                continue;
-            const unsigned *fx = f + static_cast<size_t>(x) * k, *bx = b + static_cast<size_t>(x) * m;
-            for (size_t i = 0; i < k; ++i)
-                for (size_t j = 0; j < m; ++j) {
-                    unsigned l = fx[i] + bx[j];
-                    if (l < length[i * m + j]) {
-                        length[i * m + j] = l;
-                        meeting[i * m + j] = x;
+        // Both walks at once, by ascending rank: at a node every label is final (its arcs come from below), so
+        // its meetings are known before it is relaxed, and a label at or above the cheapest meeting of each of its
+        // pairs so far is not relaxed (pruning). The meetings come in the order RoutingKit's backward walk meets
+        // them (the first strict minimum of each pair); what pruning leaves out is never below a pair's bound, so
+        // distances, meeting nodes and the predecessors on the chosen path are RoutingKit's.
+        std::vector<unsigned> length(k * m, INF), meeting(k * m, INVALID), bound_f(k, INF), bound_b(m, INF);
+        Relax relax_f = relax_for(k), relax_b = relax_for(m);
+        const auto &up = sc.up, &down = sc.down;
+        for (size_t u = 0, d = 0; u < up.size() || d < down.size();) {
+            unsigned x = d == down.size() || (u < up.size() && up[u] < down[d]) ? up[u] : down[d];
+            bool forward = u < up.size() && up[u] == x, backward = d < down.size() && down[d] == x;
+            u += forward;
+            d += backward;
+            if (forward && backward) {
+                const unsigned *fx = f + static_cast<size_t>(x) * k, *bx = b + static_cast<size_t>(x) * m;
+                bool met = false;
+                for (size_t i = 0; i < k; ++i)
+                    for (size_t j = 0; j < m; ++j) {
+                        unsigned l = fx[i] + bx[j];
+                        if (l < length[i * m + j]) {
+                            length[i * m + j] = l;
+                            meeting[i * m + j] = x;
+                            met = true;
+                        }
                     }
+                if (met) {
+                    std::fill(bound_f.begin(), bound_f.end(), 0u);
+                    std::fill(bound_b.begin(), bound_b.end(), 0u);
+                    for (size_t i = 0; i < k; ++i)
+                        for (size_t j = 0; j < m; ++j) {
+                            bound_f[i] = std::max(bound_f[i], length[i * m + j]);
+                            bound_b[j] = std::max(bound_b[j], length[i * m + j]);
+                        }
                 }
+            }
+            if (forward)
+                relax_f(x, k, f, fp, bound_f.data(), first_out, head, fw);
+            if (backward)
+                relax_b(x, m, b, bp, bound_b.data(), first_out, head, bw);
         }
         for (size_t i = 0; i < k; ++i)
             for (size_t j = 0; j < m; ++j) {
