@@ -484,6 +484,61 @@ class Metric {
                            const unsigned *, const unsigned *);
     static Relax relax_for(size_t k) { return k == 1 ? &relax<1> : k == 2 ? &relax<2> : &relax<0>; }
 
+    // Both searches' relaxations of a node in both (the top of the tree, where most of the work is): one pass
+    // over its arcs, the same updates in the same order per label as relax() makes them.
+    template <size_t K, size_t M>
+    static void relax_both(unsigned x, unsigned *f, unsigned *fp, const unsigned *bound_f, unsigned *b, unsigned *bp,
+                           const unsigned *bound_b, const unsigned *first_out, const unsigned *head, const unsigned *fw,
+                           const unsigned *bw) {
+        unsigned df[K], db[M];
+        bool any = false;
+        for (size_t i = 0; i < K; ++i) {
+            unsigned v = f[static_cast<size_t>(x) * K + i];
+            df[i] = v < bound_f[i] ? v : INF;
+            any |= df[i] != INF;
+        }
+        for (size_t j = 0; j < M; ++j) {
+            unsigned v = b[static_cast<size_t>(x) * M + j];
+            db[j] = v < bound_b[j] ? v : INF;
+            any |= db[j] != INF;
+        }
+        if (!any)
+            return;
+        for (unsigned xy = first_out[x]; xy < first_out[x + 1]; ++xy) {
+            size_t y = head[xy];
+            unsigned wf = fw[xy], wb = bw[xy];
+            unsigned *fy = f + y * K, *fpy = fp + y * K, *by = b + y * M, *bpy = bp + y * M;
+            for (size_t i = 0; i < K; ++i) {
+                unsigned d = df[i] + wf;
+                if (d < fy[i]) {
+                    fy[i] = d;
+                    fpy[i] = x;
+                }
+            }
+            for (size_t j = 0; j < M; ++j) {
+                unsigned d = db[j] + wb;
+                if (d < by[j]) {
+                    by[j] = d;
+                    bpy[j] = x;
+                }
+            }
+        }
+    }
+
+    using RelaxBoth = void (*)(unsigned, unsigned *, unsigned *, const unsigned *, unsigned *, unsigned *,
+                               const unsigned *, const unsigned *, const unsigned *, const unsigned *, const unsigned *);
+    static RelaxBoth relax_both_for(size_t k, size_t m) {
+        if (k == 1 && m == 1)
+            return &relax_both<1, 1>;
+        if (k == 1 && m == 2)
+            return &relax_both<1, 2>;
+        if (k == 2 && m == 1)
+            return &relax_both<2, 1>;
+        if (k == 2 && m == 2)
+            return &relax_both<2, 2>;
+        return nullptr;  // more labels: one search after the other
+    }
+
     // One label per source up the sources' paths, one per target up the targets' paths; at every node of both,
     // every pair's meeting. Then the pair of least cost (source cost + distance / scale + target cost, the first
     // of equals in source-major order) and its arc path.
@@ -517,6 +572,7 @@ class Metric {
         // distances, meeting nodes and the predecessors on the chosen path are RoutingKit's.
         std::vector<unsigned> length(k * m, INF), meeting(k * m, INVALID), bound_f(k, INF), bound_b(m, INF);
         Relax relax_f = relax_for(k), relax_b = relax_for(m);
+        RelaxBoth both = relax_both_for(k, m);
         const auto &up = sc.up, &down = sc.down;
         for (size_t u = 0, d = 0; u < up.size() || d < down.size();) {
             unsigned x = d == down.size() || (u < up.size() && up[u] < down[d]) ? up[u] : down[d];
@@ -544,6 +600,10 @@ class Metric {
                             bound_b[j] = std::max(bound_b[j], length[i * m + j]);
                         }
                 }
+            }
+            if (forward && backward && both) {
+                both(x, f, fp, bound_f.data(), b, bp, bound_b.data(), first_out, head, fw, bw);
+                continue;
             }
             if (forward)
                 relax_f(x, k, f, fp, bound_f.data(), first_out, head, fw);
