@@ -63,7 +63,15 @@ setup(
             include_dirs=[pybind11.get_include(), str(ROUTINGKIT / "include"), str(ROUTINGKIT / "src")],
             language="c++",
             # -ffp-contract=off: a search's costs add up as Python adds them (no fused operations), so a tie breaks alike
-            extra_compile_args=["-std=c++17", "-O3", "-g0", "-DNDEBUG", "-ffp-contract=off", "-fvisibility=hidden", "-w"],
+            extra_compile_args=[
+                "-std=c++17",
+                "-O3",
+                "-g0",
+                "-DNDEBUG",
+                "-ffp-contract=off",
+                "-fvisibility=hidden",
+                "-w",
+            ],
             extra_link_args=["-s"],  # no debug symbols: 12 MB of them otherwise
         )
     ],
