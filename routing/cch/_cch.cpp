@@ -429,8 +429,13 @@ class Metric {
     }
 
     py::array_t<uint32_t> weights() {
-        std::shared_lock<std::shared_mutex> lock(mutex_);
-        return to_numpy(weights_);
+        std::vector<unsigned> copy;
+        {
+            py::gil_scoped_release release;  // a customisation under way holds the lock for seconds
+            std::shared_lock<std::shared_mutex> lock(mutex_);
+            copy = weights_;
+        }
+        return to_numpy(copy);
     }
     bool customized() const { return customized_; }
 
