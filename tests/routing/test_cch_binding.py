@@ -231,3 +231,33 @@ def test_queries_go_on_while_another_metric_of_the_topology_customises(graph: Gr
         stop.set()
         worker.join(timeout=60)
     assert all(a == expected for a in answers)
+
+
+def test_a_query_beside_update_weights_on_the_same_metric_sees_one_state_or_the_other(graph: Graph):
+    """update_weights waits for the queries under way and holds new ones back: never a half-customised metric."""
+    ask = ([0, 1], [0.0, 0.5], [150, 151], [0.25, 0.0])
+    arcs = np.unique(graph.metric().query_many(*ask)[4])  # closing the route's arcs changes the answer
+    assert len(arcs)
+    closed = np.full(len(arcs), INF, dtype=np.uint32)
+    opened = graph.weights[arcs]
+    shut = graph.weights.copy()
+    shut[arcs] = INF
+    states = {
+        repr((a[:4], a[4].tolist())) for a in (graph.metric().query_many(*ask), graph.metric(shut).query_many(*ask))
+    }
+    assert len(states) == 2  # the closed arcs change the answer: a mix would show
+    metric, stop = graph.metric(), threading.Event()
+
+    def toggle() -> None:
+        while not stop.is_set():
+            metric.update_weights(arcs, closed)
+            metric.update_weights(arcs, opened)
+
+    worker = threading.Thread(target=toggle)
+    worker.start()
+    try:
+        seen = [metric.query_many(*ask) for _ in range(500)]
+    finally:
+        stop.set()
+        worker.join(timeout=60)
+    assert all(repr((a[:4], a[4].tolist())) in states for a in seen)
