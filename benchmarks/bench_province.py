@@ -394,7 +394,10 @@ def main_router_class() -> Any:
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    return importlib.import_module("hazmat._routing_main.router").Router
+    try:
+        return importlib.import_module("hazmat._routing_main.router").Router
+    except ModuleNotFoundError as exc:  # a main from before our CCH binding runs on pyroutingkit
+        sys.exit(f"main's router needs {exc.name}: pip install pyroutingkit==0.2.1 into this venv for part 1b")
 
 
 def harbin_routers(args: argparse.Namespace) -> None:

@@ -1,4 +1,4 @@
-"""Customizable contraction hierarchies (RoutingKit's CCH via pyroutingkit): the fast searches.
+"""Customizable contraction hierarchies (RoutingKit's CCH, our binding ``hazmat.routing._cch``): the fast searches.
 
 One topology per graph, built once (nested dissection: about a minute for a million nodes)
 and saved on disk next to the road graph, keyed by the arcs and coordinates, so a worker
@@ -12,7 +12,7 @@ closed arcs infinite. Each class keeps a small pool of metrics, each customised 
 *state* (the zones closed at departure and what passes open of them). A state not in the
 pool takes the metric of the pool or the spares with the fewest arcs to change (the one in
 use aside), and re-customises only the arcs whose weight differs between the two states
-(``CCHMetric.update_weights``): a zone changing state or a pass coming into use costs the
+(``Metric.update_weights``): a zone changing state or a pass coming into use costs the
 partial customisation of its few hundred arcs, once, never a full customisation. Only a
 pool's first metrics are customised in full, on the class's first request (lazily) or at
 worker start (:meth:`Metrics.warm`, with the library's threads).
@@ -38,10 +38,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyroutingkit
 
 from hazmat.paths import cache_root
 
+from . import _cch
 from .network import RoadNetwork
 
 log = logging.getLogger("hazmat.routing.metrics")
@@ -64,21 +64,22 @@ GROW_QUIET_S = 2.0
 #: Harbin centre and on a million nodes alike; so on a city's graph a zone is customised in full, in ms)
 PARTIAL_SHARE = 0.003
 #: a state prepared ahead of need stays reserved (a request's move takes another metric first) this long after
-#: the moment it was prepared for (seconds): requests departing just after a window boundary use it
+#: the moment it was prepared for (seconds), or until a request uses it: requests departing just after a window
+#: boundary use it
 RESERVE_S = 300.0
-#: states prepared ahead kept waiting per load class (the oldest request is dropped beyond it): a pool holds
-#: :data:`VARIANTS` metrics, one of them the state in use
-AHEAD_QUEUED = VARIANTS - 1
-INF = pyroutingkit.INF_WEIGHT
+INF = _cch.INF_WEIGHT
 #: bump when the topology files change meaning (a cached topology of another version is rebuilt)
 TOPOLOGY_VERSION = 1
+#: the topology files' format, in the cache's key: RoutingKit's vectors as pyroutingkit 0.2 saved them, which our
+#: binding reads and writes alike (the same nested dissection): topologies cached before the binding still load
+_FORMAT = "pyroutingkit"
 
 #: a load class: the arcs the map closes to the load
 ClassKey = frozenset[int]
 
 
 def _digest(*arrays: np.ndarray) -> str:
-    h = hashlib.sha256(f"cch-v{TOPOLOGY_VERSION}-{pyroutingkit.__name__}".encode())
+    h = hashlib.sha256(f"cch-v{TOPOLOGY_VERSION}-{_FORMAT}".encode())
     for a in arrays:
         h.update(np.ascontiguousarray(a).tobytes())
     return h.hexdigest()[:16]
@@ -134,7 +135,7 @@ def topology(
     when it was saved there, else built and saved (atomically: a half-written one is never read).
     """
     arrays = _arrays(tail, head, xs, ys)
-    built = pyroutingkit.CCHTopology()
+    built = _cch.Topology()
     saved = None if cache is None else cache / _digest(*arrays)
     if saved is not None and (saved / "order").is_file():
         try:
@@ -143,7 +144,7 @@ def topology(
                 return built
         except RuntimeError as exc:
             log.warning("topology cache unreadable; rebuilding", extra={"cache": str(saved), "error": str(exc)})
-        built = pyroutingkit.CCHTopology()
+        built = _cch.Topology()
     started = time.monotonic()
     built.build(*arrays, len(xs))
     log.info(
@@ -329,7 +330,7 @@ class Metrics:
         return sum(c.size() for c in self._classes.values())
 
     def _customised(self, weights: np.ndarray, threads: int | None = None) -> Any:
-        metric = pyroutingkit.CCHMetric(self._cch)
+        metric = _cch.Metric(self._cch)
         metric.customize(weights, self._threads(len(weights)) if threads is None else threads)
         self.counts["full"] += 1
         return metric
@@ -758,7 +759,7 @@ class Metrics:
         metric = self._to_target.get(kind)
         if metric is None:
             scale = self.net.time_array if kind == "time" else self.net.length_array
-            metric = pyroutingkit.CCHMetric(self._reverse)
+            metric = _cch.Metric(self._reverse)
             weights = np.floor(scale * 1000).astype(np.uint32)
             metric.customize(weights, self._threads(len(weights)) if threads is None else threads)
             self._to_target[kind] = metric  # only once customised: a request never sees it half done

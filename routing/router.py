@@ -5,7 +5,7 @@ load is active at the moment the vehicle would enter it (a zone outside its wind
 nothing). The unrestricted route is asked first: when it breaks nothing it is the answer,
 and what it breaks is what the answer ``avoided``. Otherwise two searches answer:
 
-* the fast path, a customizable contraction hierarchy (RoutingKit's CCH via pyroutingkit):
+* the fast path, a customizable contraction hierarchy (RoutingKit's CCH, our binding ``_cch``):
   one topology per graph, one customised metric per set of closed edges (the load's map
   restrictions plus the zones active at departure; blocked arcs get infinite weight),
   cached, so a query costs tens of microseconds. It is exact when no applicable zone
@@ -17,8 +17,8 @@ Both ends snap to the nearest point on a road the load may use (a road the map c
 a tunnel of its category or a ``hazmat=no`` street, is never a snap target; zones do not
 steer the snap), and the route starts and ends there, mid-edge. The CCH's topology is fixed
 (no virtual arcs), so a search runs between the snapped arcs' end nodes with the partial
-arcs' costs added: the distance table between the (at most two) start and (two) stop nodes,
-then one query for the best pair's path; the time-dependent search starts from the start
+arcs' costs added: one search from the (at most two) start nodes to the (two) stop nodes,
+which chooses the best pair and gives its path; the time-dependent search starts from the start
 nodes with the partial costs and entry times. The partial arcs are tested against the
 zones on the part actually driven.
 
@@ -54,7 +54,7 @@ from hazmat.passes import PassBook
 
 from . import answer, tdsearch
 from .arrays import NetworkArrays
-from .metrics import INF, RESERVE_S, Metrics, Provisional, topology_cache
+from .metrics import RESERVE_S, Metrics, Provisional, topology_cache
 from .network import End, Path, RoadNetwork, Snap
 from .openings import CLOSED, NO_OPENINGS, Openings, OpenShapes, State, openings_of
 from .policy import Load, static_reason, zone_reason
@@ -341,8 +341,9 @@ class Router:
     ) -> Path | NoPath:
         """The cheapest of the direct drives and the CCH paths from a source to a target, partial arcs included.
 
-        One source and one target: one query. More (a two-way street at either end): the
-        distance table between their nodes, then one query for the best pair's path.
+        One CCH search from every source to every target with their partial arcs' costs (a two-way
+        street at either end: two of each): the pair it chooses costs what the cheapest entry of their
+        distance table would, the first of equals, and its path is the point-to-point query's.
         """
         net = self.net
         weight = net.time if kind == "time" else net.length
@@ -353,25 +354,15 @@ class Router:
                 best, choice = cost, d
         arcs: list[int] = []
         pair = None
-        if len(sources) == 1 and len(targets) == 1:
-            distance, _nodes, found = metric.query(sources[0].node, targets[0].node)
-            if distance < INF:
-                cost = net.end_cost(sources[0], weight) + distance / 1000 + net.end_cost(targets[0], weight)
-                if cost < best:
-                    best, pair, arcs = cost, (sources[0], targets[0]), found
-        elif sources and targets:
-            table = metric.distances_many_to_many(
-                np.array([s.node for s in sources], dtype=np.uint32),
-                np.array([t.node for t in targets], dtype=np.uint32),
-            ).tolist()
-            for i, s in enumerate(sources):
-                for j, t in enumerate(targets):
-                    if table[i][j] < INF:
-                        cost = net.end_cost(s, weight) + table[i][j] / 1000 + net.end_cost(t, weight)
-                        if cost < best:
-                            best, pair = cost, (s, t)
-            if pair is not None:
-                arcs = metric.query(pair[0].node, pair[1].node)[2]
+        if sources and targets:
+            cost, _distance, i, j, found = metric.query_many(
+                [s.node for s in sources],
+                [net.end_cost(s, weight) for s in sources],
+                [t.node for t in targets],
+                [net.end_cost(t, weight) for t in targets],
+            )
+            if cost < best:
+                best, pair, arcs = cost, (sources[i], targets[j]), found.tolist()
         if pair is not None:
             return net.join(pair[0], arcs, pair[1])
         if choice is not None:

@@ -12,10 +12,10 @@ import random
 from datetime import datetime
 
 import numpy as np
-import pyroutingkit
 import pytest
 from shapely.geometry import LineString, shape
 
+from hazmat.routing import _cch
 from hazmat.routing.metrics import INF, Metrics, Provisional
 from tests.routing.test_partial_customisation import _zone_arcs
 from tests.routing.test_passes import PLATE, a_pass
@@ -30,7 +30,7 @@ def _reference(metrics: Metrics, klass: frozenset[int], closed: frozenset[int]):
     """The class's weights with ``closed`` infinite, customised in full (what a moved metric must equal)."""
     weights = metrics._weights["time"].copy()
     weights[list(klass | closed)] = INF
-    reference = pyroutingkit.CCHMetric(metrics._cch)
+    reference = _cch.Metric(metrics._cch)
     reference.customize(weights)
     return reference
 

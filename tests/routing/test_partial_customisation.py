@@ -11,9 +11,9 @@ import random
 from datetime import datetime, timedelta
 
 import numpy as np
-import pyroutingkit
 import pytest
 
+from hazmat.routing import _cch
 from hazmat.routing.metrics import INF, PARTIAL_SHARE, Metrics
 from hazmat.routing.policy import Load
 from tests.routing.test_passes import PLATE, a_pass
@@ -48,7 +48,7 @@ def test_a_pool_moved_by_partial_customisation_gives_the_distances_of_a_full_one
         metric = metrics.get("time", klass, chosen, lambda closed=closed: closed)
         full = weights.copy()
         full[list(klass | closed)] = INF
-        reference = pyroutingkit.CCHMetric(metrics._cch)
+        reference = _cch.Metric(metrics._cch)
         reference.customize(full)
         got = metric.distances_many_to_many(nodes, nodes)
         assert (got == reference.distances_many_to_many(nodes, nodes)).all()
@@ -142,7 +142,7 @@ def test_a_new_state_during_a_background_growth_neither_waits_for_it_nor_is_left
     def check(metric, closed: frozenset[int]) -> None:
         full = weights.copy()
         full[list(klass | closed)] = INF
-        reference = pyroutingkit.CCHMetric(metrics._cch)
+        reference = _cch.Metric(metrics._cch)
         reference.customize(full)
         assert (metric.distances_many_to_many(nodes, nodes) == reference.distances_many_to_many(nodes, nodes)).all()
 
