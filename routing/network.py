@@ -48,6 +48,26 @@ class Path:
         """The part of ``edges[k]`` driven, as fractions of it from its tail."""
         return (self.start if k == 0 else 0.0), (self.end if k == len(self.edges) - 1 else 1.0)
 
+    @property
+    def arcs(self) -> np.ndarray:
+        """``edges`` as an int64 array, made once per list (the checks of a route of thousands of arcs index
+        arrays with it instead of looping in Python); a new list assigned to ``edges`` makes a new one."""
+        return _array_of(self, "edges", np.int64)
+
+    @property
+    def entries(self) -> np.ndarray:
+        """``entry_s`` as a float array, made once per list (as :attr:`arcs`)."""
+        return _array_of(self, "entry_s", np.float64)
+
+
+def _array_of(found: Path, name: str, dtype: type) -> np.ndarray:
+    """The array of ``found``'s list ``name``, kept beside it while that list object and its length stay."""
+    values = getattr(found, name)
+    kept = found.__dict__.get(f"_{name}_array")
+    if kept is None or kept[0] is not values or len(kept[1]) != len(values):
+        kept = found.__dict__[f"_{name}_array"] = (values, np.asarray(values, dtype=dtype))
+    return kept[1]
+
 
 class End(NamedTuple):
     """Where a search starts or stops: ``node``, joined to the snapped point by ``arc`` from ``lo`` to ``hi``.
@@ -336,6 +356,8 @@ class RoadNetwork:
             arcs[i] = restricted(d)
         self.restricted = np.flatnonzero(arcs).tolist()
         self.restricted_set = frozenset(self.restricted)
+        #: per arc: restricted (a route's arcs are tested against it at once)
+        self.restricted_mask = arcs
 
     def meeting(self, shapes: Sequence[BaseGeometry]) -> list[np.ndarray]:
         """For each shape (metres), the arcs whose line meets it (touching counts), ascending.
@@ -446,39 +468,51 @@ class RoadNetwork:
         """The cost by ``weight`` of an end's partial arc (0 when the point is the node)."""
         return 0.0 if end.arc is None else (end.hi - end.lo) * weight[end.arc]
 
-    def join(self, source: End, arcs: Sequence[int], target: End) -> Path:
+    def join(self, source: End, arcs: Sequence[int] | np.ndarray, target: End) -> Path:
         """The path from a source end over ``arcs`` to a target end (``arcs`` run from source.node to target.node)."""
-        edges = list(arcs)
+        edges = np.asarray(arcs, dtype=np.int64)
         start, end = 0.0, 1.0
-        if source.arc is not None:
-            edges.insert(0, source.arc)
-            start = source.lo
-        if target.arc is not None:
-            edges.append(target.arc)
-            end = target.hi
+        if source.arc is not None or target.arc is not None:
+            first = [source.arc] if source.arc is not None else []
+            final = [target.arc] if target.arc is not None else []
+            edges = np.concatenate([np.asarray(first, dtype=np.int64), edges, np.asarray(final, dtype=np.int64)])
+            start = source.lo if source.arc is not None else 0.0
+            end = target.hi if target.arc is not None else 1.0
         return self.path(edges, start=start, end=end)
 
-    def path(self, arcs: Sequence[int], *, start: float = 0.0, end: float = 1.0) -> Path:
+    def path(self, arcs: Sequence[int] | np.ndarray, *, start: float = 0.0, end: float = 1.0) -> Path:
         """The path along these edges from ``start`` on the first to ``end`` on the last, with entry times."""
-        if not len(arcs):
+        edges = np.asarray(arcs, dtype=np.int64)
+        if not len(edges):
             return Path(edges=[], entry_s=[], length_m=0.0, duration_s=0.0)
-        share = np.ones(len(arcs))
-        if len(arcs) == 1:
+        share = np.ones(len(edges))
+        if len(edges) == 1:
             share[0] = end - start
         else:
             share[0], share[-1] = 1.0 - start, end
-        times = np.cumsum(self.time_array[arcs] * share)
-        return Path(
-            edges=list(arcs),
-            entry_s=[0.0, *times[:-1].tolist()],
-            length_m=float((self.length_array[arcs] * share).sum()),
+        times = np.cumsum(self.time_array[edges] * share)
+        entries = np.empty(len(edges))
+        entries[0] = 0.0
+        entries[1:] = times[:-1]
+        found = Path(
+            edges=edges.tolist(),
+            entry_s=entries.tolist(),
+            length_m=float((self.length_array[edges] * share).sum()),
             duration_s=float(times[-1]),
             start=start,
             end=end,
         )
+        found.__dict__["_edges_array"] = (found.edges, edges)  # the arrays just used: :attr:`Path.arcs`
+        found.__dict__["_entry_s_array"] = (found.entry_s, entries)
+        return found
 
     def coordinates(self, found: Path, at: tuple[float, float]) -> list[tuple[float, float]]:
-        """The path's line, from and to the snapped points (a zero-length one at ``at`` for an empty path)."""
+        """The path's line, from and to the snapped points (a zero-length one at ``at`` for an empty path).
+
+        Consecutive edges share a node: an edge's first vertex is left out when it repeats the line's
+        last. A province's route of thousands of vertices is gathered, rounded and joined with numpy
+        from the flat coordinate array; only its partial end edges are cut per edge.
+        """
         if not found.edges:
             return [at, at]
         last = len(found.edges) - 1
@@ -488,14 +522,22 @@ class RoadNetwork:
                 part = self._lonlat_xy[i] if 0 < k < last else self.part(i, *found.span(k))
                 joined += part[1:] if joined and joined[-1] == part[0] else part  # consecutive edges share a node
             return joined
-        points, counts = _points(self.offsets, np.asarray(found.edges, dtype=np.int64))
-        flat = [(x, y) for x, y in np.round(self.coords[points], 7).tolist()]  # every vertex, rounded in one go
-        joined = []
-        first = 0
-        for k, (i, n) in enumerate(zip(found.edges, counts.tolist(), strict=True)):
-            part = flat[first : first + n] if 0 < k < last else self.part(i, *found.span(k))
-            first += n
-            joined += part[1:] if joined and joined[-1] == part[0] else part  # consecutive edges share a node
+        joined = self.part(found.edges[0], *found.span(0))
+        if not last:
+            return joined
+        final = self.part(found.edges[last], *found.span(last))
+        points, counts = _points(self.offsets, found.arcs[1:last])
+        if len(points):
+            xy = np.round(self.coords[points], 7)
+            firsts = np.cumsum(counts) - counts
+            before = np.empty((len(counts), 2))  # the line's last vertex before each middle edge
+            before[0] = joined[-1]
+            before[1:] = xy[firsts[1:] - 1]
+            keep = np.ones(len(xy), dtype=bool)
+            keep[firsts] = (xy[firsts] != before).any(axis=1)
+            kept = xy[keep]
+            joined += zip(kept[:, 0].tolist(), kept[:, 1].tolist(), strict=True)
+        joined += final[1:] if joined[-1] == final[0] else final
         return joined
 
 
