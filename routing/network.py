@@ -527,15 +527,15 @@ class RoadNetwork:
             return joined
         final = self.part(found.edges[last], *found.span(last))
         points, counts = _points(self.offsets, found.arcs[1:last])
-        if len(points):
-            xy = np.round(self.coords[points], 7)
+        if len(points):  # np.take: a row gather several times faster than fancy indexing
+            xy = np.round(np.take(self.coords, points, axis=0), 7)
             firsts = np.cumsum(counts) - counts
             before = np.empty((len(counts), 2))  # the line's last vertex before each middle edge
             before[0] = joined[-1]
-            before[1:] = xy[firsts[1:] - 1]
+            before[1:] = np.take(xy, firsts[1:] - 1, axis=0)
             keep = np.ones(len(xy), dtype=bool)
-            keep[firsts] = (xy[firsts] != before).any(axis=1)
-            kept = xy[keep]
+            keep[firsts] = (np.take(xy, firsts, axis=0) != before).any(axis=1)
+            kept = np.compress(keep, xy, axis=0)
             joined += zip(kept[:, 0].tolist(), kept[:, 1].tolist(), strict=True)
         joined += final[1:] if joined[-1] == final[0] else final
         return joined

@@ -61,7 +61,7 @@ def recheck(
         return
     edges = found.arcs
     begin = depart.timestamp()
-    for z, near in _near(net.projected_bounds[edges], zone_bounds):
+    for z, near in _near(np.take(net.projected_bounds, edges, axis=0), zone_bounds):  # a row gather, as fast as 1-D
         zone = zones[z]
         if not zone.applies(load.classes, load.un_numbers):  # its own test, not the router's cache
             continue
@@ -110,7 +110,7 @@ def _near(boxes: np.ndarray, zone_bounds: np.ndarray) -> Iterator[tuple[int, np.
     meets = _overlap(chunks[:, None, :], zone_bounds[None, :, :])  # chunks × zones
     for z in np.flatnonzero(meets.any(axis=0)).tolist():
         positions = np.concatenate([np.arange(c, min(c + CHUNK, len(boxes))) for c in starts[meets[:, z]].tolist()])
-        near = positions[_overlap(boxes[positions], zone_bounds[z])]
+        near = positions[_overlap(np.take(boxes, positions, axis=0), zone_bounds[z])]
         if len(near):
             yield z, near
 

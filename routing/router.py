@@ -645,7 +645,9 @@ class Router:
             status="ok",
             length_m=round(found.length_m, 1),
             duration_s=round(found.duration_s, 1),
-            geometry=GeoLine(coordinates=self.net.coordinates(found, (origin.lon, origin.lat))),
+            # built here as the field's type (float pairs from the map's arrays): validating a province route's
+            # thousands of pairs again would cost more than joining them
+            geometry=GeoLine.model_construct(coordinates=self.net.coordinates(found, (origin.lon, origin.lat))),
             avoided=reasons,
             arrive_at=request.depart_at + timedelta(seconds=round(found.duration_s)),
             origin_snap_m=moved["origin"],
