@@ -485,19 +485,23 @@ class RoadNetwork:
         edges = np.asarray(arcs, dtype=np.int64)
         if not len(edges):
             return Path(edges=[], entry_s=[], length_m=0.0, duration_s=0.0)
-        share = np.ones(len(edges))
-        if len(edges) == 1:
-            share[0] = end - start
+        times, lengths = self.time_array[edges], self.length_array[edges]
+        if len(edges) == 1:  # the shares driven of the end edges (whole ones: times 1, as exact)
+            times[0] *= end - start
+            lengths[0] *= end - start
         else:
-            share[0], share[-1] = 1.0 - start, end
-        times = np.cumsum(self.time_array[edges] * share)
+            times[0] *= 1.0 - start
+            lengths[0] *= 1.0 - start
+            times[-1] *= end
+            lengths[-1] *= end
+        np.cumsum(times, out=times)
         entries = np.empty(len(edges))
         entries[0] = 0.0
         entries[1:] = times[:-1]
         found = Path(
             edges=edges.tolist(),
             entry_s=entries.tolist(),
-            length_m=float((self.length_array[edges] * share).sum()),
+            length_m=float(lengths.sum()),
             duration_s=float(times[-1]),
             start=start,
             end=end,

@@ -557,10 +557,13 @@ class Router:
             lo, hi = found.span(k)
             for z in self._driven_zones(found, k) if k in (0, last) else near:
                 zone = self.zones[z]
+                key = f"zone:{zone.id}"
+                if key in out:  # named already: its reason is not built again for each edge in it
+                    continue
                 if z in applying and zone.active_at_epoch(depart_s + entry):
                     state = openings.state(z, depart_s + entry) if openings else CLOSED
                     if self._piece_closed(i, lo, hi, z, state):
-                        out.setdefault(f"zone:{zone.id}", zone_reason(zone))
+                        out[key] = zone_reason(zone)
         return list(out.values())
 
     def passes_used(self, found: Path, load: Load, depart_s: float, openings: Openings) -> list[str]:
