@@ -29,44 +29,87 @@ from .policy import restricted
 from .snapping import SegmentIndex
 
 
-@dataclass
 class Path:
     """A path through the network: its arcs, when each is entered, and its totals.
 
     ``start`` and ``end`` are where it starts on its first arc and ends on its last, as
     fractions of their length from their tails (0 and 1: it drives them whole).
+
+    Held as arrays (:attr:`arcs`, :attr:`entries`): a province route has thousands of arcs, and
+    the checks index the arrays; ``edges`` and ``entry_s``, the same as lists, are made when
+    first asked for (most routes are never asked).
     """
 
-    edges: list[int]
-    entry_s: list[float]  # seconds after departure at which each edge is entered
-    length_m: float
-    duration_s: float
-    start: float = 0.0
-    end: float = 1.0
+    __slots__ = ("_edges", "_entry_s", "arcs", "duration_s", "end", "entries", "length_m", "start")
+
+    def __init__(
+        self,
+        edges: Sequence[int] | np.ndarray,
+        entry_s: Sequence[float] | np.ndarray,
+        length_m: float,
+        duration_s: float,
+        start: float = 0.0,
+        end: float = 1.0,
+    ) -> None:
+        #: the arcs, in order (int64)
+        self.arcs: np.ndarray = np.asarray(edges, dtype=np.int64)
+        #: seconds after departure at which each arc is entered
+        self.entries: np.ndarray = np.asarray(entry_s, dtype=np.float64)
+        if len(self.arcs) != len(self.entries):
+            msg = f"a path of {len(self.arcs)} edges with {len(self.entries)} entry times"
+            raise ValueError(msg)
+        self._edges: list[int] | None = list(map(int, edges)) if isinstance(edges, list) else None
+        self._entry_s: list[float] | None = list(map(float, entry_s)) if isinstance(entry_s, list) else None
+        self.length_m, self.duration_s, self.start, self.end = length_m, duration_s, start, end
+
+    @property
+    def edges(self) -> list[int]:
+        """The arcs as a list of ints."""
+        if self._edges is None:
+            self._edges = self.arcs.tolist()
+        return self._edges
+
+    @property
+    def entry_s(self) -> list[float]:
+        """Seconds after departure at which each edge is entered, as a list."""
+        if self._entry_s is None:
+            self._entry_s = self.entries.tolist()
+        return self._entry_s
+
+    def __len__(self) -> int:
+        return len(self.arcs)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Path):
+            return NotImplemented
+        return (self.edges, self.entry_s, self.length_m, self.duration_s, self.start, self.end) == (
+            other.edges,
+            other.entry_s,
+            other.length_m,
+            other.duration_s,
+            other.start,
+            other.end,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable before: never hashed
+
+    def __repr__(self) -> str:
+        return (
+            f"Path(edges={self.edges!r}, entry_s={self.entry_s!r}, length_m={self.length_m!r}, "
+            f"duration_s={self.duration_s!r}, start={self.start!r}, end={self.end!r})"
+        )
+
+    def edge(self, k: int) -> int:
+        """The ``k``-th arc."""
+        return int(self.arcs[k])
+
+    def entry(self, k: int) -> float:
+        """When the ``k``-th arc is entered (seconds after departure)."""
+        return float(self.entries[k])
 
     def span(self, k: int) -> tuple[float, float]:
         """The part of ``edges[k]`` driven, as fractions of it from its tail."""
-        return (self.start if k == 0 else 0.0), (self.end if k == len(self.edges) - 1 else 1.0)
-
-    @property
-    def arcs(self) -> np.ndarray:
-        """``edges`` as an int64 array, made once per list (the checks of a route of thousands of arcs index
-        arrays with it instead of looping in Python); a new list assigned to ``edges`` makes a new one."""
-        return _array_of(self, "edges", np.int64)
-
-    @property
-    def entries(self) -> np.ndarray:
-        """``entry_s`` as a float array, made once per list (as :attr:`arcs`)."""
-        return _array_of(self, "entry_s", np.float64)
-
-
-def _array_of(found: Path, name: str, dtype: type) -> np.ndarray:
-    """The array of ``found``'s list ``name``, kept beside it while that list object and its length stay."""
-    values = getattr(found, name)
-    kept = found.__dict__.get(f"_{name}_array")
-    if kept is None or kept[0] is not values or len(kept[1]) != len(values):
-        kept = found.__dict__[f"_{name}_array"] = (values, np.asarray(values, dtype=dtype))
-    return kept[1]
+        return (self.start if k == 0 else 0.0), (self.end if k == len(self.arcs) - 1 else 1.0)
 
 
 class End(NamedTuple):
@@ -498,17 +541,14 @@ class RoadNetwork:
         entries = np.empty(len(edges))
         entries[0] = 0.0
         entries[1:] = times[:-1]
-        found = Path(
-            edges=edges.tolist(),
-            entry_s=entries.tolist(),
+        return Path(
+            edges=edges,
+            entry_s=entries,
             length_m=float(lengths.sum()),
             duration_s=float(times[-1]),
             start=start,
             end=end,
         )
-        found.__dict__["_edges_array"] = (found.edges, edges)  # the arrays just used: :attr:`Path.arcs`
-        found.__dict__["_entry_s_array"] = (found.entry_s, entries)
-        return found
 
     def coordinates(self, found: Path, at: tuple[float, float]) -> list[tuple[float, float]]:
         """The path's line, from and to the snapped points (a zero-length one at ``at`` for an empty path).
@@ -517,19 +557,19 @@ class RoadNetwork:
         last. A province's route of thousands of vertices is gathered, rounded and joined with numpy
         from the flat coordinate array; only its partial end edges are cut per edge.
         """
-        if not found.edges:
+        if not len(found):
             return [at, at]
-        last = len(found.edges) - 1
+        last = len(found) - 1
         if self.small:
             joined: list[tuple[float, float]] = []
             for k, i in enumerate(found.edges):
                 part = self._lonlat_xy[i] if 0 < k < last else self.part(i, *found.span(k))
                 joined += part[1:] if joined and joined[-1] == part[0] else part  # consecutive edges share a node
             return joined
-        joined = self.part(found.edges[0], *found.span(0))
+        joined = self.part(found.edge(0), *found.span(0))
         if not last:
             return joined
-        final = self.part(found.edges[last], *found.span(last))
+        final = self.part(found.edge(last), *found.span(last))
         points, counts = _points(self.offsets, found.arcs[1:last])
         if len(points):  # np.take: a row gather several times faster than fancy indexing
             xy = np.round(np.take(self.coords, points, axis=0), 7)

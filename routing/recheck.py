@@ -57,7 +57,7 @@ def recheck(
     passes: Sequence[Pass] = (),
     plate: str = "",
 ) -> None:
-    if not found.edges:
+    if not len(found):
         return
     edges = found.arcs
     begin = depart.timestamp()
@@ -75,11 +75,11 @@ def recheck(
         hits = zone.closing(pieces)  # a designated area: off its roads
         for n in np.flatnonzero(hits).tolist():
             k = candidates[n]
-            at = depart + timedelta(seconds=found.entry_s[k])
+            at = depart + timedelta(seconds=found.entry(k))
             if _opened(zone, pieces[n], at, passes, plate, net.projection):
                 continue
             what = f"leaves the designated roads of {zone.id}" if zone.designated else f"enters zone {zone.id}"
-            msg = f"route {what} on edge {found.edges[k]} at {at.isoformat()}: a routing bug"
+            msg = f"route {what} on edge {found.edge(k)} at {at.isoformat()}: a routing bug"
             raise RouteViolation(msg)
     for i in edges[net.restricted_mask[edges]].tolist():  # an edge without restriction tags has no reason
         reason = static_reason(net.tags(i), load, rules=rules)
@@ -166,5 +166,5 @@ def _driven(net: RoadNetwork, found: Path, positions: list[int]) -> np.ndarray:
     for n, k in enumerate(positions):
         lo, hi = found.span(k)
         if lo > 0.0 or hi < 1.0:
-            geoms[n] = substring(net.projected[found.edges[k]], lo, hi, normalized=True)
+            geoms[n] = substring(net.projected[found.edge(k)], lo, hi, normalized=True)
     return geoms

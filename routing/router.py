@@ -307,7 +307,7 @@ class Router:
     def _driven_zones(self, found: Path, k: int) -> tuple[int, ...]:
         """The zones met by the part of the path's ``k``-th edge that it drives."""
         lo, hi = found.span(k)
-        return self._piece_zones(found.edges[k], lo, hi)
+        return self._piece_zones(found.edge(k), lo, hi)
 
     def _end_blocker(self, load: Load, openings: Openings = NO_OPENINGS) -> tdsearch.EndBlocked:
         """Is an end's partial arc closed by a zone that applies and is active at that moment (and not opened)."""
@@ -544,9 +544,9 @@ class Router:
         """
         out: dict[str, Avoided] = {}
         static, applying, edge_zones = self._static_blocked(load), self._applies(load)[1], self.edge_zones
-        last = len(found.edges) - 1
+        last = len(found) - 1
         for k in np.flatnonzero(self._flags(load)[found.arcs]).tolist():  # the edges closed by the map or a zone
-            i, entry = found.edges[k], found.entry_s[k]
+            i, entry = found.edge(k), found.entry(k)
             if i in static:
                 reason = static_reason(self.net.tags(i), load, rules=self.road_rules)
                 if reason is not None:
@@ -572,9 +572,9 @@ class Router:
         if not openings:
             return []
         applying = self._applies(load)[1]
-        last = len(found.edges) - 1
+        last = len(found) - 1
         for k in np.flatnonzero(self.zone_arcs[found.arcs]).tolist():  # the edges a zone closes
-            i, entry = found.edges[k], found.entry_s[k]
+            i, entry = found.edge(k), found.entry(k)
             for z in self._driven_zones(found, k) if k in (0, last) else self.edge_zones[i]:
                 t = depart_s + entry
                 if z in applying and self.zones[z].active_at_epoch(t):
