@@ -34,3 +34,19 @@ def test_edges_near_a_zone_by_runs_are_those_near_it_one_by_one():
         assert list(found) == sorted(found)  # zones in order: the first violation is the one reported
         met += len(found)
     assert met > 20
+
+
+def test_a_path_made_from_arrays_is_the_path_made_from_lists():
+    """A path holds arrays and makes its lists when asked: the same path, lists of Python ints and floats."""
+    from hazmat.routing.network import Path
+
+    listed = Path(edges=[3, 1, 2], entry_s=[0.0, 1.5, 4.25], length_m=10.0, duration_s=6.0, start=0.5)
+    arrayed = Path(
+        edges=np.array([3, 1, 2]), entry_s=np.array([0.0, 1.5, 4.25]), length_m=10.0, duration_s=6.0, start=0.5
+    )
+    assert arrayed == listed
+    assert arrayed.edges == [3, 1, 2]
+    assert all(type(i) is int for i in arrayed.edges)
+    assert arrayed.entry_s == [0.0, 1.5, 4.25]
+    assert (arrayed.edge(2), arrayed.entry(1), arrayed.span(0), arrayed.span(2)) == (2, 1.5, (0.5, 1.0), (0.0, 1.0))
+    assert arrayed != Path(edges=[3, 1, 2], entry_s=[0.0, 1.5, 4.25], length_m=10.0, duration_s=6.0)
