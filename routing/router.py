@@ -348,7 +348,7 @@ class Router:
             cost = net.end_cost(d, weight)
             if cost < best:
                 best, choice = cost, d
-        arcs: list[int] = []
+        arcs: np.ndarray | list[int] = []
         pair = None
         if sources and targets:
             cost, _distance, i, j, found = metric.query_many(
@@ -358,7 +358,7 @@ class Router:
                 [net.end_cost(t, weight) for t in targets],
             )
             if cost < best:
-                best, pair, arcs = cost, (sources[i], targets[j]), found.tolist()
+                best, pair, arcs = cost, (sources[i], targets[j]), found
         if pair is not None:
             return net.join(pair[0], arcs, pair[1])
         if choice is not None:
