@@ -29,24 +29,87 @@ from .policy import restricted
 from .snapping import SegmentIndex
 
 
-@dataclass
 class Path:
     """A path through the network: its arcs, when each is entered, and its totals.
 
     ``start`` and ``end`` are where it starts on its first arc and ends on its last, as
     fractions of their length from their tails (0 and 1: it drives them whole).
+
+    Held as arrays (:attr:`arcs`, :attr:`entries`): a province route has thousands of arcs, and
+    the checks index the arrays; ``edges`` and ``entry_s``, the same as lists, are made when
+    first asked for (most routes are never asked).
     """
 
-    edges: list[int]
-    entry_s: list[float]  # seconds after departure at which each edge is entered
-    length_m: float
-    duration_s: float
-    start: float = 0.0
-    end: float = 1.0
+    __slots__ = ("_edges", "_entry_s", "arcs", "duration_s", "end", "entries", "length_m", "start")
+
+    def __init__(
+        self,
+        edges: Sequence[int] | np.ndarray,
+        entry_s: Sequence[float] | np.ndarray,
+        length_m: float,
+        duration_s: float,
+        start: float = 0.0,
+        end: float = 1.0,
+    ) -> None:
+        #: the arcs, in order (int64)
+        self.arcs: np.ndarray = np.asarray(edges, dtype=np.int64)
+        #: seconds after departure at which each arc is entered
+        self.entries: np.ndarray = np.asarray(entry_s, dtype=np.float64)
+        if len(self.arcs) != len(self.entries):
+            msg = f"a path of {len(self.arcs)} edges with {len(self.entries)} entry times"
+            raise ValueError(msg)
+        self._edges: list[int] | None = list(map(int, edges)) if isinstance(edges, list) else None
+        self._entry_s: list[float] | None = list(map(float, entry_s)) if isinstance(entry_s, list) else None
+        self.length_m, self.duration_s, self.start, self.end = length_m, duration_s, start, end
+
+    @property
+    def edges(self) -> list[int]:
+        """The arcs as a list of ints."""
+        if self._edges is None:
+            self._edges = self.arcs.tolist()
+        return self._edges
+
+    @property
+    def entry_s(self) -> list[float]:
+        """Seconds after departure at which each edge is entered, as a list."""
+        if self._entry_s is None:
+            self._entry_s = self.entries.tolist()
+        return self._entry_s
+
+    def __len__(self) -> int:
+        return len(self.arcs)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Path):
+            return NotImplemented
+        return (self.edges, self.entry_s, self.length_m, self.duration_s, self.start, self.end) == (
+            other.edges,
+            other.entry_s,
+            other.length_m,
+            other.duration_s,
+            other.start,
+            other.end,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable before: never hashed
+
+    def __repr__(self) -> str:
+        return (
+            f"Path(edges={self.edges!r}, entry_s={self.entry_s!r}, length_m={self.length_m!r}, "
+            f"duration_s={self.duration_s!r}, start={self.start!r}, end={self.end!r})"
+        )
+
+    def edge(self, k: int) -> int:
+        """The ``k``-th arc."""
+        return int(self.arcs[k])
+
+    def entry(self, k: int) -> float:
+        """When the ``k``-th arc is entered (seconds after departure)."""
+        return float(self.entries[k])
 
     def span(self, k: int) -> tuple[float, float]:
         """The part of ``edges[k]`` driven, as fractions of it from its tail."""
-        return (self.start if k == 0 else 0.0), (self.end if k == len(self.edges) - 1 else 1.0)
+        return (self.start if k == 0 else 0.0), (self.end if k == len(self.arcs) - 1 else 1.0)
 
 
 class End(NamedTuple):
@@ -336,6 +399,8 @@ class RoadNetwork:
             arcs[i] = restricted(d)
         self.restricted = np.flatnonzero(arcs).tolist()
         self.restricted_set = frozenset(self.restricted)
+        #: per arc: restricted (a route's arcs are tested against it at once)
+        self.restricted_mask = arcs
 
     def meeting(self, shapes: Sequence[BaseGeometry]) -> list[np.ndarray]:
         """For each shape (metres), the arcs whose line meets it (touching counts), ascending.
@@ -446,56 +511,77 @@ class RoadNetwork:
         """The cost by ``weight`` of an end's partial arc (0 when the point is the node)."""
         return 0.0 if end.arc is None else (end.hi - end.lo) * weight[end.arc]
 
-    def join(self, source: End, arcs: Sequence[int], target: End) -> Path:
+    def join(self, source: End, arcs: Sequence[int] | np.ndarray, target: End) -> Path:
         """The path from a source end over ``arcs`` to a target end (``arcs`` run from source.node to target.node)."""
-        edges = list(arcs)
+        edges = np.asarray(arcs, dtype=np.int64)
         start, end = 0.0, 1.0
-        if source.arc is not None:
-            edges.insert(0, source.arc)
-            start = source.lo
-        if target.arc is not None:
-            edges.append(target.arc)
-            end = target.hi
+        if source.arc is not None or target.arc is not None:
+            first = [source.arc] if source.arc is not None else []
+            final = [target.arc] if target.arc is not None else []
+            edges = np.concatenate([np.asarray(first, dtype=np.int64), edges, np.asarray(final, dtype=np.int64)])
+            start = source.lo if source.arc is not None else 0.0
+            end = target.hi if target.arc is not None else 1.0
         return self.path(edges, start=start, end=end)
 
-    def path(self, arcs: Sequence[int], *, start: float = 0.0, end: float = 1.0) -> Path:
+    def path(self, arcs: Sequence[int] | np.ndarray, *, start: float = 0.0, end: float = 1.0) -> Path:
         """The path along these edges from ``start`` on the first to ``end`` on the last, with entry times."""
-        if not len(arcs):
+        edges = np.asarray(arcs, dtype=np.int64)
+        if not len(edges):
             return Path(edges=[], entry_s=[], length_m=0.0, duration_s=0.0)
-        share = np.ones(len(arcs))
-        if len(arcs) == 1:
-            share[0] = end - start
+        times, lengths = self.time_array[edges], self.length_array[edges]
+        if len(edges) == 1:  # the shares driven of the end edges (whole ones: times 1, as exact)
+            times[0] *= end - start
+            lengths[0] *= end - start
         else:
-            share[0], share[-1] = 1.0 - start, end
-        times = np.cumsum(self.time_array[arcs] * share)
+            times[0] *= 1.0 - start
+            lengths[0] *= 1.0 - start
+            times[-1] *= end
+            lengths[-1] *= end
+        np.cumsum(times, out=times)
+        entries = np.empty(len(edges))
+        entries[0] = 0.0
+        entries[1:] = times[:-1]
         return Path(
-            edges=list(arcs),
-            entry_s=[0.0, *times[:-1].tolist()],
-            length_m=float((self.length_array[arcs] * share).sum()),
+            edges=edges,
+            entry_s=entries,
+            length_m=float(lengths.sum()),
             duration_s=float(times[-1]),
             start=start,
             end=end,
         )
 
     def coordinates(self, found: Path, at: tuple[float, float]) -> list[tuple[float, float]]:
-        """The path's line, from and to the snapped points (a zero-length one at ``at`` for an empty path)."""
-        if not found.edges:
+        """The path's line, from and to the snapped points (a zero-length one at ``at`` for an empty path).
+
+        Consecutive edges share a node: an edge's first vertex is left out when it repeats the line's
+        last. A province's route of thousands of vertices is gathered, rounded and joined with numpy
+        from the flat coordinate array; only its partial end edges are cut per edge.
+        """
+        if not len(found):
             return [at, at]
-        last = len(found.edges) - 1
+        last = len(found) - 1
         if self.small:
             joined: list[tuple[float, float]] = []
             for k, i in enumerate(found.edges):
                 part = self._lonlat_xy[i] if 0 < k < last else self.part(i, *found.span(k))
                 joined += part[1:] if joined and joined[-1] == part[0] else part  # consecutive edges share a node
             return joined
-        points, counts = _points(self.offsets, np.asarray(found.edges, dtype=np.int64))
-        flat = [(x, y) for x, y in np.round(self.coords[points], 7).tolist()]  # every vertex, rounded in one go
-        joined = []
-        first = 0
-        for k, (i, n) in enumerate(zip(found.edges, counts.tolist(), strict=True)):
-            part = flat[first : first + n] if 0 < k < last else self.part(i, *found.span(k))
-            first += n
-            joined += part[1:] if joined and joined[-1] == part[0] else part  # consecutive edges share a node
+        joined = self.part(found.edge(0), *found.span(0))
+        if not last:
+            return joined
+        final = self.part(found.edge(last), *found.span(last))
+        points, counts = _points(self.offsets, found.arcs[1:last])
+        if len(points):  # np.take: a row gather several times faster than fancy indexing
+            xy = np.round(np.take(self.coords, points, axis=0), 7)
+            firsts = np.cumsum(counts) - counts
+            before = np.empty((len(counts), 2))  # the line's last vertex before each middle edge
+            before[0] = joined[-1]
+            before[1:] = np.take(xy, firsts[1:] - 1, axis=0)
+            keep = np.ones(len(xy), dtype=bool)
+            keep[firsts] = (np.take(xy, firsts, axis=0) != before).any(axis=1)
+            kept = np.compress(keep, xy, axis=0)
+            joined += zip(kept[:, 0].tolist(), kept[:, 1].tolist(), strict=True)
+        joined += final[1:] if joined[-1] == final[0] else final
         return joined
 
 

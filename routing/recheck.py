@@ -21,7 +21,7 @@ a pass says.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -57,43 +57,67 @@ def recheck(
     passes: Sequence[Pass] = (),
     plate: str = "",
 ) -> None:
-    if not found.edges:
+    if not len(found):
         return
-    edges = np.asarray(found.edges)
-    boxes, zb = net.projected_bounds[edges][:, None, :], zone_bounds[None, :, :]  # edges × zones
-    overlap = (
-        (boxes[..., 0] <= zb[..., 2])
-        & (boxes[..., 2] >= zb[..., 0])
-        & (boxes[..., 1] <= zb[..., 3])
-        & (boxes[..., 3] >= zb[..., 1])
-    )
-    start = depart.timestamp()
-    for z in np.flatnonzero(overlap.any(axis=0)).tolist():
-        zone, near = zones[z], overlap[:, z]
+    edges = found.arcs
+    begin = depart.timestamp()
+    for z, near in _near(np.take(net.projected_bounds, edges, axis=0), zone_bounds):  # a row gather, as fast as 1-D
+        zone = zones[z]
         if not zone.applies(load.classes, load.un_numbers):  # its own test, not the router's cache
             continue
         if zone.windows is not None:
-            near &= np.array([zone.active_at_epoch(start + entry) for entry in found.entry_s], dtype=bool)
-        (candidates,) = np.nonzero(near)
-        if not len(candidates):
+            entry_s = found.entries[near].tolist()
+            near = near[np.array([zone.active_at_epoch(begin + entry) for entry in entry_s], dtype=bool)]
+        if not len(near):
             continue
-        pieces = _driven(net, found, candidates.tolist())
+        candidates = near.tolist()
+        pieces = _driven(net, found, candidates)
         hits = zone.closing(pieces)  # a designated area: off its roads
         for n in np.flatnonzero(hits).tolist():
-            k = int(candidates[n])
-            at = depart + timedelta(seconds=found.entry_s[k])
+            k = candidates[n]
+            at = depart + timedelta(seconds=found.entry(k))
             if _opened(zone, pieces[n], at, passes, plate, net.projection):
                 continue
             what = f"leaves the designated roads of {zone.id}" if zone.designated else f"enters zone {zone.id}"
-            msg = f"route {what} on edge {found.edges[k]} at {at.isoformat()}: a routing bug"
+            msg = f"route {what} on edge {found.edge(k)} at {at.isoformat()}: a routing bug"
             raise RouteViolation(msg)
-    for i in found.edges:
-        if i not in net.restricted_set:  # an edge without restriction tags has no reason
-            continue
+    for i in edges[net.restricted_mask[edges]].tolist():  # an edge without restriction tags has no reason
         reason = static_reason(net.tags(i), load, rules=rules)
         if reason is not None:
             msg = f"route uses a closed road on edge {i}: {reason.reason_en}"
             raise RouteViolation(msg)
+
+
+#: consecutive edges of a route whose joint bounding box is tested against the zones' before their own
+CHUNK = 32
+
+
+def _near(boxes: np.ndarray, zone_bounds: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """Each zone (ascending) whose bounding box meets some edge's box, with those edges' positions (ascending).
+
+    Runs of :data:`CHUNK` edges are tested first by their joint box (an edge's box lies in it), so a route of
+    thousands of edges is tested edge by edge only near the few zones it passes.
+    """
+    starts = np.arange(0, len(boxes), CHUNK)
+    chunks = np.column_stack(
+        [
+            np.minimum.reduceat(boxes[:, 0], starts),
+            np.minimum.reduceat(boxes[:, 1], starts),
+            np.maximum.reduceat(boxes[:, 2], starts),
+            np.maximum.reduceat(boxes[:, 3], starts),
+        ]
+    )
+    meets = _overlap(chunks[:, None, :], zone_bounds[None, :, :])  # chunks × zones
+    for z in np.flatnonzero(meets.any(axis=0)).tolist():
+        positions = np.concatenate([np.arange(c, min(c + CHUNK, len(boxes))) for c in starts[meets[:, z]].tolist()])
+        near = positions[_overlap(np.take(boxes, positions, axis=0), zone_bounds[z])]
+        if len(near):
+            yield z, near
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Do boxes (minx, miny, maxx, maxy, along the last axis) meet (touching counts)?"""
+    return (a[..., 0] <= b[..., 2]) & (a[..., 2] >= b[..., 0]) & (a[..., 1] <= b[..., 3]) & (a[..., 3] >= b[..., 1])
 
 
 def _opened(
@@ -138,9 +162,9 @@ def _along(zone: Zone, lines: tuple[tuple[tuple[float, float], ...], ...], proje
 
 def _driven(net: RoadNetwork, found: Path, positions: list[int]) -> np.ndarray:
     """The geometry (metres) of the part of each of these path positions' edges that the route drives."""
-    geoms = net.projected_array[np.asarray(found.edges)[positions]].copy()
+    geoms = net.projected_array[found.arcs[positions]].copy()
     for n, k in enumerate(positions):
         lo, hi = found.span(k)
         if lo > 0.0 or hi < 1.0:
-            geoms[n] = substring(net.projected[found.edges[k]], lo, hi, normalized=True)
+            geoms[n] = substring(net.projected[found.edge(k)], lo, hi, normalized=True)
     return geoms

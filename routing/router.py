@@ -60,7 +60,7 @@ from .openings import CLOSED, NO_OPENINGS, Openings, OpenShapes, State, openings
 from .policy import Load, static_reason, zone_reason
 from .recheck import RouteViolation, recheck
 from .restrictions import CityRoadRules, osm_water_sources
-from .zones import Zone, load_zones
+from .zones import WindowMarks, Zone, load_zones
 
 __all__ = ["RouteViolation", "Router"]
 
@@ -180,6 +180,7 @@ class Router:
         """
         self.zones = zones
         self.zone_bounds = np.array([z.metric.bounds for z in zones], dtype=float).reshape(-1, 4)
+        self._zone_boxes: list[list[float]] = self.zone_bounds.tolist()
         self.zone_edges: list[list[int]] = [arcs.tolist() for arcs in self.net.meeting([z.metric for z in zones])]
         for z, zone in enumerate(zones):
             if zone.designated and self.zone_edges[z]:
@@ -190,6 +191,15 @@ class Router:
             for i in edges:
                 edge_zones[i] = (*edge_zones[i], z)
         self.edge_zones = edge_zones
+        #: per arc: some zone closes it (a route's arcs are tested against it at once, not one by one)
+        self.zone_arcs = np.zeros(len(self.net.head), dtype=bool)
+        for edges in self.zone_edges:
+            self.zone_arcs[edges] = True
+        #: per load class (its closed arcs): the arcs a route's violations are looked for on (closed by it or a zone)
+        self._flagged: dict[frozenset[int], np.ndarray] = {}
+        #: (load, zones' states at departure) -> the zones closed then and the metric's key, without passes
+        self._shut: dict[tuple[Load, bytes], tuple[dict[int, State], frozenset[Any]]] = {}
+        self.marks = WindowMarks(zones)
         self._zone_at = {zone.id: z for z, zone in enumerate(zones)}
         self.open_shapes = OpenShapes(self.net, self.projection, zones, self.zone_edges)
         #: (plate, ids of its pass objects) -> (the objects, kept alive so their ids stay theirs; their openings)
@@ -213,6 +223,8 @@ class Router:
         """Forget cached closures and metrics after edge attributes were edited in place."""
         self.net.refresh_restricted()
         self._applying.clear()
+        self._flagged.clear()
+        self._shut.clear()
         self._static.clear()
         self._static_roads.clear()
         self._classes.clear()
@@ -311,7 +323,7 @@ class Router:
     def _driven_zones(self, found: Path, k: int) -> tuple[int, ...]:
         """The zones met by the part of the path's ``k``-th edge that it drives."""
         lo, hi = found.span(k)
-        return self._piece_zones(found.edges[k], lo, hi)
+        return self._piece_zones(found.edge(k), lo, hi)
 
     def _end_blocker(self, load: Load, openings: Openings = NO_OPENINGS) -> tdsearch.EndBlocked:
         """Is an end's partial arc closed by a zone that applies and is active at that moment (and not opened)."""
@@ -352,7 +364,7 @@ class Router:
             cost = net.end_cost(d, weight)
             if cost < best:
                 best, choice = cost, d
-        arcs: list[int] = []
+        arcs: np.ndarray | list[int] = []
         pair = None
         if sources and targets:
             cost, _distance, i, j, found = metric.query_many(
@@ -362,7 +374,7 @@ class Router:
                 [net.end_cost(t, weight) for t in targets],
             )
             if cost < best:
-                best, pair, arcs = cost, (sources[i], targets[j]), found.tolist()
+                best, pair, arcs = cost, (sources[i], targets[j]), found
         if pair is not None:
             return net.join(pair[0], arcs, pair[1])
         if choice is not None:
@@ -395,8 +407,18 @@ class Router:
             return self._cheapest(self.metrics.get(kind, frozenset(), frozenset()), sources, targets, direct, kind)
         applying = self.applying(load)
         depart_s = depart.timestamp()
-        shut = self._shut(applying, depart_s, openings)
-        metric = self.metrics.lookup(kind, self._static_blocked(load), frozenset(shut.items()), self._closing(shut))
+        now = self.marks.active_at(int(depart_s // 60))  # every zone's state at departure (most have no window)
+        if openings:
+            shut: dict[int, State] = {}
+            for z in applying:
+                if now[z]:
+                    state = openings.state(z, depart_s)
+                    if state is not None:
+                        shut[z] = state
+            key = frozenset(shut.items())
+        else:
+            shut, key = self._closed_at(load, now)
+        metric = self.metrics.lookup(kind, self._static_blocked(load), key, self._closing(shut))
         if shut:  # the partial arcs at the ends: the part driven, against the zones closed at departure
 
             def open_(e: End) -> bool:
@@ -413,7 +435,7 @@ class Router:
         if isinstance(metric, Provisional):  # a zone came into force, its metric being moved: exact without it?
             try:
                 found = self._cheapest(metric.metric, sources, targets, direct, kind)
-                exact = not isinstance(found, Path) or metric.exact(found.edges)
+                exact = not isinstance(found, Path) or metric.exact(found.arcs)
             finally:
                 metric.release()
             if not exact:  # the path drives a newly closed arc: the new state's own metric answers
@@ -422,19 +444,31 @@ class Router:
             found = self._cheapest(metric, sources, targets, direct, kind)
         horizon = found.duration_s if isinstance(found, Path) and kind == "time" else DISTANCE_HORIZON_S
         start, end_s = int(depart_s // 60), depart_s + horizon + 120
+        first_s, last_s = (start + 1) * 60, (start + int(horizon // 60) + 1) * 60
         beyond = self._beyond_reach(origin, target, found, kind)
+        # every minute of the trip, tested at the moments its windows can change (the same answer): without passes
+        # a zone's state is its window's, and the zones whose windows switch are found for all of them at once
+        switching = self.marks.differing(first_s, last_s, now)
+        if not openings:
+            for z in sorted(switching):
+                if z in self._applies(load)[1] and not beyond(z):
+                    return ZoneSwitches(self.zones[z].id)
+            return found
         for z in applying:
-            zone, moments = self.zones[z], openings.moments(z) if openings else ()
-            if (zone.windows is None and not moments) or beyond(z):
+            zone, moments = self.zones[z], openings.moments(z)
+            if not moments:
+                if z in switching and not beyond(z):
+                    return ZoneSwitches(zone.id)
                 continue
-            # every minute of the trip, tested at the moments its windows can change (the same answer)
-            times = zone.changes_between((start + 1) * 60, (start + int(horizon // 60) + 1) * 60)
+            if beyond(z):
+                continue
+            times = zone.changes_between(first_s, last_s)
             times += [t for t in moments if depart_s < t <= end_s]
             if any(self._state(z, t, openings) != shut.get(z) for t in times):
                 return ZoneSwitches(zone.id)
         return found
 
-    def _shut(self, applying: Sequence[int], at_s: float, openings: Openings) -> dict[int, frozenset[Any]]:
+    def _shut_at(self, applying: Sequence[int], at_s: float, openings: Openings) -> dict[int, frozenset[Any]]:
         """The applying zones closed at ``at_s`` (epoch seconds), each with what passes leave it closed along (a zone
         a pass opens wholly is left out): the state a metric is customised to."""
         shut: dict[int, frozenset[Any]] = {}
@@ -508,7 +542,7 @@ class Router:
         times = sorted({now_s, *moments, *(t for z in applying for t in zones[z].changes_between(now_s, last_s))})
         wall, seen, queued = time.time(), set(), 0
         for t in times:
-            shut = self._shut(applying, t, openings)
+            shut = self._shut_at(applying, t, openings)
             key = frozenset(shut.items())
             if key in seen:
                 continue
@@ -518,6 +552,19 @@ class Router:
             if len(seen) >= PREPARED_PER_USE:
                 break
         return queued
+
+    def _closed_at(self, load: Load, now: np.ndarray) -> tuple[dict[int, State], frozenset[Any]]:
+        """The zones that apply to the load and are active (``now``), closed wholly (no passes), and the metric's
+        key for them: kept, so a request builds neither (a few hundred zones) and the key's hash is computed once."""
+        cache_key = (load, now.tobytes())
+        found = self._shut.get(cache_key)
+        if found is None:
+            shut: dict[int, State] = {z: CLOSED for z in self.applying(load) if now[z]}
+            found = (shut, frozenset(shut.items()))
+            if len(self._shut) >= OPENINGS_KEPT:
+                self._shut.pop(next(iter(self._shut)))
+            self._shut[cache_key] = found
+        return found
 
     def _beyond_reach(self, origin: Snap, target: Snap, found: Fast, kind: str) -> Callable[[int], bool]:
         """Zones whose state cannot change the answer, whenever they switch: ``found`` drives none of their edges
@@ -532,20 +579,38 @@ class Router:
         """
         if not isinstance(found, Path):
             return lambda _z: False
-        driven = {z for i in found.edges for z in self.edge_zones[i]}
+        driven: set[int] | None = None  # the zones of the path's edges, gathered when first needed
         cost = _cost(found, kind)
         scale = REACH_SLACK / (self.net.max_speed_ms if kind == "time" else 1.0)
-        bounds, (ox, oy), (tx, ty) = self.zone_bounds, (origin.x, origin.y), (target.x, target.y)
+        bounds, (ox, oy), (tx, ty) = self._zone_boxes, (origin.x, origin.y), (target.x, target.y)
 
         def beyond(z: int) -> bool:
-            if z in driven:
-                return False
+            nonlocal driven
             x0, y0, x1, y1 = bounds[z]
             to = math.hypot(max(x0 - ox, 0.0, ox - x1), max(y0 - oy, 0.0, oy - y1))
             back = math.hypot(max(x0 - tx, 0.0, tx - x1), max(y0 - ty, 0.0, ty - y1))
-            return (to + back) * scale >= cost
+            if (to + back) * scale < cost:
+                return False
+            if driven is None:
+                driven = self._path_zones(found)
+            return z not in driven
 
         return beyond
+
+    def _path_zones(self, found: Path) -> set[int]:
+        """The zones that close some edge of the path (whole edges)."""
+        arcs = found.arcs
+        return {z for i in arcs[self.zone_arcs[arcs]].tolist() for z in self.edge_zones[i]}
+
+    def _flags(self, load: Load) -> np.ndarray:
+        """Per arc: the map closes it to this load, or a zone closes it (the only arcs a path can break)."""
+        static = self._static_blocked(load)
+        found = self._flagged.get(static)
+        if found is None:
+            found = self.zone_arcs.copy()
+            found[np.fromiter(static, dtype=np.int64, count=len(static))] = True
+            self._flagged[static] = found
+        return found
 
     def _timed(
         self, origin: Snap, target: Snap, depart: datetime, load: Load, kind: str, openings: Openings = NO_OPENINGS
@@ -571,8 +636,9 @@ class Router:
         """
         out: dict[str, Avoided] = {}
         static, applying, edge_zones = self._static_blocked(load), self._applies(load)[1], self.edge_zones
-        last = len(found.edges) - 1
-        for k, (i, entry) in enumerate(zip(found.edges, found.entry_s, strict=True)):
+        last = len(found) - 1
+        for k in np.flatnonzero(self._flags(load)[found.arcs]).tolist():  # the edges closed by the map or a zone
+            i, entry = found.edge(k), found.entry(k)
             if i in static:
                 reason = static_reason(self.net.tags(i), load, rules=self.road_rules)
                 if reason is not None:
@@ -583,10 +649,13 @@ class Router:
             lo, hi = found.span(k)
             for z in self._driven_zones(found, k) if k in (0, last) else near:
                 zone = self.zones[z]
+                key = f"zone:{zone.id}"
+                if key in out:  # named already: its reason is not built again for each edge in it
+                    continue
                 if z in applying and zone.active_at_epoch(depart_s + entry):
                     state = openings.state(z, depart_s + entry) if openings else CLOSED
                     if self._piece_closed(i, lo, hi, z, state):
-                        out.setdefault(f"zone:{zone.id}", zone_reason(zone))
+                        out[key] = zone_reason(zone)
         return list(out.values())
 
     def passes_used(self, found: Path, load: Load, depart_s: float, openings: Openings) -> list[str]:
@@ -595,8 +664,9 @@ class Router:
         if not openings:
             return []
         applying = self._applies(load)[1]
-        last = len(found.edges) - 1
-        for k, (i, entry) in enumerate(zip(found.edges, found.entry_s, strict=True)):
+        last = len(found) - 1
+        for k in np.flatnonzero(self.zone_arcs[found.arcs]).tolist():  # the edges a zone closes
+            i, entry = found.edge(k), found.entry(k)
             for z in self._driven_zones(found, k) if k in (0, last) else self.edge_zones[i]:
                 t = depart_s + entry
                 if z in applying and self.zones[z].active_at_epoch(t):
@@ -671,7 +741,9 @@ class Router:
             status="ok",
             length_m=round(found.length_m, 1),
             duration_s=round(found.duration_s, 1),
-            geometry=GeoLine(coordinates=self.net.coordinates(found, (origin.lon, origin.lat))),
+            # built here as the field's type (float pairs from the map's arrays): validating a province route's
+            # thousands of pairs again would cost more than joining them
+            geometry=GeoLine.model_construct(coordinates=self.net.coordinates(found, (origin.lon, origin.lat))),
             avoided=reasons,
             arrive_at=request.depart_at + timedelta(seconds=round(found.duration_s)),
             origin_snap_m=moved["origin"],
@@ -684,15 +756,9 @@ class Router:
 
         A designated area closes it only off its designated roads (farther than ``match_m``).
         """
-        zones, bounds = self.zones, self.zone_bounds.tolist()
-        return [
-            z
-            for z in self.applying(load)
-            if bounds[z][0] <= x <= bounds[z][2]
-            and bounds[z][1] <= y <= bounds[z][3]
-            and zones[z].active(at)
-            and zones[z].closes(Point(x, y))
-        ]
+        zones, b, applying = self.zones, self.zone_bounds, self._applies(load)[1]
+        boxed = np.flatnonzero((b[:, 0] <= x) & (x <= b[:, 2]) & (b[:, 1] <= y) & (y <= b[:, 3])).tolist()
+        return [z for z in boxed if z in applying and zones[z].active(at) and zones[z].closes(Point(x, y))]
 
     def _inside(self, x: float, y: float, load: Load, at: datetime, openings: Openings = NO_OPENINGS) -> list[Zone]:
         """The zones that hold the point (:meth:`_holding`) and no pass opens there at ``at``."""

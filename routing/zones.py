@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 
 import numpy as np
@@ -131,13 +131,11 @@ class Zone:
         """
         if self.windows is None:
             return []
-        marks = {0} | {_minutes(w.start) for w in self.windows} | {_minutes(w.end) for w in self.windows}
         day = datetime.fromtimestamp(first_s, self.tz).date() - timedelta(days=1)
         last_day = datetime.fromtimestamp(last_s, self.tz).date()
         out: set[float] = set()
         while day <= last_day:
-            midnight = datetime.combine(day, time(), tzinfo=self.tz)
-            out.update(t for m in marks if first_s <= (t := (midnight + timedelta(minutes=m)).timestamp()) <= last_s)
+            out.update(t for t in _day_marks(self, day) if first_s <= t <= last_s)
             day += timedelta(days=1)
         return sorted(out)
 
@@ -166,6 +164,84 @@ class Zone:
 @lru_cache(maxsize=65536)
 def _active_minute(zone: Zone, minute: int) -> bool:
     return zone.active(datetime.fromtimestamp(minute * 60, zone.tz))
+
+
+@lru_cache(maxsize=4096)
+def _day_marks(zone: Zone, day: date) -> tuple[float, ...]:
+    """The moments (epoch seconds) of local ``day`` at which a windowed zone may change state: its midnight and its
+    windows' starts and ends (wall-clock arithmetic: an end of 24:00 is the next midnight)."""
+    assert zone.windows is not None
+    marks = {0} | {_minutes(w.start) for w in zone.windows} | {_minutes(w.end) for w in zone.windows}
+    midnight = datetime.combine(day, time(), tzinfo=zone.tz)
+    return tuple((midnight + timedelta(minutes=m)).timestamp() for m in marks)
+
+
+#: day spans whose marks :class:`WindowMarks` keeps (a worker's requests depart within a day or two)
+SPANS_KEPT = 16
+
+
+class WindowMarks:
+    """Every windowed zone's marks (:meth:`Zone.changes_between`) over a span of days, with the zone's state at
+    each, in epoch order: which zones change state during a trip, by one binary search instead of a loop over
+    the zones (most have no window; the rest are asked at every restricted request)."""
+
+    def __init__(self, zones: Sequence[Zone]) -> None:
+        self.zones = list(zones)
+        self.windowed = [z for z, zone in enumerate(self.zones) if zone.windows is not None]
+        self._tzs = list(dict.fromkeys(self.zones[z].tz for z in self.windowed))
+        self._spans: dict[tuple[tzinfo, date, date], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._minutes: dict[int, np.ndarray] = {}
+
+    def active_at(self, minute: int) -> np.ndarray:
+        """Every zone's state at that minute (epoch minutes), by zone index: one array, kept for a few minutes."""
+        found = self._minutes.get(minute)
+        if found is None:
+            found = np.ones(len(self.zones), dtype=bool)
+            for z in self.windowed:
+                found[z] = _active_minute(self.zones[z], minute)
+            if len(self._minutes) >= SPANS_KEPT:
+                self._minutes.pop(next(iter(self._minutes)))
+            self._minutes[minute] = found
+        return found
+
+    def differing(self, first_s: float, last_s: float, state: np.ndarray) -> set[int]:
+        """The windowed zones whose state at one of their marks from ``first_s`` to ``last_s`` is not ``state[z]``
+        (:meth:`Zone.changes_between`'s moments, tested as a per-zone loop over them would)."""
+        out: set[int] = set()
+        for tz in self._tzs:
+            epochs, owner, active = self._span(tz, first_s, last_s)
+            lo, hi = int(np.searchsorted(epochs, first_s, "left")), int(np.searchsorted(epochs, last_s, "right"))
+            owners = owner[lo:hi]
+            out.update(owners[active[lo:hi] != state[owners]].tolist())
+        return out
+
+    def _span(self, tz: tzinfo, first_s: float, last_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The marks of the windowed zones in ``tz`` over the local days the interval touches (and the day before):
+        epochs (sorted), zones, states."""
+        first = datetime.fromtimestamp(first_s, tz).date() - timedelta(days=1)
+        last = datetime.fromtimestamp(last_s, tz).date()
+        key = (tz, first, last)
+        found = self._spans.get(key)
+        if found is None:
+            marks = []
+            for z in self.windowed:
+                zone = self.zones[z]
+                if zone.tz != tz:
+                    continue
+                day = first
+                while day <= last:
+                    marks += [(t, z, zone.active_at_epoch(t)) for t in _day_marks(zone, day)]
+                    day += timedelta(days=1)
+            marks.sort()
+            found = (
+                np.array([t for t, _, _ in marks], dtype=float),
+                np.array([z for _, z, _ in marks], dtype=np.int64),
+                np.array([a for _, _, a in marks], dtype=bool),
+            )
+            if len(self._spans) >= SPANS_KEPT:
+                self._spans.pop(next(iter(self._spans)))
+            self._spans[key] = found
+        return found
 
 
 #: segments per quarter circle of a corridor's round ends (its chords lie within 0.2 % of match_m of the true distance)
