@@ -55,7 +55,7 @@ from hazmat.routing import graph as road_graph  # noqa: E402
 from hazmat.routing import metrics as metrics_module  # noqa: E402
 from hazmat.routing import tdsearch  # noqa: E402
 from hazmat.routing.arrays import NetworkArrays  # noqa: E402
-from hazmat.routing.metrics import INF, Metrics  # noqa: E402
+from hazmat.routing.metrics import INF, Metrics, Provisional  # noqa: E402
 from hazmat.routing.network import with_derived  # noqa: E402
 from hazmat.routing.policy import Load  # noqa: E402
 from hazmat.routing.router import Router  # noqa: E402
@@ -111,6 +111,12 @@ class MainMetrics:
         if self.pools:
             return self.old.get(kind, closed, state, closing)
         return self.old.get(kind, (closed, state), lambda: closed | closing())
+
+    def lookup(
+        self, kind: str, closed: frozenset[int], state: Hashable, closing: Callable[[], frozenset[int]] = frozenset
+    ):
+        """The router's lookup: main has no provisional answers, its metric is the state's own."""
+        return self.get(kind, closed, state, closing)
 
     def __getattr__(self, name: str) -> Any:  # counts, settle …: main's own
         return getattr(self.old, name)
@@ -208,8 +214,14 @@ def crossing(
     return out
 
 
-def changes(router: Router, city: Any, base: list[ZoneFeature], rng: random.Random, *, hours: int = 8) -> dict:
+def changes(
+    router: Router, city: Any, base: list[ZoneFeature], rng: random.Random, *, hours: int = 8, ahead: bool = False
+) -> dict:
     """The first request after a zone changes state, and the first with a new pass, then the next one.
+
+    ``ahead``: as a worker does, ``Router.prepare`` is called as the clock passes two minutes before each
+    hour (the worker's timer) and ``Router.prepare_passes`` when a pass arrives (its follower), and the
+    request comes once that background work is done (its time reported).
 
     ``hours`` more zones switch on at 01:00, 02:00 …: a request across zone k at k:01 is the first of a
     new state (one more zone closed), then another across it in the same state; short trips, so no
@@ -229,13 +241,15 @@ def changes(router: Router, city: Any, base: list[ZoneFeature], rng: random.Rand
 
     tdsearch.search = counted  # type: ignore[assignment]  # counted for this part only
     try:
-        found = _changes(router, city, base, rng, hours)
+        found = _changes(router, city, base, rng, hours, ahead)
     finally:
         tdsearch.search = search
     return {**found, "timed": searches}
 
 
-def _changes(router: Router, city: Any, base: list[ZoneFeature], rng: random.Random, hours: int) -> dict:
+def _changes(
+    router: Router, city: Any, base: list[ZoneFeature], rng: random.Random, hours: int, ahead: bool = False
+) -> dict:
     xs, ys = router.net.xs, router.net.ys
     centres = []
     hourly = []
@@ -247,9 +261,19 @@ def _changes(router: Router, city: Any, base: list[ZoneFeature], rng: random.Ran
     for request in crossing(router, centres[0], 0.006, f"{DAY}T00:30:00{TZ}", "黑A12345"):
         timed(router, request)  # the state before any switches on (not counted)
     counts = dict(getattr(router.metrics, "counts", {}))
-    first, then = [], []
+    ahead_before = dict(getattr(router.metrics, "ahead", {}))
+    first, then, ahead_ms = [], [], []
+
+    def prepared(prepare: Callable[[], int]) -> None:
+        if ahead:
+            t = time.perf_counter()
+            prepare()
+            assert router.metrics.settle(120)
+            ahead_ms.append((time.perf_counter() - t) * 1000)
+
     for k in range(1, hours + 1):
         a, b = crossing(router, centres[k - 1], 0.006, f"{DAY}T{k:02d}:01:00{TZ}", "黑A12345")
+        prepared(lambda k=k: router.prepare(datetime.fromisoformat(f"{DAY}T{k - 1:02d}:58:00{TZ}"), 300))
         first.append(timed(router, a)[0])
         then.append(timed(router, b)[0])
     router.set_zones(load_zones(city, router.projection, base))
@@ -264,11 +288,22 @@ def _changes(router: Router, city: Any, base: list[ZoneFeature], rng: random.Ran
             timed(router, a)  # the state without passes on this zone set (not counted)
         line = [(centre[0], centre[1] - 2 * half), (centre[0], centre[1] + 2 * half)]
         held = [a_pass(f"P-{k}", feature.properties.id, plate, route=line)]
+        at = a.depart_at
+        prepared(lambda plate=plate, held=held, at=at: router.prepare_passes(plate, held, at))
         pass_first.append(timed(router, a, held)[0])
         pass_then.append(timed(router, b, held)[0])
     after = getattr(router.metrics, "counts", {})
     counts = {k: after[k] - counts.get(k, 0) for k in after}
-    return {"zone_first": first, "zone_then": then, "pass_first": pass_first, "pass_then": pass_then, "counts": counts}
+    return {
+        "zone_first": first,
+        "zone_then": then,
+        "pass_first": pass_first,
+        "pass_then": pass_then,
+        "counts": counts,
+        "ahead": {k: v - ahead_before[k] for k, v in getattr(router.metrics, "ahead", {}).items()},
+        "ahead_ms": ahead_ms,
+        "load": os.getloadavg()[0],
+    }
 
 
 def _with_plate(request: RouteRequest, plate: str) -> RouteRequest:
@@ -276,14 +311,22 @@ def _with_plate(request: RouteRequest, plate: str) -> RouteRequest:
 
 
 def print_changes(name: str, found: dict) -> None:
+    over = [sum(v > 200 for v in found[k]) for k in ("zone_first", "pass_first")]
     print(
-        f"  {name}: {found['timed']} time-dependent searches; customisations {found['counts']}; first requests "
-        f"(ms): zone {[round(v, 1) for v in found['zone_first']]}, pass {[round(v, 1) for v in found['pass_first']]}"
+        f"  {name}: {found['timed']} time-dependent searches; customisations {found['counts']}; "
+        f"{'ahead ' + str(found['ahead']) + '; ' if found.get('ahead') else ''}load average {found['load']:.1f}; "
+        f"over 200 ms: {over[0]}/{len(found['zone_first'])} zone, {over[1]}/{len(found['pass_first'])} pass; "
+        f"first requests (ms): zone {[round(v, 1) for v in found['zone_first']]}, "
+        f"pass {[round(v, 1) for v in found['pass_first']]}"
     )
     print(row(f"{name}: first request, a zone changed state", found["zone_first"]))
     print(row(f"{name}: the next request in that state", found["zone_then"]))
     print(row(f"{name}: first request with a new pass", found["pass_first"]))
     print(row(f"{name}: the next request with it", found["pass_then"]))
+    if found.get("ahead_ms"):
+        print(
+            row(f"{name}: prepared before it (call → done)", found["ahead_ms"]) + f"{max(found['ahead_ms']):>9.0f} max"
+        )
 
 
 # --- part 1: Harbin ------------------------------------------------------------------------------
@@ -438,7 +481,16 @@ def province_router(args: argparse.Namespace) -> None:
             f"({path.stat().st_size / 2**20:.0f} MiB), topologies {time.perf_counter() - t:.0f} s"
         )
         del net
-    command = [sys.executable, __file__, "--worker", str(path), "--requests", str(args.requests)]
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        str(path),
+        "--requests",
+        str(args.requests),
+        "--hours",
+        str(args.hours),
+    ]
     subprocess.run([*command, "--seed", str(args.seed)], check=True)
 
 
@@ -481,7 +533,15 @@ def province_worker(args: argparse.Namespace) -> None:
     warm = [timed(router, request)[0] for request in requests]
     print(HEADER)
     print(row("whole request, back to back (10:00, zones active)", warm))
-    print_changes("province", changes(router, city, features[:8], random.Random(args.seed + 2)))
+    hours = args.hours
+    mine = router.metrics
+    router.metrics = MainMetrics(router.net)  # main's metrics, from the same start (the class customised on first use)
+    print_changes("province, main", changes(router, city, features[:8], random.Random(args.seed + 2), hours=hours))
+    router.metrics = mine
+    gc.collect()
+    for name, ahead in (("province, branch (shortcut on)", False), ("province, branch prepared ahead", True)):
+        found = changes(router, city, features[:8], random.Random(args.seed + 2), hours=hours, ahead=ahead)
+        print_changes(name, found)
     print(f"  memory now {rss_mb():.0f} MiB, peak {peak_mb():.0f} MiB")
 
 
@@ -595,38 +655,71 @@ def province_cch(args: argparse.Namespace) -> None:
     print(f"  memory: {rss_mb():.0f} MiB now ({held} metrics held), peak {peak_mb():.0f} MiB")
     del metrics, free
     print(
-        f"  zone changes and new passes, {args.changes} of each, with main's metrics, this branch's without the "
-        "quiet period before a pool grows, then this branch's "
+        f"  zone changes and new passes, {args.changes} of each, with main's metrics, then this branch's: moved on "
+        "request (the shortcut off, nothing prepared), with the shortcut (a state closing more than a held metric "
+        "answered from it when exact), and prepared ahead (as a worker's timer and passes follower do), "
         "(each from a worker start: the class's metric, then the state before the changes, not counted)"
     )
     before = main_metrics_module().Metrics
-    for name, made, quiet_s in (
-        ("main", before, None),
-        ("branch, no quiet period", Metrics, 0.0),  # grows as soon as no move is under way
-        ("this branch", Metrics, None),
+    for name, made, mode in (
+        ("main", before, "request"),
+        ("branch, on request", Metrics, "request"),
+        ("branch, shortcut", Metrics, "shortcut"),
+        ("branch, prepared ahead", Metrics, "prepared"),
     ):
         metrics = made(net, cache=cache)
-        if quiet_s is not None:
-            metrics.grow_quiet_s = quiet_s
-        found = state_changes(metrics, klass, zones, pairs, args.changes)
+        if made is Metrics:
+            metrics.provisional = mode != "request"
+        found = state_changes(metrics, klass, zones, pairs, args.changes, mode=mode)
         del metrics
         print_state_changes(name, found)
-    print(f"  memory peak {peak_mb():.0f} MiB")
+        print(f"    memory now {rss_mb():.0f} MiB, peak {peak_mb():.0f} MiB")
     _ = INF
 
 
-def state_changes(metrics: Any, klass: frozenset[int], zones: list[np.ndarray], pairs: list, count: int) -> dict:
+def state_changes(
+    metrics: Any, klass: frozenset[int], zones: list[np.ndarray], pairs: list, count: int, *, mode: str = "request"
+) -> dict:
     """The first search after a zone changes state (``count`` times: one more active, then one fewer, each a
     new state of the class) and with a new pass (``count`` vehicles, each with a pass opening an active zone
-    wholly), then the next search in that state; the pool grows in the background meanwhile, as a worker's."""
+    wholly), then the next search in that state; the pool grows in the background meanwhile, as a worker's.
+
+    ``mode``: ``request``, the request moves the metric (what main does); ``shortcut``, through
+    ``Metrics.lookup``: a state closing more than a held metric (a zone coming into force) is answered
+    from that one when its path drives no newly closed arc, else after the move (the router's
+    ``_fast``); ``prepared``, the state is prepared first (``Metrics.prepare``, as the worker's timer
+    does before a window boundary and its passes follower on a pass's arrival), the request once
+    that background move is done (its time reported: how far ahead it must start). Time is
+    compressed (a boundary every few seconds, not hours), so a prepared state is reserved for 5 s,
+    not :data:`RESERVE_S` after its boundary."""
     closed_zones = set(range(0, 200, 2))  # half active at this moment
 
     def closing(active: frozenset[int], opened: frozenset[int] = frozenset()) -> Callable[[], frozenset[int]]:
         return lambda: frozenset(np.concatenate([zones[z] for z in active - opened]).tolist())
 
-    def timed_get(state: Hashable, close: Callable[[], frozenset[int]], pair: tuple[int, int]) -> float:
+    ahead_ms: list[float] = []
+
+    def timed_get(state: Hashable, close: Callable[[], frozenset[int]], pair: tuple[int, int], first: bool) -> float:
+        if first and mode == "prepared":
+            t = time.perf_counter()
+            metrics.prepare("time", klass, state, close, reserved_until=time.time() + 5)
+            assert metrics.settle(120)
+            ahead_ms.append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
-        metrics.get("time", klass, state, close).query(*pair)
+        if mode == "shortcut":
+            found = metrics.lookup("time", klass, state, close)
+            if isinstance(found, Provisional):
+                try:
+                    _, _, arcs = found.metric.query(*pair)
+                    exact = found.exact(arcs)
+                finally:
+                    found.release()
+                if not exact:
+                    found.wait().query(*pair)
+            else:
+                found.query(*pair)
+        else:
+            metrics.get("time", klass, state, close).query(*pair)
         return (time.perf_counter() - t) * 1000
 
     metrics.warm([("time", klass)])
@@ -638,17 +731,17 @@ def state_changes(metrics: Any, klass: frozenset[int], zones: list[np.ndarray], 
     found: dict[str, list[float]] = {"zone": [], "zone_then": [], "pass": [], "pass_then": []}
     for k in range(1, 2 * count, 2):
         state = frozenset(closed_zones ^ {k}) if k % 4 == 1 else frozenset(closed_zones - {k - 1})
-        found["zone"].append(timed_get(state, closing(state), pairs[k % len(pairs)]))
-        found["zone_then"].append(timed_get(state, closing(state), pairs[(k + 1) % len(pairs)]))
+        found["zone"].append(timed_get(state, closing(state), pairs[k % len(pairs)], True))
+        found["zone_then"].append(timed_get(state, closing(state), pairs[(k + 1) % len(pairs)], False))
     for k in range(0, 2 * count, 2):
         state = frozenset({("opened", k), *base_state})
         opened = closing(base_state, frozenset({k}))
-        found["pass"].append(timed_get(state, opened, pairs[(100 + k) % len(pairs)]))
-        found["pass_then"].append(timed_get(state, opened, pairs[(101 + k) % len(pairs)]))
+        found["pass"].append(timed_get(state, opened, pairs[(100 + k) % len(pairs)], True))
+        found["pass_then"].append(timed_get(state, opened, pairs[(101 + k) % len(pairs)], False))
     load.append(os.getloadavg()[0])
     metrics.settle()
     counts = {key: metrics.counts[key] - start[key] for key in start}
-    return {**found, "load": load, "counts": counts}
+    return {**found, "load": load, "counts": counts, "ahead": dict(getattr(metrics, "ahead", {})), "ahead_ms": ahead_ms}
 
 
 def print_state_changes(name: str, found: dict) -> None:
@@ -657,11 +750,15 @@ def print_state_changes(name: str, found: dict) -> None:
         f"  {name}: load average {found['load'][0]:.1f} → {found['load'][1]:.1f}; customisations {found['counts']}; "
         f"max ms: zone {max(zone):.0f}, pass {max(passes):.0f}; over 200 ms: "
         f"{sum(v > 200 for v in zone)}/{len(zone)} zone, {sum(v > 200 for v in passes)}/{len(passes)} pass"
+        + (f"; ahead {found['ahead']}" if found["ahead"] else "")
     )
     print(row(f"{name}: first search, a zone changed state", zone))
     print(row(f"{name}: the next search in that state", found["zone_then"]))
     print(row(f"{name}: first search with a new pass", passes))
     print(row(f"{name}: the next search with it", found["pass_then"]))
+    if found["ahead_ms"]:
+        ahead = found["ahead_ms"]
+        print(row(f"{name}: the background move before it (prepare → done)", ahead) + f"{max(ahead):>9.0f} max")
 
 
 @functools.cache
@@ -694,6 +791,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--changes", type=int, default=24, help="zone changes and new passes at 1M nodes")
+    parser.add_argument("--hours", type=int, default=8, help="zones switching on hour by hour in part 2")
     parser.add_argument("--skip", default="", help="parts to skip, e.g. 1,2")
     parser.add_argument("--before", default="main", help="git revision of the router to compare with ('main' rows)")
     parser.add_argument("--worker", default="", help=argparse.SUPPRESS)  # part 2's worker process

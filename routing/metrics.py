@@ -23,6 +23,7 @@ time-dependent search its A* potentials (a lower bound, so admissible and consis
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
@@ -62,6 +63,10 @@ GROW_QUIET_S = 2.0
 #: a changed arc costs a partial customisation about 200–300 times what an arc costs a full one, on the
 #: Harbin centre and on a million nodes alike; so on a city's graph a zone is customised in full, in ms)
 PARTIAL_SHARE = 0.003
+#: a state prepared ahead of need stays reserved (a request's move takes another metric first) this long after
+#: the moment it was prepared for (seconds), or until a request uses it: requests departing just after a window
+#: boundary use it
+RESERVE_S = 300.0
 INF = _cch.INF_WEIGHT
 #: bump when the topology files change meaning (a cached topology of another version is rebuilt)
 TOPOLOGY_VERSION = 1
@@ -169,6 +174,10 @@ class _Slot:
     metric: Any
     state: Hashable | None  # None: a spare, still equal to the base
     closed: np.ndarray  # sorted arc ids infinite on top of the base
+    #: requests querying it provisionally (:class:`Provisional`): never moved meanwhile
+    readers: int = 0
+    #: prepared ahead of need: kept, before any other, until this moment (``time.time()`` seconds)
+    reserved_until: float = 0.0
 
 
 @dataclass
@@ -181,6 +190,53 @@ class _Class:
 
     def size(self) -> int:
         return len(self.pool) + len(self.spares)
+
+
+class Provisional:
+    """A state's metric not there yet, and a held metric that closes a subset of its arcs: query that one now.
+
+    Closing arcs never shortens a path, so a path of ``metric`` that drives none of ``newly`` (the
+    arcs the wanted state closes beyond it) is optimal in the wanted state too, and a pair it
+    cannot join stays unjoined there; any other answer must come from :meth:`wait` (the wanted
+    state's metric, moved meanwhile in the background). :meth:`release` when done with ``metric``.
+    When that metric is the only one the class could move (a pool of one, as after a start), the
+    move waits for the release and moves it (``move``, in a background thread).
+    """
+
+    def __init__(
+        self,
+        metrics: Metrics,
+        slot: _Slot,
+        newly: np.ndarray,
+        ready: Callable[[], Any],
+        move: Callable[[], Any] | None = None,
+    ) -> None:
+        self.metric = slot.metric
+        self.newly = newly
+        self._metrics, self._slot, self._ready, self._move = metrics, slot, ready, move
+        self._released = False
+
+    def exact(self, arcs: Sequence[int]) -> bool:
+        """Is ``metric``'s path over these arcs the wanted state's answer (it drives none of ``newly``)? Counted in
+        :attr:`Metrics.ahead` (``provisional``) when it is."""
+        if len(arcs) and np.isin(np.asarray(arcs, dtype=np.int64), self.newly).any():
+            return False
+        self._metrics.ahead["provisional"] += 1
+        return True
+
+    def wait(self) -> Any:
+        """The wanted state's own metric (waits for its move); counted in :attr:`Metrics.ahead` (``waited``)."""
+        self.release()
+        self._metrics.ahead["waited"] += 1
+        return self._ready()
+
+    def release(self) -> None:
+        if not self._released:
+            self._released = True
+            with self._metrics._lock:
+                self._slot.readers -= 1
+            if self._move is not None:
+                threading.Thread(target=self._move, name="cch-move").start()
 
 
 class Metrics:
@@ -212,6 +268,9 @@ class Metrics:
         self._classes: OrderedDict[tuple[str, ClassKey], _Class] = OrderedDict()
         #: customisations done (``full``, ``partial``) and arcs re-weighted partially: what the benchmark reports
         self.counts = {"full": 0, "partial": 0, "arcs": 0}
+        #: states moved ahead of need, requests answered provisionally (exactly, without waiting) and those that
+        #: waited for a move after all (their path drove a newly closed arc)
+        self.ahead = {"prepared": 0, "provisional": 0, "waited": 0}
         #: grow the pools in a background thread: a new state never waits for a full customisation
         #: (RoutingKit releases the GIL while it customises; the pools change under ``_lock`` only)
         self.background = len(net.tail) > BACKGROUND_ARCS
@@ -224,17 +283,36 @@ class Metrics:
         self._warming: list[threading.Thread] = []
         #: classes warming in the background: set when their first metric is there
         self._pending: dict[tuple[str, ClassKey], threading.Event] = {}
+        #: states being moved into (by a request, in the background or ahead of need): set when held, and
+        #: the arcs they close beyond the base
+        self._moving: dict[tuple[str, ClassKey, Hashable], tuple[threading.Event, np.ndarray]] = {}
+        #: bumped when the zones change (:meth:`forget_states`): a move begun before puts its metric among the spares
+        self._generation = 0
+        #: a state not held, which closes more than a held metric does, is answered from that one when its path
+        #: drives none of the arcs closed beyond it (:class:`Provisional`), while the move runs in the background
+        self.provisional = self.background
+        #: states to prepare ahead of need (:meth:`prepare`), oldest first, and the thread preparing them
+        self._ahead: OrderedDict[tuple[str, ClassKey, Hashable], tuple[Callable[[], frozenset[int]], float]] = (
+            OrderedDict()
+        )
+        self._ahead_thread: threading.Thread | None = None
 
     def clear(self) -> None:
         """Forget every metric (the map's restrictions changed: the classes' base weights are stale)."""
         with self._lock:
+            self._generation += 1
+            self._ahead.clear()
             self._classes.clear()
 
     def forget_states(self) -> None:
         """The zones changed (their indices mean other zones now): every held metric becomes a spare of its class,
         re-customised partially from what it closes when a state takes it."""
         with self._lock:
+            self._generation += 1
+            self._ahead.clear()
             for klass in self._classes.values():
+                for slot in klass.pool.values():
+                    slot.state, slot.reserved_until = None, 0.0
                 klass.spares += klass.pool.values()
                 klass.pool.clear()
 
@@ -327,37 +405,237 @@ class Metrics:
 
         ``closing`` gives the arcs the state closes on top of the class (the zones closed at
         departure, less what passes open), asked only when the state is not in the pool. A class
-        being warmed in the background (:meth:`warm` with ``wait=False``) is waited for.
+        being warmed in the background (:meth:`warm` with ``wait=False``) is waited for, and so is
+        a state being moved into (ahead of need, or by another request).
         """
+        found = self.lookup(kind, closed, state, closing, provisional=False)
+        assert not isinstance(found, Provisional)
+        return found
+
+    def lookup(
+        self,
+        kind: str,
+        closed: ClassKey,
+        state: Hashable,
+        closing: Callable[[], frozenset[int]] = frozenset,
+        *,
+        provisional: bool = True,
+    ) -> Any:
+        """As :meth:`get`, or, when the state is not held yet and a held metric closes a subset of its arcs
+        (a zone came into force), a :class:`Provisional` on that metric while the state's own is moved in
+        the background (with ``provisional`` and :attr:`provisional` set: on a province's graph)."""
         pending = self._pending.get((kind, closed)) if self._pending else None
         if pending is not None:
             pending.wait()
             self._pending.pop((kind, closed), None)
+        key = (kind, closed)
+        while True:
+            with self._lock:
+                klass = self._class(kind, closed)
+                held = klass.pool.get(state)
+                if held is not None:
+                    klass.pool.move_to_end(state)
+                    held.reserved_until = 0.0  # in use now: kept as any state in use, no longer as prepared
+                    return held.metric
+                moving = self._moving.get((kind, closed, state))
+                deferred = False
+                if moving is None:
+                    extra = self._extra(klass, closing)
+                    sub = self._subset(klass, extra) if provisional and self.provisional else None
+                    if sub is not None:
+                        sub.readers += 1  # read now: not the one moved
+                    slot, full = self._take(kind, closed, klass, extra)
+                    deferred = sub is not None and slot is None and not full
+                    done = threading.Event()
+                    self._moving[(kind, closed, state)] = (done, extra)
+                    self._latest[key] = (math.inf, extra)  # a move under way: no growth starts meanwhile
+                    generation = self._generation
+                else:
+                    done, extra = moving
+                    sub = self._subset(klass, extra) if provisional and self.provisional else None
+                    if sub is not None:
+                        sub.readers += 1
+            if sub is not None:
+                newly = np.setdiff1d(extra, sub.closed, assume_unique=True)
+                ready = functools.partial(self._after, done, kind, closed, state, closing)
+                if deferred:  # the metric read is the only one to move: moved once released
+                    move = functools.partial(self._move_read, klass, key, sub, state, extra, done, generation)
+                    return Provisional(self, sub, newly, ready, move)
+                if moving is None:
+                    threading.Thread(
+                        target=self._into, args=(klass, key, slot, state, extra, done, generation), name="cch-move"
+                    ).start()
+                return Provisional(self, sub, newly, ready)
+            if moving is not None:  # moved by another thread (ahead of need): it is nearer done than a move of ours
+                done.wait()
+                continue
+            return self._into(klass, key, slot, state, extra, done, generation)
+
+    def _move_read(
+        self,
+        klass: _Class,
+        key: tuple[str, ClassKey],
+        read: _Slot,
+        state: Hashable,
+        extra: np.ndarray,
+        done: threading.Event,
+        generation: int,
+    ) -> None:
+        """Move the metric a :class:`Provisional` read (released now) into its state; another, or a new one in
+        full, when a request reads it still or it left the pool meanwhile."""
         with self._lock:
-            klass = self._class(kind, closed)
-            slot = klass.pool.get(state)
-            if slot is not None:
-                klass.pool.move_to_end(state)
-                return slot.metric
-            extra = np.fromiter(closing(), dtype=np.int64)
-            extra = np.unique(extra[klass.base[extra] < INF])  # arcs the class closes already change nothing
-            if klass.size() < self.variants and len(self) < self.cache_size and not klass.spares:
-                if self.background and klass.pool:  # recycle one now, grow the pool meanwhile
-                    self._grow(kind, closed, extra)
-                    slot = self._nearest(klass, extra)
-                else:  # customised in full with the state's arcs closed, once
-                    weights = klass.base.copy()
-                    weights[extra] = INF
-                    slot = _Slot(self._customised(weights), None, extra)
+            if read.readers == 0 and read.state is not None and klass.pool.get(read.state) is read:
+                slot: _Slot | None = klass.pool.pop(read.state)
+            elif read.readers == 0 and read in klass.spares:
+                klass.spares.remove(read)
+                slot = read
             else:
                 slot = self._nearest(klass, extra)
-            self._latest[(kind, closed)] = (math.inf, extra)  # a move under way: no growth starts meanwhile
-            self._move(klass, slot, extra)
-            self._latest[(kind, closed)] = (time.monotonic(), extra)
-            slot.state = state
-            klass.pool[state] = slot
-            self._trim()
+        self._into(klass, key, slot, state, extra, done, generation)
+
+    def _after(
+        self, done: threading.Event, kind: str, closed: ClassKey, state: Hashable, closing: Callable[[], frozenset[int]]
+    ) -> Any:
+        """The state's metric once its move is done (:meth:`Provisional.wait`)."""
+        done.wait()
+        return self.get(kind, closed, state, closing)
+
+    @staticmethod
+    def _extra(klass: _Class, closing: Callable[[], frozenset[int]]) -> np.ndarray:
+        """The arcs a state closes beyond the class's base, sorted (arcs the class closes already change nothing)."""
+        extra = np.fromiter(closing(), dtype=np.int64)
+        return np.unique(extra[klass.base[extra] < INF])
+
+    def _take(self, kind: str, closed: ClassKey, klass: _Class, extra: np.ndarray) -> tuple[_Slot | None, bool]:
+        """The metric a request moves into a new state, and whether a new one is customised in full instead (the pool
+        grows that way) or because none may move (``None``, False: every one is read). Under the lock."""
+        if klass.size() < self.variants and len(self) < self.cache_size and not klass.spares:
+            if not (self.background and klass.pool):  # customised in full with the state's arcs closed, once
+                return None, True
+            self._grow(kind, closed, extra)  # recycle one now, grow the pool meanwhile
+        return self._nearest(klass, extra), False
+
+    @staticmethod
+    def _subset(klass: _Class, extra: np.ndarray) -> _Slot | None:
+        """A held metric (pool or spare) whose closed arcs are all closed in the wanted state, the one with the most.
+        Under the lock."""
+        best: _Slot | None = None
+        for slot in (*klass.pool.values(), *klass.spares):
+            if (
+                (best is None or len(slot.closed) > len(best.closed))
+                and len(slot.closed) <= len(extra)
+                and not len(np.setdiff1d(slot.closed, extra, assume_unique=True))
+            ):
+                best = slot
+        return best
+
+    def _into(
+        self,
+        klass: _Class,
+        key: tuple[str, ClassKey],
+        slot: _Slot | None,
+        state: Hashable,
+        extra: np.ndarray,
+        done: threading.Event,
+        generation: int,
+        reserved_until: float = 0.0,
+    ) -> Any:
+        """Move ``slot`` (or a new metric, customised in full) into ``state``, then hold it in the pool. Outside the
+        lock: other requests are answered meanwhile (RoutingKit releases the GIL)."""
+        try:
+            if slot is None:
+                weights = klass.base.copy()
+                weights[extra] = INF
+                slot = _Slot(self._customised(weights), None, extra)
+            else:
+                self._move(klass, slot, extra)
+            with self._lock:
+                self._latest[key] = (time.monotonic(), extra)
+                if self._classes.get(key) is klass:
+                    if generation == self._generation:  # the zones are those the state was made of
+                        slot.state, slot.reserved_until = state, reserved_until
+                        klass.pool[state] = slot
+                        if reserved_until:  # prepared ahead: the state in use stays the most recently used
+                            klass.pool.move_to_end(state, last=False)
+                    else:
+                        slot.state, slot.reserved_until = None, 0.0
+                        klass.spares.append(slot)
+                    self._trim()
             return slot.metric
+        finally:
+            with self._lock:
+                self._moving.pop((key[0], key[1], state), None)
+            done.set()
+
+    def prepare(
+        self,
+        kind: str,
+        closed: ClassKey,
+        state: Hashable,
+        closing: Callable[[], frozenset[int]],
+        *,
+        reserved_until: float = 0.0,
+    ) -> bool:
+        """Move a metric of a class in use into ``state`` ahead of need, in a background thread (one move at a time,
+        so one core stays with the requests); True when queued.
+
+        The metric moved is the pool's nearest to the state (fewest arcs to change), never the one
+        in use (the pool's most recently used), one a request is reading, nor one prepared and
+        still reserved: that is what is evicted. A pool under :data:`VARIANTS` grows instead (a full
+        customisation, seconds at a province's scale: ahead of need too). The state stays reserved
+        until ``reserved_until`` (``time.time()``): a request's move takes any other metric first.
+        A class not in use (no metric held) is not prepared.
+        """
+        job = (kind, closed, state)
+        with self._lock:
+            klass = self._classes.get((kind, closed))
+            if klass is None or klass.size() == 0:
+                return False
+            if state in klass.pool or job in self._moving:  # held (in use, or prepared already): left as it is
+                return False
+            self._ahead[job] = (closing, reserved_until)
+            queued = [k for k in self._ahead if k[:2] == job[:2]]
+            if len(queued) > max(
+                1, self.variants - 1
+            ):  # a pool holds ``variants``, one in use: the oldest waits no more
+                del self._ahead[queued[0]]
+            if self._ahead_thread is None:
+                self._ahead_thread = threading.Thread(target=self._prepare_queued, name="cch-ahead")
+                self._ahead_thread.start()
+        return True
+
+    def _prepare_queued(self) -> None:
+        """The thread that moves the queued states (:meth:`prepare`), oldest first, until none is left."""
+        while True:
+            with self._lock:
+                if not self._ahead:
+                    self._ahead_thread = None
+                    return
+                (kind, closed, state), (closing, until) = self._ahead.popitem(last=False)
+                klass = self._classes.get((kind, closed))
+            if klass is None:
+                continue
+            try:
+                extra = self._extra(klass, closing)  # outside the lock: a pass's open shapes take milliseconds
+            except Exception:
+                log.exception("state not prepared", extra={"kind": kind})
+                continue
+            key = (kind, closed)
+            with self._lock:
+                if self._classes.get(key) is not klass or state in klass.pool or (kind, closed, state) in self._moving:
+                    continue
+                grow = klass.size() < self.variants and len(self) < self.cache_size
+                slot = None if grow else self._nearest(klass, extra, ahead=True)
+                if slot is None and not grow:
+                    log.debug("state not prepared: every metric in use or reserved", extra={"arcs_closed": len(extra)})
+                    continue
+                done = threading.Event()
+                self._moving[(kind, closed, state)] = (done, extra)
+                self._latest[key] = (math.inf, extra)
+                generation = self._generation
+            self._into(klass, key, slot, state, extra, done, generation, until)
+            self.ahead["prepared"] += 1
+            log.debug("state prepared", extra={"arcs_closed": len(extra), "grown": slot is None})
 
     def _grow(self, kind: str, closed: ClassKey, extra: np.ndarray) -> None:
         """Add a spare to the class in a background thread (one at a time per class), once the class has seen no
@@ -393,27 +671,40 @@ class Metrics:
         threading.Thread(target=customise, name="cch-customise").start()
 
     def settle(self, timeout_s: float = 600.0) -> bool:
-        """Wait for the background customisations (benchmarks, tests); False when some still run at the deadline."""
+        """Wait for the background customisations (benchmarks, tests): warming, growths, moves and states prepared
+        ahead; False when some still run at the deadline."""
         deadline = time.monotonic() + timeout_s
         for worker in self._warming:
             worker.join(max(0.0, deadline - time.monotonic()))
         self._warming = [w for w in self._warming if w.is_alive()]
-        while self._growing and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return not self._growing and not self._warming
+        while self._busy() and time.monotonic() < deadline:
+            time.sleep(0.01)  # polling the condition, with a deadline
+        return not self._busy() and not self._warming
+
+    def _busy(self) -> bool:
+        return bool(self._growing or self._moving or self._ahead_thread is not None)
 
     @staticmethod
-    def _nearest(klass: _Class, closed: np.ndarray) -> _Slot:
+    def _nearest(klass: _Class, closed: np.ndarray, *, ahead: bool = False) -> _Slot | None:
         """The metric to move to ``closed``: of the spares and the pool, the one with the fewest arcs to change
         (a spare among equals, then the least recently used), the pool's most recently used aside (the state
-        in use now stays) unless it is the only one; taken out of the pool or the spares.
+        in use now stays) unless it is the only one; taken out of the pool or the spares. Never one a request
+        is reading (:class:`Provisional`); one prepared ahead and still reserved only when nothing else is
+        left, and never for another state prepared ahead (``ahead``). ``None``: none may move.
 
         Never a spare for being a spare: a spare still at the base (worker start, or the zones replaced)
         is as far from a state as all its zones' arcs, a full customisation at a province's scale."""
         states = list(klass.pool)
-        held = states[:-1] if klass.spares or len(states) > 1 else states
-        candidates = [*klass.spares, *(klass.pool[s] for s in held)]
-        slot = min(candidates, key=lambda s: _distance(s.closed, closed))
+        held = states[:-1] if ahead or klass.spares or len(states) > 1 else states
+        now = time.time()
+        candidates = [
+            s
+            for s in (*klass.spares, *(klass.pool[s] for s in held))
+            if s.readers == 0 and not (ahead and s.reserved_until > now)
+        ]
+        if not candidates:
+            return None
+        slot = min(candidates, key=lambda s: (s.reserved_until > now, _distance(s.closed, closed)))
         if slot in klass.spares:
             klass.spares.remove(slot)
         else:

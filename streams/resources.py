@@ -10,13 +10,14 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
 from hazmat.archive import Archive, open_archive
 from hazmat.cityconfig import City, load_city
-from hazmat.events import Route, RouteRequest
+from hazmat.events import Pass, Route, RouteRequest
 from hazmat.rules import Blacklist, RuleSettings
 
 from .handlers import BlacklistChange, no_router
@@ -114,6 +115,24 @@ def _load_router() -> None:
     except road_graph.GraphSourceError as exc:
         _router_error = str(exc)
         log.warning("no router for this city", extra={"reason": _router_error})
+
+
+def loaded_router() -> Any | None:
+    """The router if it is loaded already (never loads it: the timers and followers do not wait for it)."""
+    return _router
+
+
+def prepare_ahead(now: datetime, horizon_s: float) -> int:
+    """Customise, in the background, the states the zone windows bring within ``horizon_s`` (``Router.prepare``)."""
+    router = loaded_router()
+    return 0 if router is None else router.prepare(now, horizon_s)
+
+
+def prepare_passes(plate: str, passes: Sequence[Pass], now: datetime, horizon_s: float) -> int:
+    """A pass arrived for ``plate``: customise, in the background, the states its passes make now and when they
+    start within ``horizon_s`` (``Router.prepare_passes``), before a request of the plate needs them."""
+    router = loaded_router()
+    return 0 if router is None else router.prepare_passes(plate, passes, now, horizon_s)
 
 
 def geofence() -> Any:

@@ -58,6 +58,19 @@ class WorkerSettings(BaseModel):
         "this bounds only how late an idle worker notices a stop or a due checkpoint",
     )
     overdue_check_s: float = Field(10.0, gt=0, description="seconds between two looks for overdue high-hazard flows")
+    prepare_every_s: float = Field(
+        30.0,
+        gt=0,
+        description="seconds between two looks ahead at the zone windows: the router customises, in the background, "
+        "the states the windows bring within `HAZMAT_PREPARE_HORIZON_S` for the load classes in use",
+    )
+    prepare_horizon_s: float = Field(
+        180.0,
+        gt=0,
+        description="how far ahead (seconds) the router prepares the states a window boundary or an arriving pass "
+        "brings; longer than `HAZMAT_PREPARE_EVERY_S` plus a move's time (up to about 1 s at a million nodes, "
+        "seconds when a pool grows)",
+    )
 
     def state_path(self) -> str:
         return self.state_dir or str(data_root() / "state")

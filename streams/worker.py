@@ -41,7 +41,7 @@ def run() -> NoReturn:
     # authlib (imported by quixstreams for its cloud client, unused here) warns about its httpx integration
     warnings.filterwarnings("ignore", message="The httpx module is deprecated")
     from . import names, resources
-    from .agents import blacklist, flows, passes
+    from .agents import ahead, blacklist, flows, passes
     from .app import build
     from .bootstrap import bootstrap_servers
     from .settings import from_env
@@ -51,7 +51,7 @@ def run() -> NoReturn:
 
     settings = from_env()
     resources.city()
-    followers = [blacklist.follower(), passes.follower()]
+    followers = [blacklist.follower(), passes.follower(settings.prepare_horizon_s)]
     for f in followers:
         f.start()
     app = build(bootstrap_servers(), settings)  # loads the router and the geofence meanwhile
@@ -62,6 +62,8 @@ def run() -> NoReturn:
             sys.exit(1)
     timer = flows.OverdueTimer(settings.overdue_check_s)
     timer.start()
+    looking_ahead = ahead.AheadTimer(settings.prepare_every_s, settings.prepare_horizon_s)
+    looking_ahead.start()
     log.info(
         "worker started",
         extra={
@@ -74,7 +76,7 @@ def run() -> NoReturn:
     try:
         run_until_stopped(app, lambda: build(bootstrap_servers(), settings), log)
     finally:
-        for stopping in (timer, *followers):
+        for stopping in (timer, looking_ahead, *followers):
             stopping.stopping.set()
     sys.exit(0)
 
