@@ -174,7 +174,7 @@ class _Slot:
     metric: Any
     state: Hashable | None  # None: a spare, still equal to the base
     closed: np.ndarray  # sorted arc ids infinite on top of the base
-    #: requests querying it provisionally (:class:`Provisional`): never moved meanwhile
+    #: requests querying it (:class:`Lease`, :class:`Provisional`): never moved meanwhile
     readers: int = 0
     #: prepared ahead of need: kept, before any other, until this moment (``time.time()`` seconds)
     reserved_until: float = 0.0
@@ -192,7 +192,23 @@ class _Class:
         return len(self.pool) + len(self.spares)
 
 
-class Provisional:
+class Lease:
+    """A held metric a request is querying: no background move (ahead of need, a deferred move) takes it until
+    :meth:`release` (its slot's ``readers`` counts it, raised under the pool's lock by whoever made the lease)."""
+
+    def __init__(self, metrics: Metrics, slot: _Slot) -> None:
+        self.metric = slot.metric
+        self._metrics, self._slot = metrics, slot
+        self._released = False
+
+    def release(self) -> None:
+        if not self._released:
+            self._released = True
+            with self._metrics._lock:
+                self._slot.readers -= 1
+
+
+class Provisional(Lease):
     """A state's metric not there yet, and a held metric that closes a subset of its arcs: query that one now.
 
     Closing arcs never shortens a path, so a path of ``metric`` that drives none of ``newly`` (the
@@ -208,13 +224,12 @@ class Provisional:
         metrics: Metrics,
         slot: _Slot,
         newly: np.ndarray,
-        ready: Callable[[], Any],
+        ready: Callable[[bool], Any],
         move: Callable[[], Any] | None = None,
     ) -> None:
-        self.metric = slot.metric
+        super().__init__(metrics, slot)
         self.newly = newly
-        self._metrics, self._slot, self._ready, self._move = metrics, slot, ready, move
-        self._released = False
+        self._ready, self._move = ready, move
 
     def exact(self, arcs: Sequence[int]) -> bool:
         """Is ``metric``'s path over these arcs the wanted state's answer (it drives none of ``newly``)? Counted in
@@ -224,17 +239,16 @@ class Provisional:
         self._metrics.ahead["provisional"] += 1
         return True
 
-    def wait(self) -> Any:
-        """The wanted state's own metric (waits for its move); counted in :attr:`Metrics.ahead` (``waited``)."""
+    def wait(self, *, lease: bool = False) -> Any:
+        """The wanted state's own metric (waits for its move; a :class:`Lease` of it with ``lease``), this one
+        released first; counted in :attr:`Metrics.ahead` (``waited``)."""
         self.release()
         self._metrics.ahead["waited"] += 1
-        return self._ready()
+        return self._ready(lease)
 
     def release(self) -> None:
         if not self._released:
-            self._released = True
-            with self._metrics._lock:
-                self._slot.readers -= 1
+            super().release()
             if self._move is not None:
                 threading.Thread(target=self._move, name="cch-move").start()
 
@@ -423,7 +437,29 @@ class Metrics:
     ) -> Any:
         """As :meth:`get`, or, when the state is not held yet and a held metric closes a subset of its arcs
         (a zone came into force), a :class:`Provisional` on that metric while the state's own is moved in
-        the background (with ``provisional`` and :attr:`provisional` set: on a province's graph)."""
+        the background (with ``provisional`` and :attr:`provisional` set: on a province's graph).
+
+        The metric returned is not leased: a caller beside background moves (a worker) uses :meth:`lease`."""
+        return self._lookup(kind, closed, state, closing, provisional=provisional, lease=False)
+
+    def lease(
+        self, kind: str, closed: ClassKey, state: Hashable, closing: Callable[[], frozenset[int]] = frozenset
+    ) -> Lease:
+        """As :meth:`lookup`, the metric leased (a :class:`Lease`, or a :class:`Provisional`): no move ahead of need
+        or deferred takes it until the request releases it (``finally``: a lease never released keeps the
+        metric from moving)."""
+        return self._lookup(kind, closed, state, closing, provisional=True, lease=True)
+
+    def _lookup(
+        self,
+        kind: str,
+        closed: ClassKey,
+        state: Hashable,
+        closing: Callable[[], frozenset[int]],
+        *,
+        provisional: bool,
+        lease: bool,
+    ) -> Any:
         pending = self._pending.get((kind, closed)) if self._pending else None
         if pending is not None:
             pending.wait()
@@ -436,6 +472,9 @@ class Metrics:
                 if held is not None:
                     klass.pool.move_to_end(state)
                     held.reserved_until = 0.0  # in use now: kept as any state in use, no longer as prepared
+                    if lease:
+                        held.readers += 1
+                        return Lease(self, held)
                     return held.metric
                 moving = self._moving.get((kind, closed, state))
                 deferred = False
@@ -469,7 +508,7 @@ class Metrics:
             if moving is not None:  # moved by another thread (ahead of need): it is nearer done than a move of ours
                 done.wait()
                 continue
-            return self._into(klass, key, slot, state, extra, done, generation)
+            return self._into(klass, key, slot, state, extra, done, generation, lease=lease)
 
     def _move_read(
         self,
@@ -494,11 +533,17 @@ class Metrics:
         self._into(klass, key, slot, state, extra, done, generation)
 
     def _after(
-        self, done: threading.Event, kind: str, closed: ClassKey, state: Hashable, closing: Callable[[], frozenset[int]]
+        self,
+        done: threading.Event,
+        kind: str,
+        closed: ClassKey,
+        state: Hashable,
+        closing: Callable[[], frozenset[int]],
+        lease: bool,
     ) -> Any:
-        """The state's metric once its move is done (:meth:`Provisional.wait`)."""
+        """The state's metric (a :class:`Lease` of it with ``lease``) once its move is done (:meth:`Provisional.wait`)."""
         done.wait()
-        return self.get(kind, closed, state, closing)
+        return self._lookup(kind, closed, state, closing, provisional=False, lease=lease)
 
     @staticmethod
     def _extra(klass: _Class, closing: Callable[[], frozenset[int]]) -> np.ndarray:
@@ -539,9 +584,13 @@ class Metrics:
         done: threading.Event,
         generation: int,
         reserved_until: float = 0.0,
+        *,
+        lease: bool = False,
     ) -> Any:
         """Move ``slot`` (or a new metric, customised in full) into ``state``, then hold it in the pool. Outside the
-        lock: other requests are answered meanwhile (RoutingKit releases the GIL)."""
+        lock: other requests are answered meanwhile (RoutingKit releases the GIL). With ``lease``, a
+        :class:`Lease` of it, taken under the lock it enters the pool under (no background move gets it
+        first)."""
         try:
             if slot is None:
                 weights = klass.base.copy()
@@ -551,6 +600,8 @@ class Metrics:
                 self._move(klass, slot, extra)
             with self._lock:
                 self._latest[key] = (time.monotonic(), extra)
+                if lease:  # before the trim: a metric being read is never the one trimmed
+                    slot.readers += 1
                 if self._classes.get(key) is klass:
                     if generation == self._generation:  # the zones are those the state was made of
                         slot.state, slot.reserved_until = state, reserved_until
@@ -561,7 +612,7 @@ class Metrics:
                         slot.state, slot.reserved_until = None, 0.0
                         klass.spares.append(slot)
                     self._trim()
-            return slot.metric
+            return Lease(self, slot) if lease else slot.metric
         finally:
             with self._lock:
                 self._moving.pop((key[0], key[1], state), None)
@@ -605,7 +656,16 @@ class Metrics:
         return True
 
     def _prepare_queued(self) -> None:
-        """The thread that moves the queued states (:meth:`prepare`), oldest first, until none is left."""
+        """The thread that moves the queued states (:meth:`prepare`), oldest first, until none is left. A state that
+        fails is logged and skipped; the thread never dies with states queued and itself still marked running."""
+        try:
+            self._prepare_each()
+        except BaseException:
+            with self._lock:
+                self._ahead_thread = None  # the next prepare starts another
+            raise
+
+    def _prepare_each(self) -> None:
         while True:
             with self._lock:
                 if not self._ahead:
@@ -624,7 +684,7 @@ class Metrics:
             with self._lock:
                 if self._classes.get(key) is not klass or state in klass.pool or (kind, closed, state) in self._moving:
                     continue
-                grow = klass.size() < self.variants and len(self) < self.cache_size
+                grow = klass.size() < self.variants and len(self) < self.cache_size and not klass.spares
                 slot = None if grow else self._nearest(klass, extra, ahead=True)
                 if slot is None and not grow:
                     log.debug("state not prepared: every metric in use or reserved", extra={"arcs_closed": len(extra)})
@@ -633,7 +693,11 @@ class Metrics:
                 self._moving[(kind, closed, state)] = (done, extra)
                 self._latest[key] = (math.inf, extra)
                 generation = self._generation
-            self._into(klass, key, slot, state, extra, done, generation, until)
+            try:
+                self._into(klass, key, slot, state, extra, done, generation, until)
+            except Exception:  # the metric is lost with its move; the request for the state moves another
+                log.exception("state not prepared", extra={"kind": kind, "arcs_closed": len(extra)})
+                continue
             self.ahead["prepared"] += 1
             log.debug("state prepared", extra={"arcs_closed": len(extra), "grown": slot is None})
 
@@ -741,18 +805,31 @@ class Metrics:
         )
 
     def _trim(self) -> None:
-        """Keep at most ``cache_size`` metrics: the least recently used classes give theirs up first."""
+        """Keep at most ``cache_size`` metrics: the least recently used classes give theirs up first, spares before
+        states, never a class's state in use (its most recent), a metric being read (:class:`Lease`) or one
+        prepared and still reserved; when only those are left the cache stays over its bound until a later trim.
+        Under the lock."""
+        now = time.time()
+
+        def free(slot: _Slot) -> bool:
+            return slot.readers == 0 and slot.reserved_until <= now
+
         while len(self) > self.cache_size:
+            last = next(reversed(self._classes))
             for key, klass in self._classes.items():
-                if klass.spares:
-                    klass.spares.pop()
-                elif len(klass.pool) > 1:
-                    klass.pool.popitem(last=False)
-                elif len(self._classes) > 1:
+                spare = next((x for x in klass.spares if free(x)), None)
+                if spare is not None:
+                    klass.spares.remove(spare)
+                    break
+                old = next((st for st in list(klass.pool)[:-1] if free(klass.pool[st])), None)
+                if old is not None:
+                    del klass.pool[old]
+                    break
+                if key != last and all(free(x) for x in (*klass.spares, *klass.pool.values())):
                     del self._classes[key]
-                else:
-                    return
-                break
+                    break
+            else:
+                return
 
     def potential_metric(self, kind: str, threads: int | None = None) -> Any:
         """The reversed topology customised with the weights rounded down, nothing closed (a lower bound)."""

@@ -35,6 +35,7 @@ decides which search answers.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -131,6 +132,8 @@ class Router:
         #: the uses requests made lately, and each plate's last (what :meth:`prepare` moves metrics for)
         self._uses: OrderedDict[Use, None] = OrderedDict()
         self._plate_uses: OrderedDict[str, Use] = OrderedDict()
+        #: the request thread notes uses while the worker's timer and passes follower read them
+        self._uses_lock = threading.Lock()
         self.set_zones(load_zones(city, self.projection, self.city_zone_features() if zones is None else zones))
 
     @property
@@ -404,21 +407,19 @@ class Router:
         """
         sources, targets, direct = origin.starts(self.net), target.stops(self.net), self._direct(origin, target)
         if load is None:
-            return self._cheapest(self.metrics.get(kind, frozenset(), frozenset()), sources, targets, direct, kind)
+            free = self.metrics.lease(kind, frozenset(), frozenset())
+            try:
+                return self._cheapest(free.metric, sources, targets, direct, kind)
+            finally:
+                free.release()
         applying = self.applying(load)
         depart_s = depart.timestamp()
         now = self.marks.active_at(int(depart_s // 60))  # every zone's state at departure (most have no window)
         if openings:
-            shut: dict[int, State] = {}
-            for z in applying:
-                if now[z]:
-                    state = openings.state(z, depart_s)
-                    if state is not None:
-                        shut[z] = state
+            shut: dict[int, State] = self._shut_at(applying, depart_s, openings)
             key = frozenset(shut.items())
         else:
             shut, key = self._closed_at(load, now)
-        metric = self.metrics.lookup(kind, self._static_blocked(load), key, self._closing(shut))
         if shut:  # the partial arcs at the ends: the part driven, against the zones closed at departure
 
             def open_(e: End) -> bool:
@@ -432,16 +433,19 @@ class Router:
                 [e for e in targets if open_(e)],
                 [e for e in direct if open_(e)],
             )
-        if isinstance(metric, Provisional):  # a zone came into force, its metric being moved: exact without it?
-            try:
-                found = self._cheapest(metric.metric, sources, targets, direct, kind)
-                exact = not isinstance(found, Path) or metric.exact(found.arcs)
-            finally:
-                metric.release()
-            if not exact:  # the path drives a newly closed arc: the new state's own metric answers
-                found = self._cheapest(metric.wait(), sources, targets, direct, kind)
-        else:
-            found = self._cheapest(metric, sources, targets, direct, kind)
+        # leased: no background move (ahead of need) takes the metric while it is queried
+        lease = self.metrics.lease(kind, self._static_blocked(load), key, self._closing(shut))
+        try:
+            found = self._cheapest(lease.metric, sources, targets, direct, kind)
+            # a zone came into force, its metric being moved: the held one's answer is exact unless it drives the zone
+            if isinstance(lease, Provisional) and isinstance(found, Path) and not lease.exact(found.arcs):
+                own = lease.wait(lease=True)
+                try:
+                    found = self._cheapest(own.metric, sources, targets, direct, kind)
+                finally:
+                    own.release()
+        finally:
+            lease.release()
         horizon = found.duration_s if isinstance(found, Path) and kind == "time" else DISTANCE_HORIZON_S
         start, end_s = int(depart_s // 60), depart_s + horizon + 120
         first_s, last_s = (start + 1) * 60, (start + int(horizon // 60) + 1) * 60
@@ -498,14 +502,15 @@ class Router:
     def _note_use(self, plate: str, load: Load, kind: str) -> None:
         """Remember a request's use of the metrics (its class, kind and zones), for :meth:`prepare`."""
         use = (kind, self._static_blocked(load), self._applies(load)[0])
-        self._uses[use] = None
-        self._uses.move_to_end(use)
-        if len(self._uses) > USES_KEPT:
-            self._uses.popitem(last=False)
-        self._plate_uses[plate] = use
-        self._plate_uses.move_to_end(plate)
-        if len(self._plate_uses) > OPENINGS_KEPT:
-            self._plate_uses.popitem(last=False)
+        with self._uses_lock:
+            self._uses[use] = None
+            self._uses.move_to_end(use)
+            if len(self._uses) > USES_KEPT:
+                self._uses.popitem(last=False)
+            self._plate_uses[plate] = use
+            self._plate_uses.move_to_end(plate)
+            if len(self._plate_uses) > OPENINGS_KEPT:
+                self._plate_uses.popitem(last=False)
 
     def prepare(self, now: datetime, horizon_s: float = PREPARE_HORIZON_S) -> int:
         """Move metrics, in the background, into the states the zone windows bring within ``horizon_s`` of ``now``,
@@ -514,7 +519,9 @@ class Router:
         at a million nodes, by where the zone sits in the hierarchy). Per use the state now and the
         next one; classes with no metric held are skipped. Returns the states queued."""
         now_s = now.timestamp()
-        return sum(self._prepare_use(use, now_s, horizon_s, NO_OPENINGS) for use in reversed(list(self._uses)))
+        with self._uses_lock:
+            uses = list(reversed(self._uses))
+        return sum(self._prepare_use(use, now_s, horizon_s, NO_OPENINGS) for use in uses)
 
     def prepare_passes(
         self, plate: str, passes: Iterable[Pass], now: datetime, horizon_s: float = PREPARE_HORIZON_S
@@ -528,8 +535,9 @@ class Router:
             return 0
         now_s = now.timestamp()
         starts = [t for t in openings.starts() if now_s < t <= now_s + horizon_s]
-        use = self._plate_uses.get(plate)
-        uses = [use] if use is not None else list(reversed(list(self._uses)))[:2]
+        with self._uses_lock:
+            use = self._plate_uses.get(plate)
+            uses = [use] if use is not None else list(reversed(self._uses))[:2]
         return sum(self._prepare_use(u, now_s, horizon_s, openings, starts) for u in uses)
 
     def _prepare_use(

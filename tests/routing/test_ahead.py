@@ -272,3 +272,62 @@ def test_every_boundary_of_a_day_is_prepared_in_turn_as_the_clock_passes(router,
         assert r.plan(request(origin, destination, at=f"2026-11-26T{h:02d}:01:00+08:00")).avoided
         assert _counts(r.metrics) == before, h
     assert r.metrics.ahead["prepared"] == prepared + 6
+
+
+def test_a_leased_metric_is_never_the_one_a_state_prepared_ahead_moves(router):
+    """A request's lease on a held state (the pool's only other metric than the one in use): a state prepared
+    meanwhile finds nothing it may move and is not prepared; the leased metric still answers its own
+    state's distances; once released, the same preparation moves it."""
+    rng = random.Random(2026)
+    metrics = Metrics(router.net, variants=2)
+    metrics.partial_share = 1.0
+    klass = frozenset(rng.sample(range(len(metrics._weights["time"])), 40))
+    patches = [_zone_arcs(router, rng) for _ in range(3)]
+    nodes = np.array(rng.sample(range(len(router.net.node_ids)), 30), dtype=np.uint32)
+    metrics.warm([("time", klass)])
+    metrics.get("time", klass, "a", lambda: patches[0])
+    metrics.get("time", klass, "b", lambda: patches[1])  # now two held; "b" in use
+    lease = metrics.lease("time", klass, "a", lambda: pytest.fail("held"))  # "a" is read by a request now…
+    metrics.get("time", klass, "b", lambda: pytest.fail("held"))  # …while "b" is the state in use again
+    assert metrics.prepare("time", klass, "c", lambda: patches[2])
+    assert metrics.settle(60)
+    assert metrics.ahead["prepared"] == 0  # "a" leased, "b" in use: nothing moved
+    expected = _reference(metrics, klass, patches[0]).distances_many_to_many(nodes, nodes)
+    assert (lease.metric.distances_many_to_many(nodes, nodes) == expected).all()
+    lease.release()
+    assert metrics.prepare("time", klass, "c", lambda: patches[2])
+    assert metrics.settle(60)
+    assert metrics.ahead["prepared"] == 1
+    assert {state for _k, _c, state in metrics._metrics} == {"b", "c"}
+
+
+def test_a_state_that_fails_to_prepare_is_skipped_and_the_next_is_prepared(router, monkeypatch):
+    """One move raising inside the ahead thread: logged, the thread ends (``settle`` is not left waiting for it) and
+    the next preparation runs."""
+    rng = random.Random(7)
+    metrics = Metrics(router.net, variants=3)
+    metrics.partial_share = 1.0
+    klass = frozenset(rng.sample(range(len(metrics._weights["time"])), 40))
+    patches = [_zone_arcs(router, rng) for _ in range(3)]
+    metrics.warm([("time", klass)])
+    metrics.get("time", klass, "now", lambda: patches[0])
+    real, calls = Metrics._move, []
+
+    def failing_once(self, klass_, slot, closed):
+        calls.append(len(closed))
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        return real(self, klass_, slot, closed)
+
+    monkeypatch.setattr(Metrics, "_move", failing_once)
+    metrics.grow_quiet_s = 0.0
+    metrics.variants = 2  # no growth: each preparation moves a held metric
+    metrics.get("time", klass, "spare", lambda: patches[1])
+    metrics.get("time", klass, "now", lambda: pytest.fail("held"))
+    assert metrics.prepare("time", klass, "x", lambda: patches[2])
+    assert metrics.settle(60)
+    assert metrics.prepare("time", klass, "y", lambda: patches[1] | patches[2])
+    assert metrics.settle(60)
+    assert len(calls) == 1  # the failed move's metric is gone with it: "y" grows a new one in full
+    assert metrics.ahead["prepared"] == 1
+    assert "y" in {state for _k, _c, state in metrics._metrics}
