@@ -2,17 +2,18 @@
 
 Everything else is declared in pyproject.toml. RoutingKit's sources are vendored in third_party/routingkit
 (scripts/vendor_routingkit.sh). OpenMP (RoutingKit's parallel customisation) when the compiler has it,
-else a serial customisation; the units compile in parallel on the machine's cores.
+else a serial customisation; the units compile in parallel on the machine's cores (pybind11's ParallelCompile;
+``NPY_NUM_BUILD_JOBS`` sets how many).
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from pathlib import Path
 
 import pybind11
+from pybind11.setup_helpers import ParallelCompile
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
@@ -51,9 +52,10 @@ class BuildExt(build_ext):
             if openmp:
                 ext.extra_compile_args.append("-fopenmp")
                 ext.extra_link_args.append("-fopenmp")
-        self.parallel = self.parallel or os.cpu_count() or 1
         super().build_extensions()
 
+
+ParallelCompile("NPY_NUM_BUILD_JOBS", default=0).install()  # 0: one job per core
 
 setup(
     ext_modules=[
