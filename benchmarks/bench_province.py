@@ -35,6 +35,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,16 @@ HEADER = f"  {'':52}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}"
 BEFORE = "main"
 
 
+@dataclass
+class Held:
+    """A metric as the router's lease hands it out, for main's metrics (no moves beside the benchmark's requests)."""
+
+    metric: Any
+
+    def release(self) -> None:
+        pass
+
+
 class MainMetrics:
     """``main``'s metrics behind this branch's interface (before issue #18's pools: one per closed-edge set)."""
 
@@ -117,6 +128,13 @@ class MainMetrics:
     ):
         """The router's lookup: main has no provisional answers, its metric is the state's own."""
         return self.get(kind, closed, state, closing)
+
+    def lease(
+        self, kind: str, closed: frozenset[int], state: Hashable, closing: Callable[[], frozenset[int]] = frozenset
+    ) -> Held:
+        """The router's lease: the state's own metric (never main's own :class:`Provisional`, a class of another
+        module copy that the router would not recognise), nothing held (the benchmark runs one thread)."""
+        return Held(self.get(kind, closed, state, closing))
 
     def __getattr__(self, name: str) -> Any:  # counts, settle …: main's own
         return getattr(self.old, name)
