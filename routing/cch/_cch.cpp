@@ -30,6 +30,7 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <atomic>
 #include <shared_mutex>
 #include <stdexcept>
 #include <string>
@@ -174,6 +175,7 @@ class Topology {
 
     void build(const U32Array &tail, const U32Array &head, const py::array_t<float, py::array::c_style | py::array::forcecast> &latitude,
                const py::array_t<float, py::array::c_style | py::array::forcecast> &longitude, unsigned node_count) {
+        refuse_rebuild();
         if (tail.size() != head.size())
             throw std::invalid_argument("tail and head must have the same length");
         if (latitude.size() != node_count || longitude.size() != node_count)
@@ -200,6 +202,7 @@ class Topology {
     }
 
     void load(const std::string &dir) {
+        refuse_rebuild();
         py::gil_scoped_release release;
         auto tail = rk::load_vector<unsigned>(dir + "/tail");
         auto head = rk::load_vector<unsigned>(dir + "/head");
@@ -216,6 +219,12 @@ class Topology {
     unsigned node_count() const { return node_count_; }
     size_t arc_count() const { return tail_.size(); }
     bool built() const { return built_; }
+
+    // Metrics keep a reference to this hierarchy: replacing it under them would leave them on a freed one.
+    void refuse_rebuild() const {
+        if (built_)
+            throw std::runtime_error("topology already built or loaded: make a new Topology");
+    }
 
     const rk::CustomizableContractionHierarchy &cch() const {
         check();
@@ -677,7 +686,7 @@ class Metric {
     std::vector<unsigned> weights_;
     rk::CustomizableContractionHierarchyMetric metric_;
     std::unique_ptr<rk::CustomizableContractionHierarchyPartialCustomization> partial_;
-    bool customized_ = false;
+    std::atomic<bool> customized_{false};  // read by is_customized without the metric's lock
     mutable std::shared_mutex mutex_;
 };
 

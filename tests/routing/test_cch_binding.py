@@ -35,7 +35,7 @@ class Graph:
         self.head = np.concatenate([(ring + 1) % nodes, ring, extra_h]).astype(np.uint32)
         self.lat = rng.random(nodes).astype(np.float32)
         self.lon = rng.random(nodes).astype(np.float32)
-        self.weights = rng.integers(1, 50, len(self.tail)).astype(np.uint32)
+        self.weights = rng.integers(0, 50, len(self.tail)).astype(np.uint32)  # zeros: floor(time) of short arcs
         self.weights[rng.random(len(self.tail)) < closed] = INF  # closed arcs, as a zone closes them
         self.topology = _cch.Topology()
         self.topology.build(self.tail, self.head, self.lat, self.lon, nodes)
@@ -161,6 +161,8 @@ def test_bad_input_is_an_error_not_a_crash(graph: Graph):
     with pytest.raises(RuntimeError, match="not customised"):
         _cch.Metric(graph.topology).query(0, 1)
     assert metric.query_many([], [], [1], [0.0])[2] == -1
+    with pytest.raises(RuntimeError, match="already built"):  # its metrics keep a reference to the hierarchy
+        graph.topology.build(graph.tail, graph.head, graph.lat, graph.lon, graph.n)
 
 
 def test_update_weights_equals_a_full_customisation(graph: Graph):
