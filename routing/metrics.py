@@ -280,8 +280,8 @@ class Metrics:
         self.loaded_s = time.perf_counter() - started
         self._to_target: dict[str, Any] = {}
         self._classes: OrderedDict[tuple[str, ClassKey], _Class] = OrderedDict()
-        #: customisations done (``full``, ``partial``) and arcs re-weighted partially: what the benchmark reports
-        self.counts = {"full": 0, "partial": 0, "arcs": 0}
+        #: customisations done (``full``, ``partial``), arcs re-weighted partially, metrics copied: what the benchmark reports
+        self.counts = {"full": 0, "partial": 0, "arcs": 0, "copies": 0}
         #: states moved ahead of need, requests answered provisionally (exactly, without waiting) and those that
         #: waited for a move after all (their path drove a newly closed arc)
         self.ahead = {"prepared": 0, "provisional": 0, "waited": 0}
@@ -593,9 +593,7 @@ class Metrics:
         first)."""
         try:
             if slot is None:
-                weights = klass.base.copy()
-                weights[extra] = INF
-                slot = _Slot(self._customised(weights), None, extra)
+                slot = self._fresh(klass, extra)
             else:
                 self._move(klass, slot, extra)
             with self._lock:
@@ -720,10 +718,8 @@ class Metrics:
                 while (wait := self._latest[key][0] + self.grow_quiet_s - time.monotonic()) > 0:
                     time.sleep(max(0.01, min(wait, self.grow_quiet_s)))  # a timer: until the class is quiet
                 latest = self._latest[key][1]
-                weights = klass.base.copy()
-                weights[latest] = INF
                 log.debug("pool growing", extra={"arcs_closed": len(latest)})
-                slot = _Slot(self._customised(weights), None, latest)
+                slot = self._fresh(klass, latest)
                 log.debug("pool grown", extra={"arcs_closed": len(latest)})
                 with self._lock:
                     if self._classes.get(key) is klass and len(self) < self.cache_size:
@@ -773,6 +769,29 @@ class Metrics:
             klass.spares.remove(slot)
         else:
             klass.pool.pop(slot.state)
+        return slot
+
+    def _fresh(self, klass: _Class, closed: np.ndarray) -> _Slot:
+        """A new metric of the class with ``closed`` closed beyond its base: a copy of the held metric nearest to it
+        (:meth:`_cch.Metric.copy`, a memcpy: 0.1–0.2 s at a million nodes where a full customisation takes 5–6 s)
+        moved by the arcs that differ, or customised in full when the class holds none. The metric copied
+        is leased meanwhile: no move takes it half copied."""
+        with self._lock:
+            held = [*klass.pool.values(), *klass.spares]
+            source = min(held, key=lambda s: _distance(s.closed, closed)) if held else None
+            if source is not None:
+                source.readers += 1
+        if source is None:
+            weights = klass.base.copy()
+            weights[closed] = INF
+            return _Slot(self._customised(weights), None, closed)
+        try:
+            slot = _Slot(source.metric.copy(), None, source.closed)
+        finally:
+            with self._lock:
+                source.readers -= 1
+        self.counts["copies"] += 1
+        self._move(klass, slot, closed)
         return slot
 
     def _move(self, klass: _Class, slot: _Slot, closed: np.ndarray) -> None:

@@ -328,6 +328,20 @@ class Metric {
         customized_ = true;
     }
 
+    // A second metric equal to this one: its weights and customised arcs copied (a memcpy, a tenth of a second at
+    // a million nodes, where a full customisation takes seconds); the queries under way on this one go on.
+    std::unique_ptr<Metric> copy() const {
+        auto out = std::make_unique<Metric>(topology_);
+        py::gil_scoped_release release;
+        std::shared_lock<std::shared_mutex> lock(mutex_);
+        check();
+        out->weights_ = weights_;
+        out->metric_ = metric_;
+        out->metric_.input_weight = out->weights_.data();  // its own weights, not this metric's
+        out->customized_ = true;
+        return out;
+    }
+
     void update_weights(const U32Array &arcs, const U32Array &weights) {
         if (arcs.size() != weights.size())
             throw std::invalid_argument("arcs and weights must have the same length");
@@ -712,6 +726,8 @@ PYBIND11_MODULE(_cch, m) {
         .def(py::init<std::shared_ptr<Topology>>(), py::arg("topology"))
         .def("customize", &Metric::customize, py::arg("weights"), py::arg("threads") = 0,
              "Full customisation with one uint32 weight per arc; threads > 0: RoutingKit's OpenMP customisation.")
+        .def("copy", &Metric::copy,
+             "A new metric equal to this one (weights and customisation copied, not recomputed; the GIL released).")
         .def("update_weights", &Metric::update_weights, py::arg("arcs"), py::arg("weights"),
              "Partial customisation: new weights of a few arcs (input arc ids).")
         .def("query", &Metric::query, py::arg("source"), py::arg("target"),

@@ -263,3 +263,28 @@ def test_a_query_beside_update_weights_on_the_same_metric_sees_one_state_or_the_
         stop.set()
         worker.join(timeout=60)
     assert all(repr((a[:4], a[4].tolist())) in states for a in seen)
+
+
+def test_a_copied_metric_answers_alike_and_moves_on_its_own(graph: Graph):
+    """``copy`` (how a pool grows without a full customisation): the copy answers as the original; moved by
+    update_weights it answers as a full customisation of its new weights, and the original is untouched
+    (each reads its own weights)."""
+    original = graph.metric()
+    copied = original.copy()
+    nodes = np.arange(0, graph.n, 7, dtype=np.uint32)
+    before = original.distances_many_to_many(nodes, nodes)
+    assert (copied.distances_many_to_many(nodes, nodes) == before).all()
+    rng = np.random.default_rng(5)
+    arcs = np.unique(rng.integers(0, len(graph.tail), 60)).astype(np.uint32)
+    new = np.where(rng.random(len(arcs)) < 0.5, INF, rng.integers(0, 50, len(arcs))).astype(np.uint32)
+    copied.update_weights(arcs, new)
+    weights = graph.weights.copy()
+    weights[arcs] = new
+    assert (copied.weights == weights).all()
+    assert (
+        copied.distances_many_to_many(nodes, nodes) == graph.metric(weights).distances_many_to_many(nodes, nodes)
+    ).all()
+    assert (original.weights == graph.weights).all()
+    assert (original.distances_many_to_many(nodes, nodes) == before).all()
+    with pytest.raises(RuntimeError, match="not customised"):
+        _cch.Metric(graph.topology).copy()

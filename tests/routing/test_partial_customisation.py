@@ -125,16 +125,16 @@ def test_a_new_state_during_a_background_growth_neither_waits_for_it_nor_is_left
     nodes = np.array(rng.sample(range(len(router.net.node_ids)), 30), dtype=np.uint32)
     metrics.warm([("time", klass)])  # one spare at the base, as at a worker start
     growing, release, waited_out = threading.Event(), threading.Event(), []
-    customised = metrics._customised
+    fresh = metrics._fresh  # the growth's new metric (a copy of a held one, moved)
 
     def gated(*args, **kwargs):
         if threading.current_thread().name == "cch-customise":
             growing.set()
             if not release.wait(20):
                 waited_out.append(True)  # nobody released it: the request was waiting for the growth
-        return customised(*args, **kwargs)
+        return fresh(*args, **kwargs)
 
-    metrics._customised = gated
+    metrics._fresh = gated
 
     def state(*chosen: int) -> tuple[tuple[int, ...], frozenset[int]]:
         return chosen, frozenset().union(*(patches[k] for k in chosen))
