@@ -14,8 +14,9 @@ pool takes the metric of the pool or the spares with the fewest arcs to change (
 use aside), and re-customises only the arcs whose weight differs between the two states
 (``Metric.update_weights``): a zone changing state or a pass coming into use costs the
 partial customisation of its few hundred arcs, once, never a full customisation. Only a
-pool's first metrics are customised in full, on the class's first request (lazily) or at
-worker start (:meth:`Metrics.warm`, with the library's threads).
+class's first metric is customised in full, on its first request (lazily) or at worker start
+(:meth:`Metrics.warm`, with the library's threads); a pool grows by copying its nearest
+metric and moving the copy (:meth:`Metrics._fresh`).
 
 A second, reversed topology customised once with weights rounded down gives the
 time-dependent search its A* potentials (a lower bound, so admissible and consistent).
@@ -56,8 +57,9 @@ VARIANTS = 4
 THREADS = 1
 #: graphs of more arcs than this grow their pools in a background thread (a full customisation takes seconds)
 BACKGROUND_ARCS = 200_000
-#: a pool grows only once its class has seen no new state for this long (seconds): a growth's full customisation
-#: on the other core slows the partial ones of a burst of new states (zones switching on the hour) by 20–100 %
+#: a pool grows only once its class has seen no new state for this long (seconds): a growth on the other core slowed
+#: the partial customisations of a burst of new states (zones switching on the hour) by 20–100 % (measured when a
+#: growth was a full customisation; a copy and its move share the memory bandwidth the same way, if for less long)
 GROW_QUIET_S = 2.0
 #: a full customisation is cheaper than a partial one of more arcs than this share of the graph (measured:
 #: a changed arc costs a partial customisation about 200–300 times what an arc costs a full one, on the
@@ -483,8 +485,8 @@ class Metrics:
                     sub = self._subset(klass, extra) if provisional and self.provisional else None
                     if sub is not None:
                         sub.readers += 1  # read now: not the one moved
-                    slot, full = self._take(kind, closed, klass, extra)
-                    deferred = sub is not None and slot is None and not full
+                    slot, grown = self._take(kind, closed, klass, extra)
+                    deferred = sub is not None and slot is None and not grown
                     done = threading.Event()
                     self._moving[(kind, closed, state)] = (done, extra)
                     self._latest[key] = (math.inf, extra)  # a move under way: no growth starts meanwhile
@@ -552,10 +554,10 @@ class Metrics:
         return np.unique(extra[klass.base[extra] < INF])
 
     def _take(self, kind: str, closed: ClassKey, klass: _Class, extra: np.ndarray) -> tuple[_Slot | None, bool]:
-        """The metric a request moves into a new state, and whether a new one is customised in full instead (the pool
-        grows that way) or because none may move (``None``, False: every one is read). Under the lock."""
+        """The metric a request moves into a new state, and whether a new one is made instead (the pool grows that
+        way: :meth:`_fresh`) or because none may move (``None``, False: every one is read). Under the lock."""
         if klass.size() < self.variants and len(self) < self.cache_size and not klass.spares:
-            if not (self.background and klass.pool):  # customised in full with the state's arcs closed, once
+            if not (self.background and klass.pool):  # a new one in the state (:meth:`_fresh`), once
                 return None, True
             self._grow(kind, closed, extra)  # recycle one now, grow the pool meanwhile
         return self._nearest(klass, extra), False
@@ -587,7 +589,7 @@ class Metrics:
         *,
         lease: bool = False,
     ) -> Any:
-        """Move ``slot`` (or a new metric, customised in full) into ``state``, then hold it in the pool. Outside the
+        """Move ``slot`` (or a new metric, :meth:`_fresh`) into ``state``, then hold it in the pool. Outside the
         lock: other requests are answered meanwhile (RoutingKit releases the GIL). With ``lease``, a
         :class:`Lease` of it, taken under the lock it enters the pool under (no background move gets it
         first)."""
@@ -630,8 +632,8 @@ class Metrics:
 
         The metric moved is the pool's nearest to the state (fewest arcs to change), never the one
         in use (the pool's most recently used), one a request is reading, nor one prepared and
-        still reserved: that is what is evicted. A pool under :data:`VARIANTS` grows instead (a full
-        customisation, seconds at a province's scale: ahead of need too). The state stays reserved
+        still reserved: that is what is evicted. A pool under :data:`VARIANTS` grows instead (:meth:`_fresh`:
+        a copy moved, ahead of need too). The state stays reserved
         until ``reserved_until`` (``time.time()``): a request's move takes any other metric first.
         A class not in use (no metric held) is not prepared.
         """
@@ -702,8 +704,8 @@ class Metrics:
     def _grow(self, kind: str, closed: ClassKey, extra: np.ndarray) -> None:
         """Add a spare to the class in a background thread (one at a time per class), once the class has seen no
         new state for ``grow_quiet_s`` (a burst of new states keeps both cores to its partial customisations),
-        customised in full to the state served last (``extra`` closed beyond the base, or a later one), not
-        to the base: the next states differ from it by a zone or a pass, a partial customisation, where a
+        made (:meth:`_fresh`) in the state served last (``extra`` closed beyond the base, or a later one), not
+        at the base: the next states differ from it by a zone or a pass, a partial customisation, where a
         spare at the base would need every active zone's arcs re-weighted (at a million nodes 21k arcs, over
         the partial share: a full customisation of 7–10 s inside the request that took it, measured)."""
         key = (kind, closed)
