@@ -371,17 +371,25 @@ class Metric {
             py::gil_scoped_release release;
             std::shared_lock<std::shared_mutex> lock(mutex_);
             check();
-            auto q = topology_->take_query(metric_);
-            q->add_source(source).add_target(target).run();
-            distance = q->get_distance();
-            if (distance != INF) {
-                nodes = q->get_node_path();
-                arcs = q->get_arc_path();
-            }
-            q->reset();
-            topology_->give_query(std::move(q));
+            distance = run_pair(source, target, &nodes, arcs);
         }
         return py::make_tuple(distance, to_numpy(nodes), to_numpy(arcs));
+    }
+
+    // RoutingKit's own point-to-point run on a pooled query object: the distance, and the path when there is one
+    // (``nodes`` only when asked). The caller holds the metric's lock, the GIL released.
+    unsigned run_pair(unsigned source, unsigned target, std::vector<unsigned> *nodes, std::vector<unsigned> &arcs) {
+        auto q = topology_->take_query(metric_);
+        q->add_source(source).add_target(target).run();
+        unsigned distance = q->get_distance();
+        if (distance != INF) {
+            if (nodes != nullptr)
+                *nodes = q->get_node_path();
+            arcs = q->get_arc_path();
+        }
+        q->reset();
+        topology_->give_query(std::move(q));
+        return distance;
     }
 
     py::tuple query_many(const U32Array &sources, const F64Array &source_costs, const U32Array &targets,
@@ -404,17 +412,12 @@ class Metric {
             py::gil_scoped_release release;
             std::shared_lock<std::shared_mutex> lock(mutex_);
             check();
-            auto q = topology_->take_query(metric_);
-            q->add_source(s[0]).add_target(t[0]).run();
-            unsigned d = q->get_distance();
+            unsigned d = run_pair(s[0], t[0], nullptr, arcs);
             if (d < INF) {
                 best = sc[0] + d / scale + tc[0];
                 distance = d;
                 chosen_source = chosen_target = 0;
-                arcs = q->get_arc_path();
             }
-            q->reset();
-            topology_->give_query(std::move(q));
         } else if (k && m) {
             py::gil_scoped_release release;
             std::shared_lock<std::shared_mutex> lock(mutex_);
