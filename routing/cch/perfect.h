@@ -1,0 +1,217 @@
+// Perfect customisation of a customised CCH metric (Dibbelt, Strasser, Wagner: "Customizable Contraction
+// Hierarchies", JEA 2016, section on perfect witness search), our own code after RoutingKit's
+// CustomizableContractionHierarchyMetric::build_contraction_hierarchy_using_perfect_witness_search.
+//
+// Why (issue #18): a basic customisation keeps every CCH arc, so a search walks the whole elimination-tree path
+// of its ends (≈ 2,000 ancestors, ≈ 800 upward arcs each near the top separators at a million nodes). Lowering
+// every arc to the true distance between its ends and dropping the arcs that a strictly shorter path through a
+// higher node makes useless leaves a contraction hierarchy: a search only needs the nodes reachable upward over
+// the kept arcs, a small part of those paths. Unlike RoutingKit's, this starts from the weights a metric holds
+// already (no second customisation) and builds only what our query walks: two upward graphs by rank.
+#pragma once
+
+#include <routingkit/constants.h>
+#include <routingkit/customizable_contraction_hierarchy.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace hazmat_perfect {
+
+constexpr unsigned PERFECT_INF = RoutingKit::inf_weight;
+constexpr unsigned PERFECT_INVALID = RoutingKit::invalid_id;
+
+// The kept arcs of one direction as an upward graph (node ids are CCH ranks, heads ascending per tail), their
+// perfect weights, and how each unpacks: ``second`` INVALID means ``first`` is an input arc of equal weight;
+// otherwise the arc is the backward kept arc ``first`` followed by the forward kept arc ``second`` (a lower
+// triangle whose perfect weights add up to it). A forward arc x -> y runs from x to y; a backward arc of tail x
+// and head y runs from y down to x.
+struct UpGraph {
+    std::vector<unsigned> first_out, head, weight, first, second;
+
+    // The kept arc from x up to y, or PERFECT_INVALID (heads are sorted).
+    unsigned find(unsigned x, unsigned y) const {
+        auto begin = head.begin() + first_out[x], end = head.begin() + first_out[x + 1];
+        auto it = std::lower_bound(begin, end, y);
+        return it != end && *it == y ? static_cast<unsigned>(it - head.begin()) : PERFECT_INVALID;
+    }
+    size_t bytes() const {
+        return sizeof(unsigned) * (first_out.size() + head.size() + weight.size() + first.size() + second.size());
+    }
+};
+
+// Immutable once built: a metric holds it by shared_ptr, its copies share it, a new state of the metric drops it.
+struct Perfect {
+    UpGraph forward, backward;
+    size_t bytes() const { return forward.bytes() + backward.bytes(); }
+};
+
+// Append the input arcs of a kept arc, in path order (an explicit stack: a chain of shortcuts may be as deep as
+// the hierarchy).
+inline void unpack(const Perfect &p, bool is_forward, unsigned arc, std::vector<unsigned> &out,
+                   std::vector<std::pair<bool, unsigned>> &stack) {
+    stack.clear();
+    stack.emplace_back(is_forward, arc);
+    while (!stack.empty()) {
+        auto [forward, a] = stack.back();
+        stack.pop_back();
+        const UpGraph &g = forward ? p.forward : p.backward;
+        if (g.second[a] == PERFECT_INVALID) {
+            out.push_back(g.first[a]);
+        } else {
+            stack.emplace_back(true, g.second[a]);
+            stack.emplace_back(false, g.first[a]);
+        }
+    }
+}
+
+namespace detail {
+
+// The input arc of a CCH arc whose weight equals ``w`` (its first input arc, then the extra ones), as RoutingKit's
+// unpack_original_*_arc finds it; PERFECT_INVALID when none has that weight.
+inline unsigned input_arc_of_weight(const RoutingKit::CustomizableContractionHierarchy &cch, unsigned cch_arc, bool is_forward,
+                                    unsigned w, const std::vector<unsigned> &input_weight) {
+    if (!cch.does_cch_arc_have_input_arc.is_set(cch_arc))
+        return PERFECT_INVALID;
+    const auto &first = is_forward ? cch.forward_input_arc_of_cch : cch.backward_input_arc_of_cch;
+    unsigned i = cch.does_cch_arc_have_input_arc_mapper.to_local(cch_arc);
+    if (first[i] == PERFECT_INVALID)
+        return PERFECT_INVALID;
+    if (input_weight[first[i]] == w)
+        return first[i];
+    if (cch.does_cch_arc_have_extra_input_arc.is_set(cch_arc)) {
+        const auto &extra_first =
+            is_forward ? cch.first_extra_forward_input_arc_of_cch : cch.first_extra_backward_input_arc_of_cch;
+        const auto &extra = is_forward ? cch.extra_forward_input_arc_of_cch : cch.extra_backward_input_arc_of_cch;
+        unsigned j = cch.does_cch_arc_have_extra_input_arc_mapper.to_local(cch_arc);
+        for (unsigned k = extra_first[j]; k < extra_first[j + 1]; ++k)
+            if (input_weight[extra[k]] == w)
+                return extra[k];
+    }
+    return PERFECT_INVALID;
+}
+
+}  // namespace detail
+
+// From a customised metric's arc weights (copies: they are lowered in place) and its input weights: the perfect
+// upward graphs. Pure computation over the immutable hierarchy, so it runs off the metric's lock.
+inline std::shared_ptr<const Perfect> build(const RoutingKit::CustomizableContractionHierarchy &cch,
+                                            std::vector<unsigned> fw, std::vector<unsigned> bw,
+                                            const std::vector<unsigned> &input_weight) {
+    const unsigned arcs = cch.cch_arc_count(), n = cch.node_count();
+    constexpr uint8_t F = 1, B = 2;
+    std::vector<uint8_t> keep(arcs);
+    for (unsigned a = 0; a < arcs; ++a)
+        keep[a] = (fw[a] != PERFECT_INF ? F : 0) | (bw[a] != PERFECT_INF ? B : 0);
+
+    // Top arc down: every arc of a higher id is final when an arc is the bottom of its upper triangles (x < y < z:
+    // bottom xy, mid xz, top yz). The bottom is lowered through z (dropped: a strictly shorter path over a higher
+    // node), the mid through y (dropped: x -> y -> z, an upward path of kept arcs, is as short). Sums of two
+    // weights of at most INF fit in 32 bits; a sum with an INF lowers nothing.
+    for (unsigned a = arcs; a-- > 0;) {
+        unsigned x = cch.up_tail[a], y = cch.up_head[a];
+        unsigned xz = a + 1, xz_end = cch.up_first_out[x + 1];
+        unsigned yz = cch.up_first_out[y], yz_end = cch.up_first_out[y + 1];
+        while (xz != xz_end && yz != yz_end) {
+            if (cch.up_head[xz] < cch.up_head[yz]) {
+                ++xz;
+            } else if (cch.up_head[xz] > cch.up_head[yz]) {
+                ++yz;
+            } else {
+                if (fw[a] > fw[xz] + bw[yz]) {
+                    fw[a] = fw[xz] + bw[yz];
+                    keep[a] &= ~F;
+                }
+                if (bw[a] > bw[xz] + fw[yz]) {
+                    bw[a] = bw[xz] + fw[yz];
+                    keep[a] &= ~B;
+                }
+                if (fw[xz] > fw[a] + fw[yz]) {
+                    fw[xz] = fw[a] + fw[yz];
+                    keep[xz] &= ~F;
+                }
+                if (bw[xz] > bw[a] + bw[yz]) {
+                    bw[xz] = bw[a] + bw[yz];
+                    keep[xz] &= ~B;
+                }
+                ++xz;
+                ++yz;
+            }
+        }
+    }
+
+    auto result = std::make_shared<Perfect>();
+    std::vector<unsigned> fmap(arcs, PERFECT_INVALID), bmap(arcs, PERFECT_INVALID);
+    for (int d = 0; d < 2; ++d) {
+        const uint8_t bit = d == 0 ? F : B;
+        const auto &w = d == 0 ? fw : bw;
+        auto &map = d == 0 ? fmap : bmap;
+        UpGraph &g = d == 0 ? result->forward : result->backward;
+        g.first_out.assign(static_cast<size_t>(n) + 1, 0);
+        for (unsigned a = 0; a < arcs; ++a)
+            if (keep[a] & bit) {
+                map[a] = static_cast<unsigned>(g.head.size());
+                g.head.push_back(cch.up_head[a]);
+                g.weight.push_back(w[a]);
+                ++g.first_out[cch.up_tail[a] + 1];
+            }
+        for (unsigned x = 0; x < n; ++x)
+            g.first_out[x + 1] += g.first_out[x];
+        g.first.assign(g.head.size(), PERFECT_INVALID);
+        g.second.assign(g.head.size(), PERFECT_INVALID);
+    }
+
+    // Each kept arc's unpacking: an input arc of its perfect weight, else a lower triangle (z below both ends) of
+    // two kept arcs whose perfect weights add up to it. One exists: the basic weight of a kept arc is that of a
+    // path through lower nodes; split at its highest node z, both halves bound the perfect weights of zx and zy,
+    // which then add up to it exactly, and a half lowered since would break the triangle inequality.
+    for (unsigned a = 0; a < arcs; ++a) {
+        if (!keep[a])
+            continue;
+        unsigned x = cch.up_tail[a], y = cch.up_head[a];
+        for (int d = 0; d < 2; ++d) {
+            const bool is_forward = d == 0;
+            if (!(keep[a] & (is_forward ? F : B)))
+                continue;
+            UpGraph &g = is_forward ? result->forward : result->backward;
+            unsigned local = is_forward ? fmap[a] : bmap[a];
+            unsigned w = is_forward ? fw[a] : bw[a];
+            unsigned input = detail::input_arc_of_weight(cch, a, is_forward, w, input_weight);
+            if (input != PERFECT_INVALID) {
+                g.first[local] = input;
+                continue;
+            }
+            unsigned xd = cch.down_first_out[x], xd_end = cch.down_first_out[x + 1];
+            unsigned yd = cch.down_first_out[y], yd_end = cch.down_first_out[y + 1];
+            while (xd != xd_end && yd != yd_end) {
+                if (cch.down_head[xd] < cch.down_head[yd]) {
+                    ++xd;
+                } else if (cch.down_head[xd] > cch.down_head[yd]) {
+                    ++yd;
+                } else {
+                    unsigned zx = cch.down_to_up[xd], zy = cch.down_to_up[yd];
+                    // forward x -> z -> y: backward of zx, forward of zy; backward y -> z -> x: backward of zy, forward of zx
+                    unsigned down = is_forward ? zx : zy, up = is_forward ? zy : zx;
+                    if ((keep[down] & B) && (keep[up] & F) && bw[down] + fw[up] == w) {
+                        g.first[local] = bmap[down];
+                        g.second[local] = fmap[up];
+                        break;
+                    }
+                    ++xd;
+                    ++yd;
+                }
+            }
+            if (g.first[local] == PERFECT_INVALID)
+                throw std::logic_error("perfect customisation: CCH arc " + std::to_string(a) +
+                                       " has neither an input arc nor a lower triangle of its weight");
+        }
+    }
+    return result;
+}
+
+}  // namespace hazmat_perfect
