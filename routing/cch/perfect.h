@@ -106,6 +106,7 @@ inline std::shared_ptr<const Perfect> build(const RoutingKit::CustomizableContra
                                             const std::vector<unsigned> &input_weight) {
     const unsigned arcs = cch.cch_arc_count(), n = cch.node_count();
     constexpr uint8_t F = 1, B = 2;
+    std::vector<unsigned> fw0 = fw, bw0 = bw;  // the basic weights: an arc lowered below its own is dropped
     std::vector<uint8_t> keep(arcs);
     for (unsigned a = 0; a < arcs; ++a)
         keep[a] = (fw[a] != PERFECT_INF ? F : 0) | (bw[a] != PERFECT_INF ? B : 0);
@@ -114,42 +115,42 @@ inline std::shared_ptr<const Perfect> build(const RoutingKit::CustomizableContra
     // bottom xy, mid xz, top yz). The bottom is lowered through z (dropped: a strictly shorter path over a higher
     // node), the mid through y (dropped: x -> y -> z, an upward path of kept arcs, is as short). Sums of two
     // weights of at most INF fit in 32 bits; a sum with an INF lowers nothing. Node by node, top down (the arcs
-    // are ordered by tail, then head).
+    // are ordered by tail, then head); minima without branches, the arcs lowered found after (a fifth faster).
     auto lower_node = [&](unsigned x) {
         for (unsigned a = cch.up_first_out[x + 1]; a-- > cch.up_first_out[x];) {
             unsigned y = cch.up_head[a];
             unsigned xz = a + 1, xz_end = cch.up_first_out[x + 1];
             unsigned yz = cch.up_first_out[y], yz_end = cch.up_first_out[y + 1];
+            unsigned fa = fw[a], ba = bw[a];
             while (xz != xz_end && yz != yz_end) {
                 if (cch.up_head[xz] < cch.up_head[yz]) {
                     ++xz;
                 } else if (cch.up_head[xz] > cch.up_head[yz]) {
                     ++yz;
                 } else {
-                    if (fw[a] > fw[xz] + bw[yz]) {
-                        fw[a] = fw[xz] + bw[yz];
-                        keep[a] &= ~F;
-                    }
-                    if (bw[a] > bw[xz] + fw[yz]) {
-                        bw[a] = bw[xz] + fw[yz];
-                        keep[a] &= ~B;
-                    }
-                    if (fw[xz] > fw[a] + fw[yz]) {
-                        fw[xz] = fw[a] + fw[yz];
-                        keep[xz] &= ~F;
-                    }
-                    if (bw[xz] > bw[a] + bw[yz]) {
-                        bw[xz] = bw[a] + bw[yz];
-                        keep[xz] &= ~B;
-                    }
+                    unsigned fxz = fw[xz], bxz = bw[xz], fyz = fw[yz], byz = bw[yz];
+                    fa = std::min(fa, fxz + byz);
+                    ba = std::min(ba, bxz + fyz);
+                    fw[xz] = std::min(fxz, fa + fyz);
+                    bw[xz] = std::min(bxz, ba + byz);
                     ++xz;
                     ++yz;
                 }
             }
+            fw[a] = fa;
+            bw[a] = ba;
         }
     };
     for (unsigned x = n; x-- > 0;)
         lower_node(x);
+    for (unsigned a = 0; a < arcs; ++a) {  // lowered: dropped
+        if (fw[a] != fw0[a])
+            keep[a] &= ~F;
+        if (bw[a] != bw0[a])
+            keep[a] &= ~B;
+    }
+    std::vector<unsigned>().swap(fw0);
+    std::vector<unsigned>().swap(bw0);
 
     auto result = std::make_shared<Perfect>();
     std::vector<unsigned> fmap(arcs, PERFECT_INVALID), bmap(arcs, PERFECT_INVALID);
