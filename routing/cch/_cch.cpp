@@ -402,7 +402,7 @@ class Metric {
 
     bool is_perfect() const { return perfect_snapshot() != nullptr; }
 
-    // (forward, backward) kept arcs and the bytes of both upward graphs, or None without perfect graphs.
+    // (forward kept arcs, backward kept arcs, bytes of both upward graphs), or None without perfect graphs.
     py::object perfect_arcs() const {
         auto p = perfect_snapshot();
         if (!p)
@@ -679,9 +679,10 @@ class Metric {
     // One label per source up the sources' paths, one per target up the targets' paths; at every node of both,
     // every pair's meeting. Then the pair of least cost (source cost + distance / scale + target cost, the first
     // of equals in source-major order) and its arc path.
-    // With perfect graphs (``perfect`` not null): the same walk over the nodes reachable upward over the kept arcs
-    // (forward from the sources, backward from the targets), by ascending rank, with the perfect weights; its path
-    // unpacks through the kept arcs' unpacking.
+    // With perfect graphs (``perfect`` not null): the same walk over the nodes reached upward over the kept arcs
+    // (forward from the sources, backward from the targets), by ascending rank, with the perfect weights: every
+    // pair's distance is the basic walk's (so is the pair chosen), its path a shortest one unpacked through the
+    // kept arcs' unpacking, RoutingKit's only when no tie allows another.
     void run_many(Scratch &sc, const hazmat_perfect::Perfect *perfect, const std::vector<unsigned> &s,
                   const std::vector<double> &s_cost,
                   const std::vector<unsigned> &t, const std::vector<double> &t_cost, double scale, double &best,
@@ -733,7 +734,8 @@ class Metric {
         Relax relax_f = relax_for(k, perfect), relax_b = relax_for(m, perfect);
         RelaxBoth both = perfect ? nullptr : relax_both_for(k, m);  // one arc list for both: the basic graph only
         const auto &up = sc.up, &down = sc.down;
-        for (size_t u = 0, d = 0; perfect ? ff.top() != INVALID || bf.top() != INVALID : u < up.size() || d < down.size();) {
+        for (size_t u = 0, d = 0;
+             perfect ? ff.top() != INVALID || bf.top() != INVALID : u < up.size() || d < down.size();) {
             unsigned x;
             bool forward, backward;
             if (perfect) {  // the frontiers' lower top, taken from both when it is in both
@@ -816,7 +818,8 @@ class Metric {
             } else {
                 for (size_t p = up_path.size() - 1; p != 0; --p)
                     unpack_arc(cch, metric_, true, up_path[p], up_path[p - 1],
-                               rk::find_arc_given_sorted_head(cch.up_first_out, cch.up_head, up_path[p], up_path[p - 1]),
+                               rk::find_arc_given_sorted_head(cch.up_first_out, cch.up_head, up_path[p],
+                                                              up_path[p - 1]),
                                on_segment);
                 for (unsigned x = top, y = bp[static_cast<size_t>(top) * m + j]; y != INVALID;
                      x = y, y = bp[static_cast<size_t>(y) * m + j])
@@ -879,8 +882,8 @@ PYBIND11_MODULE(_cch, m) {
              "One search from several sources to several targets: the pair of least source_costs[i] + "
              "distance / scale + target_costs[j] (the first of equals, source-major), as "
              "(cost, distance, i, j, arc path); (inf, INF_WEIGHT, -1, -1, []) when no target is reachable. "
-             "The distance and path are those of query(sources[i], targets[j]); after perfect(), the distance is and "
-             "the path is a shortest one (on ties it may differ).")
+             "The distance and path are those of query(sources[i], targets[j]); after perfect(), the same cost, "
+             "distance and pair, and a shortest path (on ties it may differ from query's).")
         .def("perfect", &Metric::perfect, py::arg("after_snapshot") = py::none(),
              "Perfect customisation of the current state for query_many (built off the metric's lock, the GIL "
              "released); False when customize or update_weights changed the metric meanwhile (nothing installed). "
