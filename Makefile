@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: demo test lint bench bench-engines bench-page vendor-leaflet install clean
 
 # setup.py and the binding's source too: an edit to the C++ rebuilds hazmat.routing._cch at the next make
-$(STAMP): pyproject.toml setup.py routing/cch/_cch.cpp
+$(STAMP): pyproject.toml setup.py routing/cch/_cch.cpp $(wildcard routing/cch/*.h)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

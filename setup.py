@@ -62,6 +62,7 @@ setup(
         Extension(
             "hazmat.routing._cch",
             sources=["routing/cch/_cch.cpp", *(str(ROUTINGKIT / "src" / f"{u}.cpp") for u in UNITS)],
+            depends=sorted(str(h) for h in Path("routing/cch").glob("*.h")),  # our headers: an edit rebuilds
             include_dirs=[pybind11.get_include(), str(ROUTINGKIT / "include"), str(ROUTINGKIT / "src")],
             language="c++",
             # -ffp-contract=off: a search's costs add up as Python adds them (no fused operations), so a tie breaks alike

@@ -6,6 +6,8 @@ each with its partial arc's cost. Before (pyroutingkit 0.2, as ``main`` ran it):
 held. After (``hazmat.routing._cch``): one ``query_many``. Both on the same cached topology of the
 synthetic province (``bench_province.py`` part 2 builds it) and the same weights, alternating request by
 request so both see the same machine; then 1×1 searches, then two threads at once (the GIL released).
+Last, the perfect customisation (``Metric.perfect``): its build time and memory, and ``query_many`` on the
+basic metric against the same metric made perfect, on the same searches, alternating.
 
     python benchmarks/bench_cch_query.py [--nodes 1000000] [--searches 2000]
 
@@ -177,6 +179,57 @@ def main() -> None:
     pool.shutdown()
     for name, ms in times.items():
         print(row(f"a request's two 2×2 searches, {name}", ms))
+    perfect_section(topology, metric, restricted, searches, ones)
+
+
+def perfect_section(topology, metric, restricted, searches, ones) -> None:
+    """The perfect customisation of both metrics (copies, so the basic ones stay), then the same searches on each
+    basic metric and its perfect copy, alternating; the answers must agree in cost, distance and pair (on ties
+    the paths may differ, both shortest)."""
+    print(f"\n== perfect customisation: {topology.cch_arc_count:,} CCH arcs ==")
+    perfect = {}
+    for name, basic in (("unrestricted", metric), ("restricted", restricted)):
+        copied = basic.copy()
+        t = time.perf_counter()
+        built = copied.perfect()
+        ms = (time.perf_counter() - t) * 1000
+        forward, backward, size = copied.perfect_arcs
+        print(
+            f"  {name}: built {built} in {ms:,.0f} ms; kept {forward:,} forward and {backward:,} backward arcs "
+            f"({forward / topology.cch_arc_count:.0%}, {backward / topology.cch_arc_count:.0%}); "
+            f"{size / 2**20:,.0f} MiB ({size / (forward + backward):.1f} bytes per kept arc)"
+        )
+        perfect[name] = copied
+    print(f"{'':60} p50 ms   p95 ms  mean ms")
+    for label, batch in (("2 sources × 2 targets", searches), ("1 source × 1 target", ones)):
+        times: dict[str, list[float]] = {"basic": [], "perfect": []}
+        differ = paths = 0
+        for k, search in enumerate(batch):
+            answers = {}
+            for which in ("basic", "perfect") if k % 2 == 0 else ("perfect", "basic"):
+                m = metric if which == "basic" else perfect["unrestricted"]
+                t = time.perf_counter()
+                answers[which] = m.query_many(*search)
+                times[which].append((time.perf_counter() - t) * 1000)
+            differ += answers["basic"][:4] != answers["perfect"][:4]
+            paths += answers["basic"][4].tolist() != answers["perfect"][4].tolist()
+        print(row(f"{label}: query_many, basic", times["basic"]))
+        print(row(f"{label}: query_many, perfect", times["perfect"]))
+        print(
+            f"  {label}: basic/perfect p50 {pct(times['basic'], 50) / pct(times['perfect'], 50):.2f}, "
+            f"p95 {pct(times['basic'], 95) / pct(times['perfect'], 95):.2f}; answers differing (cost, distance, "
+            f"pair): {differ} of {len(batch)}; other path of the same distance: {paths}"
+        )
+    times = {"basic": [], "perfect": []}
+    for k, search in enumerate(searches[: max(200, len(searches) // 4)]):
+        for which in ("basic", "perfect") if k % 2 == 0 else ("perfect", "basic"):
+            one, two = (metric, restricted) if which == "basic" else (perfect["unrestricted"], perfect["restricted"])
+            t = time.perf_counter()
+            after(one, *search)
+            after(two, *search)
+            times[which].append((time.perf_counter() - t) * 1000)
+    for which, ms in times.items():
+        print(row(f"a request's two 2×2 searches one after the other, {which}", ms))
 
 
 if __name__ == "__main__":

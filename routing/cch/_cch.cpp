@@ -24,9 +24,12 @@
 #include <routingkit/nested_dissection.h>
 #include <routingkit/vector_io.h>
 
+#include "perfect.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -80,7 +83,9 @@ struct Scratch {
     std::vector<unsigned> forward, backward, forward_pred, backward_pred;
     std::vector<uint8_t> mark;  // 1: in a source's elimination-tree path, 2: in a target's
     std::vector<unsigned> up, down;  // those paths' union, by ascending rank
-    std::vector<unsigned> spare;  // room for a merge
+    std::vector<unsigned> spare;  // room for a merge; the forward frontier of a search of the perfect graphs
+    std::vector<unsigned> heap;  // the backward frontier
+    std::vector<std::pair<bool, unsigned>> unpack_stack;  // unpacking a perfect path
 };
 
 // Lower triangles of an arc, arc unpacking and the input arc of a CCH arc: RoutingKit's own code
@@ -315,6 +320,7 @@ class Metric {
         py::gil_scoped_release release;
         std::unique_lock<std::shared_mutex> lock(mutex_);
         weights_.swap(w);
+        drop_perfect();
         metric_.reset(topology_->cch(), weights_);
 #ifdef _OPENMP
         if (threads > 0)
@@ -339,6 +345,7 @@ class Metric {
         out->metric_ = metric_;
         out->metric_.input_weight = out->weights_.data();  // its own weights, not this metric's
         out->customized_ = true;
+        out->perfect_ = perfect_;  // immutable: shared
         return out;
     }
 
@@ -355,11 +362,52 @@ class Metric {
         check();
         if (!partial_)
             partial_ = std::make_unique<rk::CustomizableContractionHierarchyPartialCustomization>(topology_->cch());
+        drop_perfect();
         for (size_t i = 0; i < a.size(); ++i) {
             weights_[a[i]] = w[i];
             partial_->update_arc(a[i]);
         }
         partial_->customize(metric_);
+    }
+
+    // Perfect customisation (perfect.h) of the current state, for query_many. Built off the metric's lock: the
+    // weights are copied under the shared lock, the graphs computed with the GIL released and no lock held (queries,
+    // customize and update_weights go on), and installed under the exclusive lock only if the metric is still in the
+    // state copied (its generation); else nothing is installed and the answer is False. ``after_snapshot``
+    // (tests): called, the GIL held, between the copy and the computation.
+    bool perfect(const py::object &after_snapshot) {
+        std::vector<unsigned> fw, bw, input;
+        uint64_t generation;
+        {
+            py::gil_scoped_release release;
+            std::shared_lock<std::shared_mutex> lock(mutex_);
+            check();
+            if (perfect_)
+                return true;
+            fw = metric_.forward;
+            bw = metric_.backward;
+            input = weights_;
+            generation = generation_;
+        }
+        if (!after_snapshot.is_none())
+            after_snapshot();
+        py::gil_scoped_release release;
+        auto built = hazmat_perfect::build(topology_->cch(), std::move(fw), std::move(bw), input);
+        std::unique_lock<std::shared_mutex> lock(mutex_);
+        if (generation != generation_)
+            return false;
+        perfect_ = std::move(built);
+        return true;
+    }
+
+    bool is_perfect() const { return perfect_snapshot() != nullptr; }
+
+    // (forward kept arcs, backward kept arcs, bytes of both upward graphs), or None without perfect graphs.
+    py::object perfect_arcs() const {
+        auto p = perfect_snapshot();
+        if (!p)
+            return py::none();
+        return py::make_tuple(p->forward.head.size(), p->backward.head.size(), p->bytes());
     }
 
     py::tuple query(unsigned source, unsigned target) {
@@ -408,24 +456,24 @@ class Metric {
         unsigned distance = INF;
         long chosen_source = -1, chosen_target = -1;
         std::vector<unsigned> arcs;
-        if (k == 1 && m == 1) {  // one pair: RoutingKit's own run (measured no slower than ours, cold caches)
+        if (k && m) {
             py::gil_scoped_release release;
             std::shared_lock<std::shared_mutex> lock(mutex_);
             check();
-            unsigned d = run_pair(s[0], t[0], nullptr, arcs);
-            if (d < INF) {
-                best = sc[0] + d / scale + tc[0];
-                distance = d;
-                chosen_source = chosen_target = 0;
+            if (k == 1 && m == 1 && !perfect_) {  // one pair: RoutingKit's own run (no slower than ours, cold caches)
+                unsigned d = run_pair(s[0], t[0], nullptr, arcs);
+                if (d < INF) {
+                    best = sc[0] + d / scale + tc[0];
+                    distance = d;
+                    chosen_source = chosen_target = 0;
+                }
+            } else {
+                auto scratch = topology_->take_scratch();
+                // an exception (memory) leaves the scratch half reset: it is dropped, not pooled
+                run_many(*scratch, perfect_.get(), s, sc, t, tc, scale, best, distance, chosen_source, chosen_target,
+                         arcs);
+                topology_->give_scratch(std::move(scratch));
             }
-        } else if (k && m) {
-            py::gil_scoped_release release;
-            std::shared_lock<std::shared_mutex> lock(mutex_);
-            check();
-            auto scratch = topology_->take_scratch();
-            // an exception (memory) leaves the scratch half reset: it is dropped, not pooled
-            run_many(*scratch, s, sc, t, tc, scale, best, distance, chosen_source, chosen_target, arcs);
-            topology_->give_scratch(std::move(scratch));
         }
         return py::make_tuple(best, distance, chosen_source, chosen_target, to_numpy(arcs));
     }
@@ -466,6 +514,16 @@ class Metric {
     bool customized() const { return customized_; }
 
   private:
+    // A new state: the perfect graphs of the old one no longer hold, and a perfect() under way must not install them.
+    void drop_perfect() {
+        perfect_.reset();
+        ++generation_;
+    }
+    std::shared_ptr<const hazmat_perfect::Perfect> perfect_snapshot() const {
+        py::gil_scoped_release release;  // a customisation under way holds the lock for seconds
+        std::shared_lock<std::shared_mutex> lock(mutex_);
+        return perfect_;
+    }
     void check() const {
         if (!customized_)
             throw std::runtime_error("metric not customised: call customize first");
@@ -495,11 +553,36 @@ class Metric {
         }
     }
 
+    // The nodes a search of the perfect upward graphs has reached and not walked yet, by rank (a min-heap): the
+    // walk takes them by ascending rank as it takes the elimination-tree paths, but only those a relaxation reached
+    // (a pruned node's arcs lead nowhere new). ``bit`` marks a node pushed; ``walked`` keeps the nodes taken, by
+    // ascending rank, to reset them.
+    struct Frontier {
+        std::vector<unsigned> *heap;
+        std::vector<uint8_t> *mark;
+        uint8_t bit;
+
+        void reach(unsigned y) {
+            if (!((*mark)[y] & bit)) {
+                (*mark)[y] |= bit;
+                heap->push_back(y);
+                std::push_heap(heap->begin(), heap->end(), std::greater<unsigned>());
+            }
+        }
+        unsigned top() const { return heap->empty() ? INVALID : heap->front(); }
+        void pop(std::vector<unsigned> &walked) {
+            walked.push_back(heap->front());
+            std::pop_heap(heap->begin(), heap->end(), std::greater<unsigned>());
+            heap->pop_back();
+        }
+    };
+
     // Relax x's upward arcs for its ``k`` labels (``S``: k known when compiling), but for a label at or above its
     // bound: every label it would set is as high, so no pair it belongs to can meet cheaper through them.
-    template <size_t S>
+    // With a frontier (the perfect graphs), every head whose label it lowers joins it.
+    template <size_t S, bool Reach>
     static void relax(unsigned x, size_t k_, unsigned *dist, unsigned *pred, const unsigned *bound,
-                      const unsigned *first_out, const unsigned *head, const unsigned *weight) {
+                      const unsigned *first_out, const unsigned *head, const unsigned *weight, Frontier *frontier) {
         const size_t k = S ? S : k_;
         unsigned *from = dist + static_cast<size_t>(x) * k;
         unsigned dx_fixed[S ? S : 1];
@@ -516,19 +599,27 @@ class Metric {
             size_t y = head[xy];
             unsigned w = weight[xy];
             unsigned *dy = dist + y * k, *py = pred + y * k;
+            bool lowered = false;
             for (size_t i = 0; i < k; ++i) {
                 unsigned d = dx[i] + w;
                 if (d < dy[i]) {
                     dy[i] = d;
                     py[i] = x;
+                    lowered = true;
                 }
             }
+            if (Reach && lowered)
+                frontier->reach(static_cast<unsigned>(y));
         }
     }
 
     using Relax = void (*)(unsigned, size_t, unsigned *, unsigned *, const unsigned *, const unsigned *,
-                           const unsigned *, const unsigned *);
-    static Relax relax_for(size_t k) { return k == 1 ? &relax<1> : k == 2 ? &relax<2> : &relax<0>; }
+                           const unsigned *, const unsigned *, Frontier *);
+    static Relax relax_for(size_t k, bool reach) {
+        if (reach)
+            return k == 1 ? &relax<1, true> : k == 2 ? &relax<2, true> : &relax<0, true>;
+        return k == 1 ? &relax<1, false> : k == 2 ? &relax<2, false> : &relax<0, false>;
+    }
 
     // Both searches' relaxations of a node in both (the top of the tree, where most of the work is): one pass
     // over its arcs, the same updates in the same order per label as relax() makes them.
@@ -588,7 +679,12 @@ class Metric {
     // One label per source up the sources' paths, one per target up the targets' paths; at every node of both,
     // every pair's meeting. Then the pair of least cost (source cost + distance / scale + target cost, the first
     // of equals in source-major order) and its arc path.
-    void run_many(Scratch &sc, const std::vector<unsigned> &s, const std::vector<double> &s_cost,
+    // With perfect graphs (``perfect`` not null): the same walk over the nodes reached upward over the kept arcs
+    // (forward from the sources, backward from the targets), by ascending rank, with the perfect weights: every
+    // pair's distance is the basic walk's (so is the pair chosen), its path a shortest one unpacked through the
+    // kept arcs' unpacking, RoutingKit's only when no tie allows another.
+    void run_many(Scratch &sc, const hazmat_perfect::Perfect *perfect, const std::vector<unsigned> &s,
+                  const std::vector<double> &s_cost,
                   const std::vector<unsigned> &t, const std::vector<double> &t_cost, double scale, double &best,
                   unsigned &distance, long &chosen_source, long &chosen_target, std::vector<unsigned> &arcs) const {
         const auto &cch = topology_->cch();
@@ -598,18 +694,36 @@ class Metric {
         unsigned *b = sc.backward.data(), *bp = sc.backward_pred.data();
         const unsigned *first_out = cch.up_first_out.data(), *head = cch.up_head.data();
         const unsigned *fw = metric_.forward.data(), *bw = metric_.backward.data();
-
-        collect(cch, s, sc.mark, 1, sc.up, sc.spare);
-        collect(cch, t, sc.mark, 2, sc.down, sc.spare);
+        const unsigned *f_first_out = first_out, *f_head = head, *b_first_out = first_out, *b_head = head;
+        if (perfect) {
+            f_first_out = perfect->forward.first_out.data();
+            f_head = perfect->forward.head.data();
+            fw = perfect->forward.weight.data();
+            b_first_out = perfect->backward.first_out.data();
+            b_head = perfect->backward.head.data();
+            bw = perfect->backward.weight.data();
+            sc.up.clear();
+            sc.down.clear();
+        } else {
+            collect(cch, s, sc.mark, 1, sc.up, sc.spare);
+            collect(cch, t, sc.mark, 2, sc.down, sc.spare);
+        }
+        sc.spare.clear();
+        sc.heap.clear();
+        Frontier ff{&sc.spare, &sc.mark, 1}, bf{&sc.heap, &sc.mark, 2};
         for (size_t i = 0; i < k; ++i) {
             size_t x = cch.rank[s[i]];
             f[x * k + i] = 0;
             fp[x * k + i] = INVALID;
+            if (perfect)
+                ff.reach(static_cast<unsigned>(x));
         }
         for (size_t j = 0; j < m; ++j) {
             size_t x = cch.rank[t[j]];
             b[x * m + j] = 0;
             bp[x * m + j] = INVALID;
+            if (perfect)
+                bf.reach(static_cast<unsigned>(x));
         }
         // Both walks at once, by ascending rank: at a node every label is final (its arcs come from below), so
         // its meetings are known before it is relaxed, and a label at or above the cheapest meeting of each of its
@@ -617,14 +731,28 @@ class Metric {
         // them (the first strict minimum of each pair); what pruning leaves out is never below a pair's bound, so
         // distances, meeting nodes and the predecessors on the chosen path are RoutingKit's.
         std::vector<unsigned> length(k * m, INF), meeting(k * m, INVALID), bound_f(k, INF), bound_b(m, INF);
-        Relax relax_f = relax_for(k), relax_b = relax_for(m);
-        RelaxBoth both = relax_both_for(k, m);
+        Relax relax_f = relax_for(k, perfect), relax_b = relax_for(m, perfect);
+        RelaxBoth both = perfect ? nullptr : relax_both_for(k, m);  // one arc list for both: the basic graph only
         const auto &up = sc.up, &down = sc.down;
-        for (size_t u = 0, d = 0; u < up.size() || d < down.size();) {
-            unsigned x = d == down.size() || (u < up.size() && up[u] < down[d]) ? up[u] : down[d];
-            bool forward = u < up.size() && up[u] == x, backward = d < down.size() && down[d] == x;
-            u += forward;
-            d += backward;
+        for (size_t u = 0, d = 0;
+             perfect ? ff.top() != INVALID || bf.top() != INVALID : u < up.size() || d < down.size();) {
+            unsigned x;
+            bool forward, backward;
+            if (perfect) {  // the frontiers' lower top, taken from both when it is in both
+                x = std::min(ff.top(), bf.top());
+                forward = ff.top() == x;
+                backward = bf.top() == x;
+                if (forward)
+                    ff.pop(sc.up);
+                if (backward)
+                    bf.pop(sc.down);
+            } else {
+                x = d == down.size() || (u < up.size() && up[u] < down[d]) ? up[u] : down[d];
+                forward = u < up.size() && up[u] == x;
+                backward = d < down.size() && down[d] == x;
+                u += forward;
+                d += backward;
+            }
             if (forward && backward) {
                 const unsigned *fx = f + static_cast<size_t>(x) * k, *bx = b + static_cast<size_t>(x) * m;
                 bool met = false;
@@ -652,9 +780,9 @@ class Metric {
                 continue;
             }
             if (forward)
-                relax_f(x, k, f, fp, bound_f.data(), first_out, head, fw);
+                relax_f(x, k, f, fp, bound_f.data(), f_first_out, f_head, fw, &ff);
             if (backward)
-                relax_b(x, m, b, bp, bound_b.data(), first_out, head, bw);
+                relax_b(x, m, b, bp, bound_b.data(), b_first_out, b_head, bw, &bf);
         }
         for (size_t i = 0; i < k; ++i)
             for (size_t j = 0; j < m; ++j) {
@@ -680,14 +808,24 @@ class Metric {
                 x = fp[static_cast<size_t>(x) * k + i];
                 up_path.push_back(x);
             }
-            for (size_t p = up_path.size() - 1; p != 0; --p)
-                unpack_arc(cch, metric_, true, up_path[p], up_path[p - 1],
-                           rk::find_arc_given_sorted_head(cch.up_first_out, cch.up_head, up_path[p], up_path[p - 1]),
-                           on_segment);
-            for (unsigned x = top, y = bp[static_cast<size_t>(top) * m + j]; y != INVALID;
-                 x = y, y = bp[static_cast<size_t>(y) * m + j])
-                unpack_arc(cch, metric_, false, y, x, rk::find_arc_given_sorted_head(cch.up_first_out, cch.up_head, y, x),
-                           on_segment);
+            if (perfect) {
+                for (size_t p = up_path.size() - 1; p != 0; --p)
+                    hazmat_perfect::unpack(*perfect, true, perfect->forward.find(up_path[p], up_path[p - 1]), arcs,
+                                           sc.unpack_stack);
+                for (unsigned x = top, y = bp[static_cast<size_t>(top) * m + j]; y != INVALID;
+                     x = y, y = bp[static_cast<size_t>(y) * m + j])
+                    hazmat_perfect::unpack(*perfect, false, perfect->backward.find(y, x), arcs, sc.unpack_stack);
+            } else {
+                for (size_t p = up_path.size() - 1; p != 0; --p)
+                    unpack_arc(cch, metric_, true, up_path[p], up_path[p - 1],
+                               rk::find_arc_given_sorted_head(cch.up_first_out, cch.up_head, up_path[p],
+                                                              up_path[p - 1]),
+                               on_segment);
+                for (unsigned x = top, y = bp[static_cast<size_t>(top) * m + j]; y != INVALID;
+                     x = y, y = bp[static_cast<size_t>(y) * m + j])
+                    unpack_arc(cch, metric_, false, y, x,
+                               rk::find_arc_given_sorted_head(cch.up_first_out, cch.up_head, y, x), on_segment);
+            }
         }
         for (unsigned x : sc.up) {
             std::fill_n(f + static_cast<size_t>(x) * k, k, INF);
@@ -704,6 +842,8 @@ class Metric {
     rk::CustomizableContractionHierarchyMetric metric_;
     std::unique_ptr<rk::CustomizableContractionHierarchyPartialCustomization> partial_;
     std::atomic<bool> customized_{false};  // read by is_customized without the metric's lock
+    std::shared_ptr<const hazmat_perfect::Perfect> perfect_;  // perfect() of the current state, or none
+    uint64_t generation_ = 0;  // one more at every customize and update_weights (under the exclusive lock)
     mutable std::shared_mutex mutex_;
 };
 
@@ -721,6 +861,7 @@ PYBIND11_MODULE(_cch, m) {
         .def("load", &Topology::load, py::arg("folder"), "Load a saved topology; RuntimeError when unreadable.")
         .def_property_readonly("node_count", &Topology::node_count)
         .def_property_readonly("arc_count", &Topology::arc_count)
+        .def_property_readonly("cch_arc_count", [](const Topology &t) { return t.cch().cch_arc_count(); })
         .def_property_readonly("is_built", &Topology::built);
 
     py::class_<Metric>(m, "Metric",
@@ -741,7 +882,15 @@ PYBIND11_MODULE(_cch, m) {
              "One search from several sources to several targets: the pair of least source_costs[i] + "
              "distance / scale + target_costs[j] (the first of equals, source-major), as "
              "(cost, distance, i, j, arc path); (inf, INF_WEIGHT, -1, -1, []) when no target is reachable. "
-             "The distance and path are those of query(sources[i], targets[j]).")
+             "The distance and path are those of query(sources[i], targets[j]); after perfect(), the same cost, "
+             "distance and pair, and a shortest path (on ties it may differ from query's).")
+        .def("perfect", &Metric::perfect, py::arg("after_snapshot") = py::none(),
+             "Perfect customisation of the current state for query_many (built off the metric's lock, the GIL "
+             "released); False when customize or update_weights changed the metric meanwhile (nothing installed). "
+             "after_snapshot: a callable run between the weights' copy and the build (tests).")
+        .def_property_readonly("is_perfect", &Metric::is_perfect)
+        .def_property_readonly("perfect_arcs", &Metric::perfect_arcs,
+                               "(forward kept arcs, backward kept arcs, bytes of both upward graphs), or None.")
         .def("distances_many_to_many", &Metric::distances_many_to_many, py::arg("sources"), py::arg("targets"),
              "Distance table (len(sources), len(targets)), INF_WEIGHT where unreachable.")
         .def_property_readonly("weights", &Metric::weights)
