@@ -578,6 +578,8 @@ class Metric {
             d["pushed"] = counts.pushed;
             d["potentials"] = counts.potentials;
             d["ancestors"] = counts.ancestors;
+            d["reached"] = counts.reached;
+            d["dropped"] = counts.dropped;
             d["check_s"] = check_s;
             d["search_s"] = search_s;
         }

@@ -39,11 +39,14 @@ constexpr unsigned INVALID = RoutingKit::invalid_id;
 constexpr uint64_t UNKNOWN = std::numeric_limits<uint64_t>::max();  // a potential not computed yet
 constexpr uint64_t FAR = uint64_t{1} << 62;  // no target reachable (sums of a few stay below UNKNOWN)
 constexpr uint64_t MAX_OFFSET = uint64_t{1} << 52;  // cost offsets, in weight units (doubles are exact below)
+// Labels the A* settles without meeting a target before the backward reachability search starts beside it
+constexpr size_t REACH_AFTER = 4096;
+constexpr uint8_t TARGET = 1, SOURCE = 2;  // Scratch::mark bits
 
 // The search state of one run, sized to the topology's nodes: every potential UNKNOWN, every distance INF and
 // every mark clear between runs (a run resets what it touched), so a scratch serves any metric of its topology.
 struct Scratch {
-    explicit Scratch(unsigned n) : node_count(n), pot(n, UNKNOWN), b(n, FAR), target(n, 0) {}
+    explicit Scratch(unsigned n) : node_count(n), pot(n, UNKNOWN), b(n, FAR), mark(n, 0), reach(n, 0) {}
 
     void reserve(unsigned labels) {
         if (labels <= capacity)
@@ -64,7 +67,9 @@ struct Scratch {
     unsigned capacity = 0;
     std::vector<uint64_t> pot;  // by rank: the lower metric's distance to the targets (with their offsets)
     std::vector<uint64_t> b;  // by rank: the backward elimination-tree search from the targets
-    std::vector<uint8_t> target;  // by node: 1 when some target is this node
+    std::vector<uint8_t> mark;  // by node: TARGET when some target is this node, SOURCE when some source
+    std::vector<uint8_t> reach;  // by node: 1 when the backward search from the targets reached it
+    std::vector<unsigned> reached;  // those nodes, in the order reached (the backward search's queue)
     std::vector<unsigned> dist, pred;  // by node × label: the state's distance from source ``label``, its last arc
     std::vector<unsigned> pot_touched, ancestors, dist_touched, chain, spare;
     std::vector<Entry> heap;
@@ -75,17 +80,9 @@ struct Scratch {
 class InputGraph {
   public:
     InputGraph(unsigned node_count, const std::vector<unsigned> &tail, const std::vector<unsigned> &head)
-        : node_count_(node_count), tail_(tail), first_out_(node_count + 1, 0), arc_(tail.size()), head_(tail.size()) {
-        for (unsigned t : tail)
-            ++first_out_[t + 1];
-        for (unsigned x = 0; x < node_count; ++x)
-            first_out_[x + 1] += first_out_[x];
-        std::vector<unsigned> next(first_out_.begin(), first_out_.end() - 1);
-        for (unsigned a = 0; a < tail.size(); ++a) {
-            unsigned p = next[tail[a]]++;
-            arc_[p] = a;
-            head_[p] = head[a];
-        }
+        : node_count_(node_count), tail_(tail) {
+        by(tail, head, first_out_, arc_, head_);
+        by(head, tail, first_in_, in_arc_, in_tail_);
     }
 
     unsigned node_count() const { return node_count_; }
@@ -93,6 +90,9 @@ class InputGraph {
     const std::vector<unsigned> &first_out() const { return first_out_; }
     const std::vector<unsigned> &arc() const { return arc_; }
     const std::vector<unsigned> &head() const { return head_; }
+    const std::vector<unsigned> &first_in() const { return first_in_; }  // the arcs by head, alike
+    const std::vector<unsigned> &in_arc() const { return in_arc_; }
+    const std::vector<unsigned> &in_tail() const { return in_tail_; }
 
     // A scratch of the pool (a new one when every one is in use): one per search running at once.
     std::unique_ptr<Scratch> take_scratch() {
@@ -109,9 +109,27 @@ class InputGraph {
     }
 
   private:
+    // The arcs grouped by ``from`` (a CSR): where each node's start, their ids, and their other ends.
+    void by(const std::vector<unsigned> &from, const std::vector<unsigned> &to, std::vector<unsigned> &first,
+            std::vector<unsigned> &arc, std::vector<unsigned> &other) const {
+        first.assign(node_count_ + 1, 0);
+        arc.resize(from.size());
+        other.resize(from.size());
+        for (unsigned x : from)
+            ++first[x + 1];
+        for (unsigned x = 0; x < node_count_; ++x)
+            first[x + 1] += first[x];
+        std::vector<unsigned> next(first.begin(), first.end() - 1);
+        for (unsigned a = 0; a < from.size(); ++a) {
+            unsigned p = next[from[a]]++;
+            arc[p] = a;
+            other[p] = to[a];
+        }
+    }
+
     unsigned node_count_;
     const std::vector<unsigned> &tail_;  // the topology's, which outlives this and never changes once built
-    std::vector<unsigned> first_out_, arc_, head_;
+    std::vector<unsigned> first_out_, arc_, head_, first_in_, in_arc_, in_tail_;
     std::mutex mutex_;
     std::vector<std::unique_ptr<Scratch>> pool_;
 };
@@ -134,7 +152,7 @@ inline size_t first_below(const unsigned *weights, const unsigned *lower, size_t
 }
 
 struct Stats {
-    size_t settled = 0, pushed = 0, potentials = 0, ancestors = 0;
+    size_t settled = 0, pushed = 0, potentials = 0, ancestors = 0, reached = 0, dropped = 0;
 };
 
 struct Answer {
@@ -188,7 +206,7 @@ inline void run(const InputGraph &graph, Scratch &sc, const RoutingKit::Customiz
     for (size_t j = 0; j < m; ++j) {
         if (p[j] == UNKNOWN)
             continue;
-        sc.target[t[j]] = 1;
+        sc.mark[t[j]] |= TARGET;
         unsigned x = cch.rank[t[j]];
         size_t before = sc.ancestors.size();
         bool fresh = b[x] == FAR;
@@ -245,6 +263,40 @@ inline void run(const InputGraph &graph, Scratch &sc, const RoutingKit::Customiz
     uint64_t best_key = FAR;  // the least o_i + d_ij + p_j found
     std::vector<unsigned> found(k * m, INF);
     size_t remaining = 0;
+
+    // The targets' reachability in the state, by a breadth-first search backwards from them, two arcs scanned
+    // per label settled, begun once the A* has settled REACH_AFTER labels without meeting a target (a target
+    // the state encloses, say in a closed zone, is reachable under the lower weights: the A* alone would
+    // settle every node reachable from the sources before it knew). When it has reached every source it stops
+    // (nothing left to learn); when it ends first, the nodes it reached are exactly those that reach a target:
+    // a label whose source is not among them is dropped, and no label enters a node not among them.
+    std::vector<uint8_t> alive(k, 0);
+    size_t alive_count = 0, unreached = 0, next_reached = 0;
+    enum { OFF, ON, DONE } reach = OFF;
+    const unsigned *first_in = graph.first_in().data(), *in_arc = graph.in_arc().data();
+    const unsigned *in_tail = graph.in_tail().data();
+    auto backward_step = [&]() {
+        if (next_reached == sc.reached.size()) {
+            reach = DONE;
+            for (size_t i = 0; i < k; ++i)
+                if (alive[i] && !sc.reach[s[i]]) {
+                    alive[i] = 0;
+                    --alive_count;
+                    ++stats.dropped;
+                }
+            return;
+        }
+        unsigned x = sc.reached[next_reached++];
+        for (unsigned q = first_in[x]; q < first_in[x + 1]; ++q) {
+            unsigned u = in_tail[q];
+            if (sc.reach[u] || weights[in_arc[q]] >= INF)
+                continue;
+            sc.reach[u] = 1;
+            sc.reached.push_back(u);
+            if ((sc.mark[u] & SOURCE) && --unreached == 0)
+                reach = OFF;  // every source reaches a target: the A* finds them
+        }
+    };
     for (size_t i = 0; i < k; ++i) {
         if (o[i] == UNKNOWN)
             continue;
@@ -253,6 +305,11 @@ inline void run(const InputGraph &graph, Scratch &sc, const RoutingKit::Customiz
             continue;  // no target reachable, even under the lower weights
         for (size_t j = 0; j < m; ++j)
             remaining += p[j] != UNKNOWN;  // the pairs this label may find (the search ends when all are)
+        if (!(sc.mark[s[i]] & SOURCE))
+            ++unreached;
+        sc.mark[s[i]] |= SOURCE;
+        alive[i] = 1;
+        ++alive_count;
         size_t at = static_cast<size_t>(s[i]) * k + i;
         dist[at] = 0;
         pred[at] = INVALID;
@@ -261,16 +318,29 @@ inline void run(const InputGraph &graph, Scratch &sc, const RoutingKit::Customiz
         std::push_heap(heap.begin(), heap.end(), later);
         ++stats.pushed;
     }
-    while (!heap.empty() && remaining != 0 && heap.front().key < best_key + 4) {
+    while (!heap.empty() && remaining != 0 && alive_count != 0 && heap.front().key < best_key + 4) {
         Scratch::Entry e = heap.front();
         std::pop_heap(heap.begin(), heap.end(), later);
         heap.pop_back();
         const size_t i = e.label;
         const unsigned g = dist[static_cast<size_t>(e.node) * k + i];
-        if (e.key != o[i] + g + pot[cch.rank[e.node]])
-            continue;  // stale: the node was pushed again with a lower key and popped then
+        if (e.key != o[i] + g + pot[cch.rank[e.node]] || !alive[i])
+            continue;  // stale (the node was pushed again with a lower key and popped then), or a label dropped
         ++stats.settled;
-        if (sc.target[e.node])
+        if (reach == OFF && best_key == FAR && stats.settled == REACH_AFTER && unreached != 0) {
+            reach = ON;
+            for (size_t j = 0; j < m; ++j)
+                if (p[j] != UNKNOWN && !sc.reach[t[j]]) {
+                    sc.reach[t[j]] = 1;
+                    sc.reached.push_back(t[j]);
+                    if ((sc.mark[t[j]] & SOURCE) && --unreached == 0)
+                        reach = OFF;
+                }
+        }
+        if (reach == ON && best_key == FAR)
+            for (int step = 0; step < 2 && reach == ON; ++step)
+                backward_step();
+        if (sc.mark[e.node] & TARGET)
             for (size_t j = 0; j < m; ++j)
                 if (t[j] == e.node && p[j] != UNKNOWN && found[i * m + j] == INF) {
                     found[i * m + j] = g;
@@ -285,6 +355,8 @@ inline void run(const InputGraph &graph, Scratch &sc, const RoutingKit::Customiz
             size_t at = static_cast<size_t>(y) * k + i;
             if (d >= dist[at])
                 continue;
+            if (reach == DONE && !sc.reach[y])
+                continue;  // reaches no target in the state
             uint64_t h = potential(y);
             if (h >= FAR || o[i] + d + h >= best_key + 4)
                 continue;  // reaches no target, or never pops before the search ends
@@ -298,6 +370,7 @@ inline void run(const InputGraph &graph, Scratch &sc, const RoutingKit::Customiz
         }
     }
     stats.potentials = sc.pot_touched.size();
+    stats.reached = sc.reached.size();
 
     // query_many's choice among the pairs found, then the chosen pair's path back along the last arcs
     for (size_t i = 0; i < k; ++i)
@@ -331,7 +404,12 @@ inline void run(const InputGraph &graph, Scratch &sc, const RoutingKit::Customiz
         pred[at] = INVALID;
     }
     for (unsigned v : t)
-        sc.target[v] = 0;
+        sc.mark[v] = 0;
+    for (unsigned v : s)
+        sc.mark[v] = 0;
+    for (unsigned v : sc.reached)
+        sc.reach[v] = 0;
+    sc.reached.clear();
     sc.pot_touched.clear();
     sc.dist_touched.clear();
     heap.clear();

@@ -254,3 +254,89 @@ def test_searches_from_threads_at_once_answer_as_one_after_the_other(graph: Grap
         t.join(timeout=120)
     assert sorted(results) == [0, 1, 2, 3]
     assert all(results[k] == expected for k in results)
+
+
+class Grid:
+    """A grid of two-way streets, ``side`` × ``side`` nodes (large enough that a search the state blocks settles
+    thousands of labels before it could know), its weights with zeros."""
+
+    def __init__(self, side: int = 120, seed: int = 5) -> None:
+        rng = np.random.default_rng(seed)
+        self.side, self.n = side, side * side
+        ids = np.arange(self.n).reshape(side, side)
+        right = np.stack([ids[:, :-1].ravel(), ids[:, 1:].ravel()])
+        down = np.stack([ids[:-1, :].ravel(), ids[1:, :].ravel()])
+        pairs = np.concatenate([right, down], axis=1)
+        self.tail = np.concatenate([pairs[0], pairs[1]]).astype(np.uint32)
+        self.head = np.concatenate([pairs[1], pairs[0]]).astype(np.uint32)
+        self.x, self.y = (ids % side).ravel().astype(float), (ids // side).ravel().astype(float)
+        self.weights = rng.integers(0, 20, len(self.tail)).astype(np.uint32)
+        self.topology = _cch.Topology()
+        self.topology.build(self.tail, self.head, self.y.astype(np.float32), self.x.astype(np.float32), self.n)
+
+    def node(self, x: int, y: int) -> int:
+        return y * self.side + x
+
+    def metric(self, weights: np.ndarray) -> _cch.Metric:
+        metric = _cch.Metric(self.topology)
+        metric.customize(weights)
+        return metric
+
+    def ring(self, x: int, y: int, radius: float) -> np.ndarray:
+        """The arcs crossing a circle: what encloses its inside."""
+        inside = np.hypot(self.x - x, self.y - y) < radius
+        return np.flatnonzero(inside[self.tail] != inside[self.head])
+
+
+@pytest.fixture(scope="module")
+def grid() -> Grid:
+    return Grid()
+
+
+def test_a_target_the_state_encloses_is_found_unreachable_without_searching_the_whole_graph(grid: Grid):
+    """Under the unrestricted weights the target is near; in the state a closed ring encloses it. The backward
+    search from it ends at once: the A* stops soon after it starts, not after every node."""
+    state = grid.weights.copy()
+    state[grid.ring(60, 60, 6)] = INF
+    metric, full = grid.metric(grid.weights), grid.metric(state)
+    for sources, targets in (([grid.node(50, 60), grid.node(10, 10)], [grid.node(60, 60)]), ([3], [grid.node(62, 61)])):
+        stats: dict = {}
+        got = metric.search(state, sources, [0.0] * len(sources), targets, [0.0], stats=stats)
+        assert got[:4] == full.query_many(sources, [0.0] * len(sources), targets, [0.0])[:4]
+        assert got[2] == -1
+        assert 0 < stats["reached"] < 200  # the ring's inside
+        assert stats["settled"] < grid.n // 2
+        assert stats["dropped"] == len(sources)
+
+
+def test_a_long_detour_and_labels_that_reach_no_target(grid: Grid):
+    """Walls with far gaps (long detours: the backward search starts, and stops once it reached the sources),
+    one-way closures (sources that reach no target: their labels are dropped), zones: equal to query_many."""
+    rng = np.random.default_rng(12)
+    state = grid.weights.copy()
+    for wall in (40, 80):  # a vertical wall at x = wall + 0.5 with a gap near one edge
+        crossing = np.flatnonzero(
+            ((grid.x[grid.tail] <= wall) != (grid.x[grid.head] <= wall)) & (grid.y[grid.tail] > 8)
+        )
+        state[crossing] = INF
+    one_way = rng.random(len(state)) < 0.25
+    state[one_way] = INF
+    for _ in range(6):
+        state[grid.ring(*rng.integers(0, grid.side, 2), rng.uniform(3, 10))] = INF
+    full, searched = grid.metric(state), {"reached": 0, "dropped": 0, "found": 0}
+    r = random.Random(2)
+    for lower in (grid.weights, np.where(one_way, INF, grid.weights).astype(np.uint32)):
+        metric = grid.metric(lower)
+        for _ in range(60):
+            sources = [grid.node(r.randrange(0, 40), r.randrange(grid.side)) for _ in range(r.choice([1, 2]))]
+            targets = [grid.node(r.randrange(81, 120), r.randrange(grid.side)) for _ in range(r.choice([1, 2]))]
+            s_cost, t_cost = [r.random() for _ in sources], [r.random() for _ in targets]
+            stats: dict = {}
+            got = metric.search(state, sources, s_cost, targets, t_cost, stats=stats)
+            assert got[:4] == full.query_many(sources, s_cost, targets, t_cost)[:4]
+            if got[2] >= 0:
+                searched["found"] += 1
+                _path_ok(grid, state, got[4], sources[got[2]], targets[got[3]], got[1])  # type: ignore[arg-type]
+            searched["reached"] += stats["reached"] > 0
+            searched["dropped"] += stats["dropped"]
+    assert all(searched.values()), searched  # every case above happened
