@@ -46,20 +46,22 @@ constexpr uint8_t TARGET = 1, SOURCE = 2;  // Scratch::mark bits
 // The search state of one run, sized to the topology's nodes: every potential UNKNOWN, every distance INF and
 // every mark clear between runs (a run resets what it touched), so a scratch serves any metric of its topology.
 struct Scratch {
-    explicit Scratch(unsigned n) : node_count(n), pot(n, UNKNOWN), b(n, FAR), mark(n, 0), reach(n, 0) {}
+    explicit Scratch(unsigned n)
+        : node_count(n), pot(n, UNKNOWN), b(n, FAR), node_pot(n, UNKNOWN), mark(n, 0), reach(n, 0) {}
 
     void reserve(unsigned labels) {
         if (labels <= capacity)
             return;
-        size_t size = static_cast<size_t>(node_count) * labels;
-        dist.assign(size, INF);
-        pred.assign(size, INVALID);
+        label.assign(static_cast<size_t>(node_count) * labels, Label{INF, INVALID});
         capacity = labels;
     }
 
+    struct Label {
+        unsigned dist, pred;  // the state's distance from the label's source, and the last arc (one cache line)
+    };
     struct Entry {
         uint64_t key;
-        unsigned node, label;
+        unsigned node, label, dist;  // dist: the label's distance when pushed (a later, lower one makes it stale)
         bool operator>(const Entry &o) const { return key > o.key; }
     };
 
@@ -67,11 +69,12 @@ struct Scratch {
     unsigned capacity = 0;
     std::vector<uint64_t> pot;  // by rank: the lower metric's distance to the targets (with their offsets)
     std::vector<uint64_t> b;  // by rank: the backward elimination-tree search from the targets
+    std::vector<uint64_t> node_pot;  // by node: pot of the nodes the A* reached (one look-up, not two)
     std::vector<uint8_t> mark;  // by node: TARGET when some target is this node, SOURCE when some source
     std::vector<uint8_t> reach;  // by node: 1 when the backward search from the targets reached it
     std::vector<unsigned> reached;  // those nodes, in the order reached (the backward search's queue)
-    std::vector<unsigned> dist, pred;  // by node × label: the state's distance from source ``label``, its last arc
-    std::vector<unsigned> pot_touched, ancestors, dist_touched, chain, spare;
+    std::vector<Label> label;  // by node × label
+    std::vector<unsigned> pot_touched, node_touched, ancestors, dist_touched, chain, spare;
     std::vector<Entry> heap;
 };
 
@@ -187,8 +190,10 @@ inline std::vector<uint64_t> offsets(const std::vector<double> &cost, double sca
 // A pair not found yet has K_ij >= the least key in the queue (consistent potentials: keys pop in order and
 // K_ij >= the key of its target's pop), so once that least key is >= best K + 4, every pair not found costs
 // over 2 / scale more than the best found: it can neither win nor tie, far beyond double rounding (the
-// offsets are capped at 2^52, where doubles stop being exact: costs beyond that are not meaningful). Among
-// the found pairs, whose distances are exact, the choice is query_many's own loop.
+// offsets are capped at 2^52, where doubles stop being exact: costs beyond that are not meaningful). A label
+// dominated by another (below) is not expanded: a pair may then be found longer than it is, or not at all, but
+// only one costing over 1 / scale more than a pair found exactly; so the winner and every pair tying it are
+// found exactly, and among the found pairs the choice is query_many's own loop.
 inline void run(const InputGraph &graph, Scratch &sc, const RoutingKit::CustomizableContractionHierarchy &cch,
                 const RoutingKit::CustomizableContractionHierarchyMetric &lower, const unsigned *weights,
                 const std::vector<unsigned> &s, const std::vector<double> &s_cost, const std::vector<unsigned> &t,
@@ -235,10 +240,14 @@ inline void run(const InputGraph &graph, Scratch &sc, const RoutingKit::Customiz
     stats.ancestors = sc.ancestors.size();
 
     // pot(v), lazily: up v's elimination-tree path to the first node known, then down it
+    uint64_t *node_pot = sc.node_pot.data();
     auto potential = [&](unsigned v) -> uint64_t {
+        if (node_pot[v] != UNKNOWN)
+            return node_pot[v];
+        sc.node_touched.push_back(v);
         unsigned x = cch.rank[v];
         if (pot[x] != UNKNOWN)
-            return pot[x];
+            return node_pot[v] = pot[x];
         sc.chain.clear();
         for (unsigned y = x; y != INVALID && pot[y] == UNKNOWN; y = parent[y])
             sc.chain.push_back(y);
@@ -251,12 +260,12 @@ inline void run(const InputGraph &graph, Scratch &sc, const RoutingKit::Customiz
             pot[y] = std::min(best, FAR);
             sc.pot_touched.push_back(y);
         }
-        return pot[x];
+        return node_pot[v] = pot[x];
     };
 
     // the A*: one label per source, one queue
     const unsigned *first_out = graph.first_out().data(), *out_arc = graph.arc().data(), *out_head = graph.head().data();
-    unsigned *dist = sc.dist.data(), *pred = sc.pred.data();
+    Scratch::Label *label = sc.label.data();
     auto &heap = sc.heap;
     heap.clear();
     const auto later = std::greater<Scratch::Entry>();
@@ -264,10 +273,10 @@ inline void run(const InputGraph &graph, Scratch &sc, const RoutingKit::Customiz
     std::vector<unsigned> found(k * m, INF);
     size_t remaining = 0;
 
-    // The targets' reachability in the state, by a breadth-first search backwards from them, two arcs scanned
-    // per label settled, begun once the A* has settled REACH_AFTER labels without meeting a target (a target
-    // the state encloses, say in a closed zone, is reachable under the lower weights: the A* alone would
-    // settle every node reachable from the sources before it knew). When it has reached every source it stops
+    // The targets' reachability in the state, by a breadth-first search backwards from them (a node's arcs
+    // scanned per two labels settled: at most half the A*'s work), begun once the A* has settled REACH_AFTER
+    // labels without meeting a target (a target the state encloses, say in a closed zone, is reachable under the
+    // lower weights: the A* alone would settle every node reachable from the sources before it knew). When it has reached every source it stops
     // (nothing left to learn); when it ends first, the nodes it reached are exactly those that reach a target:
     // a label whose source is not among them is dropped, and no label enters a node not among them.
     std::vector<uint8_t> alive(k, 0);
@@ -275,6 +284,18 @@ inline void run(const InputGraph &graph, Scratch &sc, const RoutingKit::Customiz
     enum { OFF, ON, DONE } reach = OFF;
     const unsigned *first_in = graph.first_in().data(), *in_arc = graph.in_arc().data();
     const unsigned *in_tail = graph.in_tail().data();
+    // Label i at ``node`` with distance d is dominated when another label i2 is there already (by a path of
+    // length dist) at least 3 below it in integer key: every pair (i, j) through it has K_ij >= K_i2j + 3, so it
+    // costs over 1 / scale more than (i2, j) (two floors) and can neither win nor tie; not expanding it leaves
+    // every pair that could win exact (its shortest path passes no dominated label). With both ends of a street
+    // as sources, one label is dominated nearly everywhere: the search costs about one label, not two.
+    auto dominated = [&](size_t node, size_t i, unsigned d) {
+        const Scratch::Label *at = label + node * k;
+        for (size_t i2 = 0; i2 < k; ++i2)
+            if (i2 != i && at[i2].dist != INF && o[i2] + at[i2].dist + 3 <= o[i] + d)
+                return true;
+        return false;
+    };
     auto backward_step = [&]() {
         if (next_reached == sc.reached.size()) {
             reach = DONE;
@@ -311,10 +332,9 @@ inline void run(const InputGraph &graph, Scratch &sc, const RoutingKit::Customiz
         alive[i] = 1;
         ++alive_count;
         size_t at = static_cast<size_t>(s[i]) * k + i;
-        dist[at] = 0;
-        pred[at] = INVALID;
+        label[at] = {0, INVALID};
         sc.dist_touched.push_back(static_cast<unsigned>(at));
-        heap.push_back({o[i] + h, s[i], static_cast<unsigned>(i)});
+        heap.push_back({o[i] + h, s[i], static_cast<unsigned>(i), 0});
         std::push_heap(heap.begin(), heap.end(), later);
         ++stats.pushed;
     }
@@ -323,10 +343,9 @@ inline void run(const InputGraph &graph, Scratch &sc, const RoutingKit::Customiz
         std::pop_heap(heap.begin(), heap.end(), later);
         heap.pop_back();
         const size_t i = e.label;
-        const unsigned g = dist[static_cast<size_t>(e.node) * k + i];
-        if (e.key != o[i] + g + pot[cch.rank[e.node]] || !alive[i])
+        const unsigned g = e.dist;
+        if (label[static_cast<size_t>(e.node) * k + i].dist != g || !alive[i])
             continue;  // stale (the node was pushed again with a lower key and popped then), or a label dropped
-        ++stats.settled;
         if (reach == OFF && best_key == FAR && stats.settled == REACH_AFTER && unreached != 0) {
             reach = ON;
             for (size_t j = 0; j < m; ++j)
@@ -337,10 +356,12 @@ inline void run(const InputGraph &graph, Scratch &sc, const RoutingKit::Customiz
                         reach = OFF;
                 }
         }
-        if (reach == ON && best_key == FAR)
-            for (int step = 0; step < 2 && reach == ON; ++step)
-                backward_step();
-        if (sc.mark[e.node] & TARGET)
+        if (dominated(e.node, i, g))
+            continue;  // another label reached it cheaper since
+        ++stats.settled;
+        if (reach == ON && best_key == FAR && (stats.settled & 1))
+            backward_step();
+        if (m <= 4 || (sc.mark[e.node] & TARGET))  // a few targets: compared, not looked up (a cache miss)
             for (size_t j = 0; j < m; ++j)
                 if (t[j] == e.node && p[j] != UNKNOWN && found[i * m + j] == INF) {
                     found[i * m + j] = g;
@@ -353,18 +374,19 @@ inline void run(const InputGraph &graph, Scratch &sc, const RoutingKit::Customiz
                 continue;
             unsigned y = out_head[q], d = g + w;
             size_t at = static_cast<size_t>(y) * k + i;
-            if (d >= dist[at])
+            if (d >= label[at].dist)
                 continue;
             if (reach == DONE && !sc.reach[y])
                 continue;  // reaches no target in the state
+            if (dominated(y, i, d))
+                continue;
             uint64_t h = potential(y);
             if (h >= FAR || o[i] + d + h >= best_key + 4)
                 continue;  // reaches no target, or never pops before the search ends
-            if (dist[at] == INF)
+            if (label[at].dist == INF)
                 sc.dist_touched.push_back(static_cast<unsigned>(at));
-            dist[at] = d;
-            pred[at] = out_arc[q];
-            heap.push_back({o[i] + d + h, y, static_cast<unsigned>(i)});
+            label[at] = {d, out_arc[q]};
+            heap.push_back({o[i] + d + h, y, static_cast<unsigned>(i), d});
             std::push_heap(heap.begin(), heap.end(), later);
             ++stats.pushed;
         }
@@ -388,8 +410,8 @@ inline void run(const InputGraph &graph, Scratch &sc, const RoutingKit::Customiz
         }
     if (answer.source >= 0) {
         const size_t i = static_cast<size_t>(answer.source);
-        for (unsigned a = pred[static_cast<size_t>(t[answer.target]) * k + i]; a != INVALID;
-             a = pred[static_cast<size_t>(graph.tail()[a]) * k + i])
+        for (unsigned a = label[static_cast<size_t>(t[answer.target]) * k + i].pred; a != INVALID;
+             a = label[static_cast<size_t>(graph.tail()[a]) * k + i].pred)
             answer.arcs.push_back(a);
         std::reverse(answer.arcs.begin(), answer.arcs.end());
     }
@@ -399,10 +421,11 @@ inline void run(const InputGraph &graph, Scratch &sc, const RoutingKit::Customiz
         pot[x] = UNKNOWN;
     for (unsigned x : sc.ancestors)
         b[x] = FAR;
-    for (unsigned at : sc.dist_touched) {
-        dist[at] = INF;
-        pred[at] = INVALID;
-    }
+    for (unsigned at : sc.dist_touched)
+        label[at] = {INF, INVALID};
+    for (unsigned v : sc.node_touched)
+        node_pot[v] = UNKNOWN;
+    sc.node_touched.clear();
     for (unsigned v : t)
         sc.mark[v] = 0;
     for (unsigned v : s)
