@@ -145,6 +145,24 @@ def test_the_float_costs_choose_the_pair_not_their_whole_weight_units():
     assert got[4].tolist() == [1]
 
 
+def test_sources_a_fraction_of_a_weight_unit_apart_are_told_apart(graph: Graph):
+    """One node twice as a source (and a target twice), costs under one weight unit apart: their integer keys are
+    equal, so neither label may stand aside for the other; the cheaper one wins, as in query_many."""
+    metric, full = graph.metric(graph.weights), graph.metric(graph.weights)
+    rng = random.Random(11)
+    for _ in range(40):
+        s, t = rng.randrange(graph.n), rng.randrange(graph.n)
+        for s_cost, t_cost in (
+            ([0.0009, 0.0001], [0.0, 0.0]),
+            ([0.0, 0.0], [0.0008, 0.0002]),
+            ([0.0011, 0.0], [0.0, 0.0]),
+        ):
+            got = metric.search(graph.weights, [s, s], s_cost, [t, t], t_cost)
+            assert got[:4] == full.query_many([s, s], s_cost, [t, t], t_cost)[:4]
+            if got[2] >= 0:
+                assert (got[2], got[3]) == ((1, 0) if s_cost[0] > s_cost[1] else (0, 1))
+
+
 def test_an_infinite_cost_is_never_chosen_as_in_query_many(graph: Graph):
     lower, state = graph.weights, _states(graph, seed=9)[0][2]
     metric, full = graph.metric(lower), graph.metric(state)
