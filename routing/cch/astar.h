@@ -74,7 +74,8 @@ struct Scratch {
     std::vector<uint8_t> reach;  // by node: 1 when the backward search from the targets reached it
     std::vector<unsigned> reached;  // those nodes, in the order reached (the backward search's queue)
     std::vector<Label> label;  // by node × label
-    std::vector<unsigned> pot_touched, node_touched, ancestors, dist_touched, chain, spare;
+    std::vector<unsigned> pot_touched, node_touched, ancestors, chain, spare;
+    std::vector<size_t> dist_touched;  // node × label indices
     std::vector<Entry> heap;
 };
 
@@ -333,7 +334,7 @@ inline void run(const InputGraph &graph, Scratch &sc, const RoutingKit::Customiz
         ++alive_count;
         size_t at = static_cast<size_t>(s[i]) * k + i;
         label[at] = {0, INVALID};
-        sc.dist_touched.push_back(static_cast<unsigned>(at));
+        sc.dist_touched.push_back(at);
         heap.push_back({o[i] + h, s[i], static_cast<unsigned>(i), 0});
         std::push_heap(heap.begin(), heap.end(), later);
         ++stats.pushed;
@@ -384,7 +385,7 @@ inline void run(const InputGraph &graph, Scratch &sc, const RoutingKit::Customiz
             if (h >= FAR || o[i] + d + h >= best_key + 4)
                 continue;  // reaches no target, or never pops before the search ends
             if (label[at].dist == INF)
-                sc.dist_touched.push_back(static_cast<unsigned>(at));
+                sc.dist_touched.push_back(at);
             label[at] = {d, out_arc[q]};
             heap.push_back({o[i] + d + h, y, static_cast<unsigned>(i), d});
             std::push_heap(heap.begin(), heap.end(), later);
@@ -421,7 +422,7 @@ inline void run(const InputGraph &graph, Scratch &sc, const RoutingKit::Customiz
         pot[x] = UNKNOWN;
     for (unsigned x : sc.ancestors)
         b[x] = FAR;
-    for (unsigned at : sc.dist_touched)
+    for (size_t at : sc.dist_touched)
         label[at] = {INF, INVALID};
     for (unsigned v : sc.node_touched)
         node_pot[v] = UNKNOWN;
