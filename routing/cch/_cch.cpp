@@ -258,7 +258,8 @@ class Topology {
         scratches_.push_back(std::move(s));
     }
 
-    // The input arcs by tail and the exact searches' scratch pool (astar.h, Metric.search), built on first use.
+    // The input arcs by tail and by head, and the exact searches' scratch pool (astar.h, Metric.search): built on
+    // first use (30 ms at a million nodes).
     hazmat_astar::InputGraph &input_graph() {
         std::lock_guard<std::mutex> lock(mutex_);
         if (!input_graph_)

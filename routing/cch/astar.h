@@ -15,6 +15,12 @@
 // upwards and each node is computed once per search (memoised). The potential is consistent: a distance
 // under weights at most the state's (pot(v) <= state(v→u) + pot(u)), so the first pop of a node is final.
 //
+// One label per source, keyed with its integer cost offset; the pair is chosen by the float costs exactly (see
+// run()). Two things keep the work near one plain A*: a label another label beats by 3 units of key at a node
+// is not expanded there (both ends of a street as sources: one label's work, not two), and a target the state
+// encloses (a closed zone around it) is found unreachable by a backward breadth-first search from the targets
+// begun when the A* struggles, not after the A* has settled every node the sources reach.
+//
 // This file holds the search; the binding (_cch.cpp) only checks arguments, takes the lower metric's lock
 // and a scratch of the pool, and calls run().
 
