@@ -24,6 +24,7 @@
 #include <routingkit/nested_dissection.h>
 #include <routingkit/vector_io.h>
 
+#include "astar.h"
 #include "perfect.h"
 
 #include <algorithm>
@@ -257,6 +258,15 @@ class Topology {
         scratches_.push_back(std::move(s));
     }
 
+    // The input arcs by tail and by head, and the exact searches' scratch pool (astar.h, Metric.search): built on
+    // first use (30 ms at a million nodes).
+    hazmat_astar::InputGraph &input_graph() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!input_graph_)
+            input_graph_ = std::make_unique<hazmat_astar::InputGraph>(node_count_, tail_, head_);
+        return *input_graph_;
+    }
+
     // RoutingKit's own query objects (point-to-point, distance tables), pooled alike.
     std::unique_ptr<rk::CustomizableContractionHierarchyQuery> take_query(const rk::CustomizableContractionHierarchyMetric &m) {
         std::unique_ptr<rk::CustomizableContractionHierarchyQuery> q;
@@ -302,6 +312,7 @@ class Topology {
     std::unique_ptr<rk::CustomizableContractionHierarchyParallelization> parallelization_;
     std::vector<std::unique_ptr<Scratch>> scratches_;
     std::vector<std::unique_ptr<rk::CustomizableContractionHierarchyQuery>> queries_;
+    std::unique_ptr<hazmat_astar::InputGraph> input_graph_;
 };
 
 // One weight set customised over a shared topology.
@@ -512,6 +523,69 @@ class Metric {
         return to_numpy(copy);
     }
     bool customized() const { return customized_; }
+
+    // query_many's answer in a state this metric does not hold: ``weights`` (one per input arc, INF_WEIGHT closed,
+    // none below this metric's) by an A* on the input graph with this metric's CCH potentials (astar.h); the path
+    // in input arcs. ``stats``: a dict to fill with the search's counts and times, or None.
+    py::tuple search(const U32Array &weights, const U32Array &sources, const F64Array &source_costs,
+                     const U32Array &targets, const F64Array &target_costs, double scale, py::object stats) {
+        size_t k = sources.size(), m = targets.size();
+        if (static_cast<size_t>(weights.size()) != topology_->arc_count())
+            throw std::invalid_argument("weights: " + std::to_string(weights.size()) + " values for " +
+                                        std::to_string(topology_->arc_count()) + " arcs");
+        if (static_cast<size_t>(source_costs.size()) != k || static_cast<size_t>(target_costs.size()) != m)
+            throw std::invalid_argument("one cost per source and per target");
+        if (!(scale > 0) || !std::isfinite(scale))
+            throw std::invalid_argument("scale must be positive and finite, not " + std::to_string(scale));
+        std::vector<unsigned> s = to_vector(sources), t = to_vector(targets);
+        for (unsigned x : s)
+            check_node(x);
+        for (unsigned x : t)
+            check_node(x);
+        std::vector<double> sc(source_costs.data(), source_costs.data() + k);
+        std::vector<double> tc(target_costs.data(), target_costs.data() + m);
+        for (size_t i = 0; i < k + m; ++i) {
+            double c = i < k ? sc[i] : tc[i - k];
+            if (std::isnan(c) || c == -std::numeric_limits<double>::infinity())
+                throw std::invalid_argument((i < k ? "source_costs[" + std::to_string(i) : "target_costs[" + std::to_string(i - k)) +
+                                            "] is " + std::to_string(c) + ": a cost is a number or +inf");
+        }
+        hazmat_astar::Answer answer;
+        hazmat_astar::Stats counts;
+        double check_s, search_s;
+        {
+            py::gil_scoped_release release;
+            std::shared_lock<std::shared_mutex> lock(mutex_);
+            check();
+            auto start = std::chrono::steady_clock::now();
+            size_t below = hazmat_astar::first_below(weights.data(), weights_.data(), weights_.size());
+            if (below != weights_.size())
+                throw std::invalid_argument("weights[" + std::to_string(below) + "] = " + std::to_string(weights.data()[below]) +
+                                            " is below this metric's " + std::to_string(weights_[below]) +
+                                            ": search needs a lower-bound metric (a state may only raise or close arcs)");
+            auto checked = std::chrono::steady_clock::now();
+            auto &graph = topology_->input_graph();
+            auto scratch = graph.take_scratch();
+            // an exception (memory) leaves the scratch half reset: it is dropped, not pooled
+            hazmat_astar::run(graph, *scratch, topology_->cch(), metric_, weights.data(), s, sc, t, tc, scale, answer,
+                              counts);
+            graph.give_scratch(std::move(scratch));
+            check_s = std::chrono::duration<double>(checked - start).count();
+            search_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - checked).count();
+        }
+        if (!stats.is_none()) {
+            py::dict d = stats.cast<py::dict>();
+            d["settled"] = counts.settled;
+            d["pushed"] = counts.pushed;
+            d["potentials"] = counts.potentials;
+            d["ancestors"] = counts.ancestors;
+            d["reached"] = counts.reached;
+            d["dropped"] = counts.dropped;
+            d["check_s"] = check_s;
+            d["search_s"] = search_s;
+        }
+        return py::make_tuple(answer.cost, answer.distance, answer.source, answer.target, to_numpy(answer.arcs));
+    }
 
   private:
     // A new state: the perfect graphs of the old one no longer hold, and a perfect() under way must not install them.
@@ -893,6 +967,11 @@ PYBIND11_MODULE(_cch, m) {
                                "(forward kept arcs, backward kept arcs, bytes of both upward graphs), or None.")
         .def("distances_many_to_many", &Metric::distances_many_to_many, py::arg("sources"), py::arg("targets"),
              "Distance table (len(sources), len(targets)), INF_WEIGHT where unreachable.")
+        .def("search", &Metric::search, py::arg("weights"), py::arg("sources"), py::arg("source_costs"),
+             py::arg("targets"), py::arg("target_costs"), py::arg("scale") = 1000.0, py::arg("stats") = py::none(),
+             "query_many's answer under other weights (one uint32 per arc, none below this metric's: else ValueError "
+             "naming the arc), by an exact A* on the input arcs with this metric's CCH potentials; the path in input "
+             "arcs. ``stats``: a dict to fill with the search's counts and times.")
         .def_property_readonly("weights", &Metric::weights)
         .def_property_readonly("is_customized", &Metric::customized);
 
