@@ -69,6 +69,8 @@ PARTIAL_SHARE = 0.003
 #: the moment it was prepared for (seconds), or until a request uses it: requests departing just after a window
 #: boundary use it
 RESERVE_S = 300.0
+#: a class used within this many seconds has its metric in use perfected in the background (:meth:`Metrics.perfect`)
+PERFECT_RECENT_S = 600.0
 INF = _cch.INF_WEIGHT
 #: bump when the topology files change meaning (a cached topology of another version is rebuilt)
 TOPOLOGY_VERSION = 1
@@ -189,6 +191,8 @@ class _Class:
     base: np.ndarray
     pool: OrderedDict[Hashable, _Slot] = field(default_factory=OrderedDict)
     spares: list[_Slot] = field(default_factory=list)
+    #: when a request last found its state held (``time.monotonic()``): a class in use is perfected
+    used: float = 0.0
 
     def size(self) -> int:
         return len(self.pool) + len(self.spares)
@@ -228,10 +232,14 @@ class Provisional(Lease):
         newly: np.ndarray,
         ready: Callable[[bool], Any],
         move: Callable[[], Any] | None = None,
+        *,
+        done: threading.Event | None = None,
+        weights: Callable[[], np.ndarray] | None = None,
     ) -> None:
         super().__init__(metrics, slot)
         self.newly = newly
         self._ready, self._move = ready, move
+        self._done, self._weights = done, weights
 
     def exact(self, arcs: Sequence[int]) -> bool:
         """Is ``metric``'s path over these arcs the wanted state's answer (it drives none of ``newly``)? Counted in
@@ -242,8 +250,15 @@ class Provisional(Lease):
         return True
 
     def wait(self, *, lease: bool = False) -> Any:
-        """The wanted state's own metric (waits for its move; a :class:`Lease` of it with ``lease``), this one
-        released first; counted in :attr:`Metrics.ahead` (``waited``)."""
+        """The wanted state's own metric once moved (a :class:`Lease` of it with ``lease``; counted in
+        :attr:`Metrics.ahead` as ``waited``), or, with ``lease`` while the move still runs, a :class:`Searching`
+        on the metric read (a lower bound of the state: it closes a subset), which answers now; this one released."""
+        if lease and self._weights is not None and self._done is not None and not self._done.is_set():
+            with self._metrics._lock:
+                self._slot.readers += 1  # the search's lease, before this one's release lets a deferred move take it
+            searching = Searching(self._metrics, self._slot, self._weights())
+            self.release()
+            return searching
         self.release()
         self._metrics.ahead["waited"] += 1
         return self._ready(lease)
@@ -253,6 +268,32 @@ class Provisional(Lease):
             super().release()
             if self._move is not None:
                 threading.Thread(target=self._move, name="cch-move").start()
+
+
+class Searching(Lease):
+    """A state no held metric is in yet, its move under way: answered exactly now by an A* on the state's weights
+    (``Metric.search``), its potentials from the leased metric, a lower bound of the state arc by arc (it closes a
+    subset of the state's arcs, or it is the unrestricted metric: closing arcs only raises weights to infinity).
+
+    Costs milliseconds to tens of milliseconds at a million nodes where the move costs up to a second
+    (a partial customisation) or several (a full one); the next requests find the state's metric moved."""
+
+    def __init__(self, metrics: Metrics, slot: _Slot, weights: np.ndarray) -> None:
+        super().__init__(metrics, slot)
+        self.metric = _Search(slot.metric, weights)
+        metrics.ahead["searched"] += 1
+
+
+class _Search:
+    """What :meth:`Router._cheapest` queries (``query_many``), answered by the lower metric's A* on ``weights``."""
+
+    def __init__(self, lower: Any, weights: np.ndarray) -> None:
+        self._lower, self._weights = lower, weights
+
+    def query_many(
+        self, sources: Any, source_costs: Any, targets: Any, target_costs: Any, scale: float = 1000.0
+    ) -> Any:
+        return self._lower.search(self._weights, sources, source_costs, targets, target_costs, scale)
 
 
 class Metrics:
@@ -283,10 +324,10 @@ class Metrics:
         self._to_target: dict[str, Any] = {}
         self._classes: OrderedDict[tuple[str, ClassKey], _Class] = OrderedDict()
         #: customisations done (``full``, ``partial``), arcs re-weighted partially, metrics copied: what the benchmark reports
-        self.counts = {"full": 0, "partial": 0, "arcs": 0, "copies": 0}
+        self.counts = {"full": 0, "partial": 0, "arcs": 0, "copies": 0, "perfect": 0}
         #: states moved ahead of need, requests answered provisionally (exactly, without waiting) and those that
         #: waited for a move after all (their path drove a newly closed arc)
-        self.ahead = {"prepared": 0, "provisional": 0, "waited": 0}
+        self.ahead = {"prepared": 0, "provisional": 0, "waited": 0, "searched": 0}
         #: grow the pools in a background thread: a new state never waits for a full customisation
         #: (RoutingKit releases the GIL while it customises; the pools change under ``_lock`` only)
         self.background = len(net.tail) > BACKGROUND_ARCS
@@ -307,17 +348,25 @@ class Metrics:
         #: a state not held, which closes more than a held metric does, is answered from that one when its path
         #: drives none of the arcs closed beyond it (:class:`Provisional`), while the move runs in the background
         self.provisional = self.background
+        #: a state not held whose request would wait for a move is answered now by an A* on its weights
+        #: (:class:`Searching`) while the move runs in the background: on a province's graph
+        self.searching = self.background
         #: states to prepare ahead of need (:meth:`prepare`), oldest first, and the thread preparing them
         self._ahead: OrderedDict[tuple[str, ClassKey, Hashable], tuple[Callable[[], frozenset[int]], float]] = (
             OrderedDict()
         )
         self._ahead_thread: threading.Thread | None = None
+        #: perfect the metrics in use in the background (:meth:`perfect`): a province's graph
+        self.perfecting = self.background
+        #: classes whose metric in use the ahead thread perfects once no state is queued, oldest first
+        self._to_perfect: OrderedDict[tuple[str, ClassKey], None] = OrderedDict()
 
     def clear(self) -> None:
         """Forget every metric (the map's restrictions changed: the classes' base weights are stale)."""
         with self._lock:
             self._generation += 1
             self._ahead.clear()
+            self._to_perfect.clear()
             self._classes.clear()
 
     def forget_states(self) -> None:
@@ -326,6 +375,7 @@ class Metrics:
         with self._lock:
             self._generation += 1
             self._ahead.clear()
+            self._to_perfect.clear()
             for klass in self._classes.values():
                 for slot in klass.pool.values():
                     slot.state, slot.reserved_until = None, 0.0
@@ -473,6 +523,7 @@ class Metrics:
                 held = klass.pool.get(state)
                 if held is not None:
                     klass.pool.move_to_end(state)
+                    klass.used = time.monotonic()
                     held.reserved_until = 0.0  # in use now: kept as any state in use, no longer as prepared
                     if lease:
                         held.readers += 1
@@ -496,21 +547,46 @@ class Metrics:
                     sub = self._subset(klass, extra) if provisional and self.provisional else None
                     if sub is not None:
                         sub.readers += 1
+                lower = self._unrestricted(kind) if sub is None and lease and self.searching else None
+                if lower is not None:
+                    lower.readers += 1
             if sub is not None:
                 newly = np.setdiff1d(extra, sub.closed, assume_unique=True)
                 ready = functools.partial(self._after, done, kind, closed, state, closing)
+                weights = functools.partial(self._state_weights, klass, extra) if self.searching else None
                 if deferred:  # the metric read is the only one to move: moved once released
                     move = functools.partial(self._move_read, klass, key, sub, state, extra, done, generation)
-                    return Provisional(self, sub, newly, ready, move)
+                    return Provisional(self, sub, newly, ready, move, done=done, weights=weights)
                 if moving is None:
                     threading.Thread(
                         target=self._into, args=(klass, key, slot, state, extra, done, generation), name="cch-move"
                     ).start()
-                return Provisional(self, sub, newly, ready)
+                return Provisional(self, sub, newly, ready, done=done, weights=weights)
+            if lower is not None:  # no held metric of the class below the state: the A* on the unrestricted one's
+                if moving is None:
+                    threading.Thread(
+                        target=self._into, args=(klass, key, slot, state, extra, done, generation), name="cch-move"
+                    ).start()
+                return Searching(self, lower, self._state_weights(klass, extra))
             if moving is not None:  # moved by another thread (ahead of need): it is nearer done than a move of ours
                 done.wait()
                 continue
             return self._into(klass, key, slot, state, extra, done, generation, lease=lease)
+
+    def _unrestricted(self, kind: str) -> _Slot | None:
+        """A metric of ``kind`` with nothing closed (no class, no zone: a lower bound of every state), held and not
+        being moved, for a :class:`Searching`. Under the lock."""
+        free = self._classes.get((kind, frozenset()))
+        if free is None:
+            return None
+        return next((slot for slot in (*free.pool.values(), *free.spares) if not len(slot.closed)), None)
+
+    @staticmethod
+    def _state_weights(klass: _Class, extra: np.ndarray) -> np.ndarray:
+        """The weights of a state: the class's base with ``extra`` closed (what its metric would be customised to)."""
+        weights = klass.base.copy()
+        weights[extra] = INF
+        return weights
 
     def _move_read(
         self,
@@ -606,6 +682,8 @@ class Metrics:
                     if generation == self._generation:  # the zones are those the state was made of
                         slot.state, slot.reserved_until = state, reserved_until
                         klass.pool[state] = slot
+                        if not reserved_until:  # a request's state: in use now
+                            klass.used = time.monotonic()
                         if reserved_until:  # prepared ahead: the state in use stays the most recently used
                             klass.pool.move_to_end(state, last=False)
                     else:
@@ -669,10 +747,17 @@ class Metrics:
         while True:
             with self._lock:
                 if not self._ahead:
-                    self._ahead_thread = None
-                    return
-                (kind, closed, state), (closing, until) = self._ahead.popitem(last=False)
-                klass = self._classes.get((kind, closed))
+                    slot = self._perfect_next()
+                    if slot is None:
+                        self._ahead_thread = None
+                        return
+                else:
+                    slot = None
+                    (kind, closed, state), (closing, until) = self._ahead.popitem(last=False)
+                    klass = self._classes.get((kind, closed))
+            if slot is not None:
+                self._perfect_one(slot)
+                continue
             if klass is None:
                 continue
             try:
@@ -700,6 +785,50 @@ class Metrics:
                 continue
             self.ahead["prepared"] += 1
             log.debug("state prepared", extra={"arcs_closed": len(extra), "grown": slot is None})
+
+    def perfect(self, within_s: float = PERFECT_RECENT_S) -> int:
+        """Perfect, in the background, the metric in use of each class used within ``within_s`` (a worker's timer
+        calls it with :meth:`prepare`): its searches then relax only the arcs a shortest path can take
+        (``Metric.perfect``: at a million nodes ≈ … against …). Done on the ahead thread once no state is
+        queued to move: a move ahead of need comes first. A metric moved later loses it (its searches go on
+        exact, as before) and is perfected on the next call. Returns the classes queued."""
+        if not self.perfecting:
+            return 0
+        since = time.monotonic() - within_s
+        with self._lock:
+            keys = [key for key, klass in self._classes.items() if klass.pool and klass.used >= since]
+            for key in keys:
+                self._to_perfect[key] = None
+            if keys and self._ahead_thread is None:
+                self._ahead_thread = threading.Thread(target=self._prepare_queued, name="cch-ahead")
+                self._ahead_thread.start()
+        return len(keys)
+
+    def _perfect_next(self) -> _Slot | None:
+        """The next metric in use to perfect, taken off the queue (None: none left). Under the lock."""
+        while self._to_perfect:
+            key, _ = self._to_perfect.popitem(last=False)
+            klass = self._classes.get(key)
+            if klass is not None and klass.pool:
+                slot = next(reversed(klass.pool.values()))  # the state in use: the most recently used
+                if not slot.metric.is_perfect:
+                    return slot
+        return None
+
+    def _perfect_one(self, slot: _Slot) -> None:
+        """Perfect one metric outside the lock (the binding builds it beside the queries, from a snapshot of the
+        metric, and installs it only if the metric was not moved meanwhile)."""
+        started = time.perf_counter()
+        try:
+            done = slot.metric.perfect()
+        except Exception:  # the metric stays as it was: exact, not perfected
+            log.exception("metric not perfected")
+            return
+        self.counts["perfect"] += done
+        log.debug(
+            "metric perfected" if done else "metric moved while perfected",
+            extra={"arcs_closed": len(slot.closed), "ms": round((time.perf_counter() - started) * 1000, 1)},
+        )
 
     def _grow(self, kind: str, closed: ClassKey, extra: np.ndarray) -> None:
         """Add a spare to the class in a background thread (one at a time per class), once the class has seen no

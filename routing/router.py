@@ -521,7 +521,9 @@ class Router:
         now_s = now.timestamp()
         with self._uses_lock:
             uses = list(reversed(self._uses))
-        return sum(self._prepare_use(use, now_s, horizon_s, NO_OPENINGS) for use in uses)
+        queued = sum(self._prepare_use(use, now_s, horizon_s, NO_OPENINGS) for use in uses)
+        self.metrics.perfect()  # after the moves: the metrics in use then relax fewer arcs per search
+        return queued
 
     def prepare_passes(
         self, plate: str, passes: Iterable[Pass], now: datetime, horizon_s: float = PREPARE_HORIZON_S

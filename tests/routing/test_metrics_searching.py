@@ -1,0 +1,113 @@
+"""A state no held metric is in is answered now, exactly, by an A* on its weights (issue #18), while its move runs.
+
+On the Chengdu graph with :attr:`Metrics.searching` on (a province's default): a request whose state
+is held by no metric gets a :class:`Searching` whose ``query_many`` answers as a full customisation of
+the state's weights would; a :class:`Provisional` whose path drives a newly closed arc answers the same
+way instead of waiting while the move still runs; once moved, the state is held.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import numpy as np
+import pytest
+
+from hazmat.routing.metrics import Lease, Metrics, Provisional, Searching
+from tests.routing.test_ahead import _reference
+from tests.routing.test_partial_customisation import _zone_arcs
+
+
+def _answers(metric, pairs, n: int):
+    """query_many's (cost, distance, source, target) over 2×2 searches with partial costs, as the router asks them."""
+    out = []
+    for s, t in pairs:
+        sources = np.array([s, (s + 1) % n], dtype=np.uint32)
+        targets = np.array([t, (t + 7) % n], dtype=np.uint32)
+        cost, distance, i, j, _arcs = metric.query_many(sources, [0.0, 1.5], targets, [2.0, 0.25])
+        out.append((cost, distance, i, j) if distance < 2**31 else (cost, None, -1, -1))
+    return out
+
+
+@pytest.fixture
+def held_moves(monkeypatch):
+    """Hold every move of a metric until the test sets the event (a province's move takes up to seconds)."""
+    release = threading.Event()
+    original = Metrics._move
+
+    def slow(self, klass, slot, closed):
+        assert release.wait(60)
+        original(self, klass, slot, closed)
+
+    monkeypatch.setattr(Metrics, "_move", slow)
+    yield release
+    release.set()
+
+
+def _metrics(router, rng):
+    metrics = Metrics(router.net, variants=2)
+    metrics.searching = metrics.provisional = True
+    metrics.partial_share = 1.0
+    klass = frozenset(rng.sample(range(len(metrics._weights["time"])), 40))
+    metrics.warm([("time", frozenset()), ("time", klass)])
+    return metrics, klass
+
+
+def test_a_state_below_no_held_metric_is_answered_by_the_search_as_its_own_metric_would(router, held_moves):
+    rng = random.Random(1821)
+    metrics, klass = _metrics(router, rng)
+    a, b = _zone_arcs(router, rng), _zone_arcs(router, rng)
+    n = len(router.net.node_ids)
+    pairs = [(rng.randrange(n), rng.randrange(n)) for _ in range(40)]
+    held_moves.set()
+    metrics.get("time", klass, "a", lambda: a)  # the class's spare moved to "a": no metric of it below "b"
+    held_moves.clear()
+    got = metrics.lease("time", klass, "b", lambda: b - a)
+    try:
+        assert isinstance(got, Searching)
+        assert _answers(got.metric, pairs, n) == _answers(_reference(metrics, klass, b - a), pairs, n)
+    finally:
+        got.release()
+    assert metrics.ahead["searched"] == 1
+    held_moves.set()
+    assert metrics.settle(60)
+    again = metrics.lease("time", klass, "b", lambda: pytest.fail("held: no closing asked"))
+    again.release()
+    assert type(again) is Lease  # moved meanwhile: the state's own metric
+    assert _answers(again.metric, pairs, n) == _answers(_reference(metrics, klass, b - a), pairs, n)
+
+
+def test_a_provisional_answer_that_drives_a_newly_closed_arc_searches_instead_of_waiting(router, held_moves):
+    rng = random.Random(1822)
+    metrics, klass = _metrics(router, rng)
+    a, b = _zone_arcs(router, rng), _zone_arcs(router, rng)
+    n = len(router.net.node_ids)
+    pairs = [(rng.randrange(n), rng.randrange(n)) for _ in range(40)]
+    held_moves.set()
+    metrics.get("time", klass, "a", lambda: a)
+    held_moves.clear()
+    found = metrics.lease("time", klass, "a+b", lambda: a | b)  # closes more than "a": provisional
+    assert isinstance(found, Provisional)
+    own = found.wait(lease=True)  # the move is held: no waiting, a search on the metric read
+    try:
+        assert isinstance(own, Searching)
+        assert _answers(own.metric, pairs, n) == _answers(_reference(metrics, klass, a | b), pairs, n)
+    finally:
+        own.release()
+    assert (metrics.ahead["searched"], metrics.ahead["waited"]) == (1, 0)
+    held_moves.set()
+    assert metrics.settle(60)
+    assert ("time", klass, "a+b") in metrics._metrics
+
+
+def test_searching_off_waits_for_the_move_as_before(router):
+    rng = random.Random(1823)
+    metrics, klass = _metrics(router, rng)
+    metrics.searching = False
+    a, b = _zone_arcs(router, rng), _zone_arcs(router, rng)
+    metrics.get("time", klass, "a", lambda: a)
+    got = metrics.lease("time", klass, "b", lambda: b - a)
+    got.release()
+    assert type(got) is Lease
+    assert metrics.ahead["searched"] == 0
