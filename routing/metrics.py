@@ -530,18 +530,28 @@ class Metrics:
                         return Lease(self, held)
                     return held.metric
                 moving = self._moving.get((kind, closed, state))
-                deferred = False
+                deferred = aside = False
                 if moving is None:
                     extra = self._extra(klass, closing)
                     sub = self._subset(klass, extra) if provisional and self.provisional else None
                     if sub is not None:
                         sub.readers += 1  # read now: not the one moved
-                    slot, grown = self._take(kind, closed, klass, extra)
-                    deferred = sub is not None and slot is None and not grown
-                    done = threading.Event()
-                    self._moving[(kind, closed, state)] = (done, extra)
-                    self._latest[key] = (math.inf, extra)  # a move under way: no growth starts meanwhile
-                    generation = self._generation
+                    # the class moves a metric already (its first one, customised in full, after a start or a pass of a
+                    # class not seen before): searched now, no second move beside it on the two cores (each request of a
+                    # new state would start one); a later request of the state moves one
+                    aside = (
+                        lease
+                        and self.searching
+                        and any(k[:2] == key for k in self._moving)
+                        and (sub is not None or self._unrestricted(kind) is not None)
+                    )
+                    if not aside:
+                        slot, grown = self._take(kind, closed, klass, extra)
+                        deferred = sub is not None and slot is None and not grown
+                        done = threading.Event()
+                        self._moving[(kind, closed, state)] = (done, extra)
+                        self._latest[key] = (math.inf, extra)  # a move under way: no growth starts meanwhile
+                        generation = self._generation
                 else:
                     done, extra = moving
                     sub = self._subset(klass, extra) if provisional and self.provisional else None
@@ -550,6 +560,8 @@ class Metrics:
                 lower = self._unrestricted(kind) if sub is None and lease and self.searching else None
                 if lower is not None:
                     lower.readers += 1
+            if aside:
+                return Searching(self, sub if sub is not None else lower, self._state_weights(klass, extra))
             if sub is not None:
                 newly = np.setdiff1d(extra, sub.closed, assume_unique=True)
                 ready = functools.partial(self._after, done, kind, closed, state, closing)

@@ -111,3 +111,34 @@ def test_searching_off_waits_for_the_move_as_before(router):
     got.release()
     assert type(got) is Lease
     assert metrics.ahead["searched"] == 0
+
+
+def test_while_a_class_moves_a_metric_a_new_state_is_searched_without_a_second_move(router, held_moves):
+    """Every request of a new state would otherwise start its own move (a full customisation each while the class
+    holds none): one move per class at a time, the other states searched until a later request moves one."""
+    rng = random.Random(1824)
+    metrics, klass = _metrics(router, rng)
+    a, b, c = (_zone_arcs(router, rng) for _ in range(3))
+    n = len(router.net.node_ids)
+    pairs = [(rng.randrange(n), rng.randrange(n)) for _ in range(20)]
+    held_moves.set()
+    metrics.get("time", klass, "a", lambda: a)
+    held_moves.clear()
+    first = metrics.lease("time", klass, "b", lambda: b - a)
+    first.release()
+    second = metrics.lease("time", klass, "c", lambda: c - a - b)
+    try:
+        assert isinstance(second, Searching)
+        assert _answers(second.metric, pairs, n) == _answers(_reference(metrics, klass, c - a - b), pairs, n)
+    finally:
+        second.release()
+    assert [k[2] for k in metrics._moving if k[:2] == ("time", klass)] == ["b"]
+    held_moves.set()
+    assert metrics.settle(60)
+    states = {state for _kind, _closed, state in metrics._metrics}
+    assert "b" in states
+    assert "c" not in states
+    later = metrics.lease("time", klass, "c", lambda: c - a - b)  # no move under way now: this one moves
+    later.release()
+    assert metrics.settle(60)
+    assert ("time", klass, "c") in metrics._metrics
