@@ -548,6 +548,8 @@ def province_worker(args: argparse.Namespace) -> None:
     requests = requests_near(router, rng, args.requests, at=f"{DAY}T10:00:00{TZ}")
     for request in requests[:20]:
         router.plan(request)
+    # their states' moves (searched meanwhile, Metrics.searching) done: a worker's steady state
+    router.metrics.settle()
     basic = [timed(router, request) for request in requests]
     warm = [ms for ms, _ in basic]
     print(HEADER)

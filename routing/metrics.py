@@ -514,6 +514,19 @@ class Metrics:
     ) -> Any:
         pending = self._pending.get((kind, closed)) if self._pending else None
         if pending is not None:
+            if lease and self.searching and not pending.is_set():  # a worker's first seconds: searched, not waited for
+                with self._lock:
+                    klass = self._class(kind, closed)
+                    lower = self._unrestricted(kind)
+                    if lower is not None:
+                        lower.readers += 1
+                if lower is not None:
+                    try:
+                        weights = self._state_weights(klass, self._extra(klass, closing))
+                    except BaseException:
+                        Lease(self, lower).release()
+                        raise
+                    return Searching(self, lower, weights)
             pending.wait()
             self._pending.pop((kind, closed), None)
         key = (kind, closed)

@@ -142,3 +142,41 @@ def test_while_a_class_moves_a_metric_a_new_state_is_searched_without_a_second_m
     later.release()
     assert metrics.settle(60)
     assert ("time", klass, "c") in metrics._metrics
+
+
+def test_a_class_still_warming_after_a_start_is_searched_not_waited_for(router, monkeypatch):
+    """A worker answers once its unrestricted metric is customised; the default load class's first metric follows
+    in the background (5–7 s at a million nodes): its requests meanwhile are searched, exactly."""
+    rng = random.Random(1825)
+    metrics = Metrics(router.net)
+    metrics.searching = True
+    klass = frozenset(rng.sample(range(len(metrics._weights["time"])), 40))
+    a = _zone_arcs(router, rng)
+    n = len(router.net.node_ids)
+    pairs = [(rng.randrange(n), rng.randrange(n)) for _ in range(20)]
+    metrics.warm([("time", frozenset())])
+    release = threading.Event()
+    original = Metrics._add_spare
+
+    def slow(self, klass, done=None):
+        assert release.wait(60)
+        original(self, klass, done)
+
+    monkeypatch.setattr(Metrics, "_add_spare", slow)
+    metrics.warm([("time", klass)], wait=False)
+    try:
+        got = metrics.lease("time", klass, "a", lambda: a)
+        try:
+            assert isinstance(got, Searching)
+            assert _answers(got.metric, pairs, n) == _answers(_reference(metrics, klass, a), pairs, n)
+        finally:
+            got.release()
+    finally:
+        release.set()
+    assert metrics.settle(60)
+    metrics.lease("time", klass, "a", lambda: a).release()  # the class warm: this one moves its metric to "a"
+    assert metrics.settle(60)
+    held = metrics.lease("time", klass, "a", lambda: a)
+    held.release()
+    assert type(held) is Lease
+    assert _answers(held.metric, pairs, n) == _answers(_reference(metrics, klass, a), pairs, n)
