@@ -55,6 +55,14 @@ std::vector<unsigned> to_vector(const U32Array &a) {
     return std::vector<unsigned>(a.data(), a.data() + a.size());
 }
 
+// A weight above INF_WEIGHT would wrap around in the searches' sums (RoutingKit caps nothing): refused, named.
+void check_weights(const std::vector<unsigned> &w, const char *name) {
+    for (size_t i = 0; i < w.size(); ++i)
+        if (w[i] > INF)
+            throw std::invalid_argument(std::string(name) + "[" + std::to_string(i) + "] = " + std::to_string(w[i]) +
+                                        " is above INF_WEIGHT (" + std::to_string(INF) + "): a closed arc is INF_WEIGHT");
+}
+
 py::array_t<uint32_t> to_numpy(const std::vector<unsigned> &v) {
     py::array_t<uint32_t> out(static_cast<py::ssize_t>(v.size()));
     if (!v.empty())
@@ -182,6 +190,8 @@ class Topology {
     void build(const U32Array &tail, const U32Array &head, const py::array_t<float, py::array::c_style | py::array::forcecast> &latitude,
                const py::array_t<float, py::array::c_style | py::array::forcecast> &longitude, unsigned node_count) {
         refuse_rebuild();
+        if (node_count == 0)  // RoutingKit's nested dissection has no order for no node (it crashed)
+            throw std::invalid_argument("node_count must be at least 1");
         if (tail.size() != head.size())
             throw std::invalid_argument("tail and head must have the same length");
         if (latitude.size() != node_count || longitude.size() != node_count)
@@ -328,6 +338,7 @@ class Metric {
             throw std::invalid_argument("weights: " + std::to_string(weights.size()) + " values for " +
                                         std::to_string(topology_->arc_count()) + " arcs");
         std::vector<unsigned> w = to_vector(weights);
+        check_weights(w, "weights");
         py::gil_scoped_release release;
         std::unique_lock<std::shared_mutex> lock(mutex_);
         weights_.swap(w);
@@ -364,6 +375,7 @@ class Metric {
         if (arcs.size() != weights.size())
             throw std::invalid_argument("arcs and weights must have the same length");
         std::vector<unsigned> a = to_vector(arcs), w = to_vector(weights);
+        check_weights(w, "weights");
         for (unsigned arc : a)
             if (arc >= topology_->arc_count())
                 throw std::out_of_range("arc " + std::to_string(arc) + " out of range (" +

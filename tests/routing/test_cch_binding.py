@@ -163,6 +163,15 @@ def test_bad_input_is_an_error_not_a_crash(graph: Graph):
     assert metric.query_many([], [], [1], [0.0])[2] == -1
     with pytest.raises(RuntimeError, match="already built"):  # its metrics keep a reference to the hierarchy
         graph.topology.build(graph.tail, graph.head, graph.lat, graph.lon, graph.n)
+    above = graph.weights.copy()  # a weight above INF_WEIGHT would wrap around in the sums: refused, named
+    above[3] = _cch.INF_WEIGHT + 1
+    with pytest.raises(ValueError, match=r"weights\[3\] .* above INF_WEIGHT"):
+        metric.customize(above)
+    with pytest.raises(ValueError, match=r"weights\[0\] .* above INF_WEIGHT"):
+        metric.update_weights(np.array([3], dtype=np.uint32), np.array([0xFFFFFFFF], dtype=np.uint32))
+    empty = np.zeros(0, dtype=np.uint32)
+    with pytest.raises(ValueError, match="node_count"):  # RoutingKit crashed on a graph of no node
+        _cch.Topology().build(empty, empty, np.zeros(0, np.float32), np.zeros(0, np.float32), 0)
 
 
 def test_update_weights_equals_a_full_customisation(graph: Graph):
