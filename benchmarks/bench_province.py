@@ -411,6 +411,10 @@ def main_router_class() -> Any:
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
+    if (folder / "routing" / "cch").is_dir():  # a main with our binding (sources only): this build's extension
+        from hazmat.routing import _cch
+
+        sys.modules[f"{spec.name}._cch"] = _cch  # one extension per process: pybind11 registers its types once
     spec.loader.exec_module(module)
     try:
         return importlib.import_module("hazmat._routing_main.router").Router
