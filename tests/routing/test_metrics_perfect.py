@@ -11,25 +11,13 @@ from __future__ import annotations
 import random
 from datetime import datetime
 
-import numpy as np
-
 from hazmat.routing.metrics import Metrics
 from tests.routing.test_ahead import _reference, _scene
+from tests.routing.test_metrics_searching import _answers
 from tests.routing.test_partial_customisation import _zone_arcs
 from tests.routing_helpers import request
 
 AT = "2026-11-26T10:00:00+08:00"
-
-
-def _searches(metric, pairs, n: int):
-    """query_many's (cost, distance) over 2×2 searches with partial costs, as the router asks them."""
-    out = []
-    for s, t in pairs:
-        sources = np.array([s, (s + 1) % n], dtype=np.uint32)
-        targets = np.array([t, (t + 7) % n], dtype=np.uint32)
-        cost, distance, _i, _j, _arcs = metric.query_many(sources, [0.0, 1.5], targets, [2.0, 0.25])
-        out.append((cost, distance))
-    return out
 
 
 def test_the_metric_in_use_is_perfected_in_the_background_and_answers_as_a_full_customisation(router):
@@ -48,7 +36,7 @@ def test_the_metric_in_use_is_perfected_in_the_background_and_answers_as_a_full_
     assert metrics.settle(60)
     assert used.is_perfect
     assert metrics.counts["perfect"] == 1
-    assert _searches(used, pairs, n) == _searches(_reference(metrics, klass, patches[0]), pairs, n)
+    assert _answers(used, pairs, n) == _answers(_reference(metrics, klass, patches[0]), pairs, n)
     assert metrics.perfect() == 1
     assert metrics.settle(60)
     assert metrics.counts["perfect"] == 1  # perfect already: not built again
@@ -62,7 +50,7 @@ def test_the_metric_in_use_is_perfected_in_the_background_and_answers_as_a_full_
     assert metrics.settle(60)
     assert moved.is_perfect
     closed = patches[0] | patches[1]
-    assert _searches(moved, pairs, n) == _searches(_reference(metrics, klass, closed), pairs, n)
+    assert _answers(moved, pairs, n) == _answers(_reference(metrics, klass, closed), pairs, n)
 
 
 def test_a_class_not_used_lately_is_not_perfected_and_perfecting_off_queues_nothing(router):

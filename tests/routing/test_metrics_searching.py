@@ -54,16 +54,23 @@ def _metrics(router, rng):
     return metrics, klass
 
 
-def test_a_state_below_no_held_metric_is_answered_by_the_search_as_its_own_metric_would(router, held_moves):
-    rng = random.Random(1821)
+def _holding_a(router, held_moves, seed: int, zones: int, count: int = 40):
+    """The class holding state "a" (the first of ``zones`` random zones closed), every move held from then on; the
+    zones, the node count and ``count`` random pairs."""
+    rng = random.Random(seed)
     metrics, klass = _metrics(router, rng)
-    a, b = _zone_arcs(router, rng), _zone_arcs(router, rng)
+    patches = [_zone_arcs(router, rng) for _ in range(zones)]
     n = len(router.net.node_ids)
-    pairs = [(rng.randrange(n), rng.randrange(n)) for _ in range(40)]
+    pairs = [(rng.randrange(n), rng.randrange(n)) for _ in range(count)]
     held_moves.set()
-    metrics.get("time", klass, "a", lambda: a)  # the class's spare moved to "a": no metric of it below "b"
+    metrics.get("time", klass, "a", lambda: patches[0])
     held_moves.clear()
-    got = metrics.lease("time", klass, "b", lambda: b - a)
+    return metrics, klass, patches, n, pairs
+
+
+def test_a_state_below_no_held_metric_is_answered_by_the_search_as_its_own_metric_would(router, held_moves):
+    metrics, klass, (a, b), n, pairs = _holding_a(router, held_moves, 1821, 2)
+    got = metrics.lease("time", klass, "b", lambda: b - a)  # the class holds "a" only: no metric of it below "b"
     try:
         assert isinstance(got, Searching)
         assert _answers(got.metric, pairs, n) == _answers(_reference(metrics, klass, b - a), pairs, n)
@@ -79,14 +86,7 @@ def test_a_state_below_no_held_metric_is_answered_by_the_search_as_its_own_metri
 
 
 def test_a_provisional_answer_that_drives_a_newly_closed_arc_searches_instead_of_waiting(router, held_moves):
-    rng = random.Random(1822)
-    metrics, klass = _metrics(router, rng)
-    a, b = _zone_arcs(router, rng), _zone_arcs(router, rng)
-    n = len(router.net.node_ids)
-    pairs = [(rng.randrange(n), rng.randrange(n)) for _ in range(40)]
-    held_moves.set()
-    metrics.get("time", klass, "a", lambda: a)
-    held_moves.clear()
+    metrics, klass, (a, b), n, pairs = _holding_a(router, held_moves, 1822, 2)
     found = metrics.lease("time", klass, "a+b", lambda: a | b)  # closes more than "a": provisional
     assert isinstance(found, Provisional)
     own = found.wait(lease=True)  # the move is held: no waiting, a search on the metric read
@@ -116,14 +116,7 @@ def test_searching_off_waits_for_the_move_as_before(router):
 def test_while_a_class_moves_a_metric_a_new_state_is_searched_without_a_second_move(router, held_moves):
     """Every request of a new state would otherwise start its own move (a full customisation each while the class
     holds none): one move per class at a time, the other states searched and queued to be moved after it."""
-    rng = random.Random(1824)
-    metrics, klass = _metrics(router, rng)
-    a, b, c = (_zone_arcs(router, rng) for _ in range(3))
-    n = len(router.net.node_ids)
-    pairs = [(rng.randrange(n), rng.randrange(n)) for _ in range(20)]
-    held_moves.set()
-    metrics.get("time", klass, "a", lambda: a)
-    held_moves.clear()
+    metrics, klass, (a, b, c), n, pairs = _holding_a(router, held_moves, 1824, 3, 20)
     first = metrics.lease("time", klass, "b", lambda: b - a)
     first.release()
     second = metrics.lease("time", klass, "c", lambda: c - a - b)
@@ -185,14 +178,7 @@ def test_a_class_still_warming_after_a_start_is_searched_not_waited_for(router, 
 def test_a_move_begun_before_the_zones_changed_is_waited_for_not_searched_on_its_old_arcs(router, held_moves):
     """After ``forget_states`` (the zones replaced) a state key means other zones: a request for it while the move
     begun before runs is never answered from that move's arcs (found in review: searched on the old weights)."""
-    rng = random.Random(1826)
-    metrics, klass = _metrics(router, rng)
-    a, old, new = (_zone_arcs(router, rng) for _ in range(3))
-    n = len(router.net.node_ids)
-    pairs = [(rng.randrange(n), rng.randrange(n)) for _ in range(300)]
-    held_moves.set()
-    metrics.get("time", klass, "a", lambda: a)
-    held_moves.clear()
+    metrics, klass, (_a, old, new), n, pairs = _holding_a(router, held_moves, 1826, 3, 300)
     metrics.lease("time", klass, "S", lambda: old).release()  # searched; its move (to ``old``) held
     metrics.forget_states()
     found: dict[str, object] = {}
