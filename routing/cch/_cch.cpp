@@ -465,16 +465,10 @@ class Metric {
 
     py::tuple query_many(const U32Array &sources, const F64Array &source_costs, const U32Array &targets,
                          const F64Array &target_costs, double scale) {
-        size_t k = sources.size(), m = targets.size();
-        if (static_cast<size_t>(source_costs.size()) != k || static_cast<size_t>(target_costs.size()) != m)
-            throw std::invalid_argument("one cost per source and per target");
-        std::vector<unsigned> s = to_vector(sources), t = to_vector(targets);
-        for (unsigned x : s)
-            check_node(x);
-        for (unsigned x : t)
-            check_node(x);
-        std::vector<double> sc(source_costs.data(), source_costs.data() + k);
-        std::vector<double> tc(target_costs.data(), target_costs.data() + m);
+        Ends e = ends(sources, source_costs, targets, target_costs);
+        size_t k = e.s.size(), m = e.t.size();
+        const std::vector<unsigned> &s = e.s, &t = e.t;
+        const std::vector<double> &sc = e.sc, &tc = e.tc;
         double best = std::numeric_limits<double>::infinity();
         unsigned distance = INF;
         long chosen_source = -1, chosen_target = -1;
@@ -541,21 +535,15 @@ class Metric {
     // in input arcs. ``stats``: a dict to fill with the search's counts and times, or None.
     py::tuple search(const U32Array &weights, const U32Array &sources, const F64Array &source_costs,
                      const U32Array &targets, const F64Array &target_costs, double scale, py::object stats) {
-        size_t k = sources.size(), m = targets.size();
         if (static_cast<size_t>(weights.size()) != topology_->arc_count())
             throw std::invalid_argument("weights: " + std::to_string(weights.size()) + " values for " +
                                         std::to_string(topology_->arc_count()) + " arcs");
-        if (static_cast<size_t>(source_costs.size()) != k || static_cast<size_t>(target_costs.size()) != m)
-            throw std::invalid_argument("one cost per source and per target");
         if (!(scale > 0) || !std::isfinite(scale))
             throw std::invalid_argument("scale must be positive and finite, not " + std::to_string(scale));
-        std::vector<unsigned> s = to_vector(sources), t = to_vector(targets);
-        for (unsigned x : s)
-            check_node(x);
-        for (unsigned x : t)
-            check_node(x);
-        std::vector<double> sc(source_costs.data(), source_costs.data() + k);
-        std::vector<double> tc(target_costs.data(), target_costs.data() + m);
+        Ends e = ends(sources, source_costs, targets, target_costs);
+        size_t k = e.s.size(), m = e.t.size();
+        const std::vector<unsigned> &s = e.s, &t = e.t;
+        const std::vector<double> &sc = e.sc, &tc = e.tc;
         for (size_t i = 0; i < k + m; ++i) {
             double c = i < k ? sc[i] : tc[i - k];
             if (std::isnan(c) || c == -std::numeric_limits<double>::infinity())
@@ -600,6 +588,25 @@ class Metric {
     }
 
   private:
+    // A search's ends as query_many and search take them: node ids checked, one cost per node.
+    struct Ends {
+        std::vector<unsigned> s, t;
+        std::vector<double> sc, tc;
+    };
+    Ends ends(const U32Array &sources, const F64Array &source_costs, const U32Array &targets,
+              const F64Array &target_costs) const {
+        size_t k = sources.size(), m = targets.size();
+        if (static_cast<size_t>(source_costs.size()) != k || static_cast<size_t>(target_costs.size()) != m)
+            throw std::invalid_argument("one cost per source and per target");
+        Ends e{to_vector(sources), to_vector(targets), std::vector<double>(source_costs.data(), source_costs.data() + k),
+               std::vector<double>(target_costs.data(), target_costs.data() + m)};
+        for (unsigned x : e.s)
+            check_node(x);
+        for (unsigned x : e.t)
+            check_node(x);
+        return e;
+    }
+
     // A new state: the perfect graphs of the old one no longer hold, and a perfect() under way must not install them.
     void drop_perfect() {
         perfect_.reset();
