@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 import random
-import threading
 
 import numpy as np
 import pytest
 
 from hazmat.routing import _cch
+from tests.routing.test_cch_binding import from_threads
 
 INF = _cch.INF_WEIGHT
 
@@ -260,18 +260,9 @@ def test_searches_from_threads_at_once_answer_as_one_after_the_other(graph: Grap
         return cost, distance, i, j, arcs.tolist(), metric.query_many(*ask)[:4]
 
     expected = [answer(*a) for a in asks]
-    results: dict[int, list] = {}
-
-    def work(k: int) -> None:
-        results[k] = [answer(*a) for a in asks]
-
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert sorted(results) == [0, 1, 2, 3]
-    assert all(results[k] == expected for k in results)
+    results = from_threads(lambda: [answer(*a) for a in asks])
+    assert len(results) == 4
+    assert all(r == expected for r in results)
 
 
 class Grid:
