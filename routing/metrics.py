@@ -18,6 +18,12 @@ class's first metric is customised in full, on its first request (lazily) or at 
 (:meth:`Metrics.warm`, with the library's threads); a pool grows by copying its nearest
 metric and moving the copy (:meth:`Metrics._fresh`).
 
+On a province's graph nothing waits for a move: a request whose state no metric holds is
+answered at once by an exact A* on the state's weights (:class:`Searching`, ``Metric.search``)
+while its metric is moved in the background, and the metric in use of each class is perfected
+in the background (:meth:`Metrics.perfect`, ``Metric.perfect``: its searches relax only the arcs
+a shortest path can take, a third of the time at a million nodes).
+
 A second, reversed topology customised once with weights rounded down gives the
 time-dependent search its A* potentials (a lower bound, so admissible and consistent).
 """
@@ -263,7 +269,11 @@ class Provisional(Lease):
         ):
             with self._metrics._lock:
                 self._slot.readers += 1  # the search's lease, before this one's release lets a deferred move take it
-            searching = Searching(self._metrics, self._slot, self._weights())
+            try:
+                searching = Searching(self._metrics, self._slot, self._weights())
+            except BaseException:
+                Lease(self._metrics, self._slot).release()
+                raise
             self.release()
             return searching
         self.release()
@@ -504,9 +514,9 @@ class Metrics:
     def lease(
         self, kind: str, closed: ClassKey, state: Hashable, closing: Callable[[], frozenset[int]] = frozenset
     ) -> Lease:
-        """As :meth:`lookup`, the metric leased (a :class:`Lease`, or a :class:`Provisional`): no move ahead of need
-        or deferred takes it until the request releases it (``finally``: a lease never released keeps the
-        metric from moving)."""
+        """As :meth:`lookup`, the metric leased (a :class:`Lease`, a :class:`Provisional`, or with :attr:`searching` a
+        :class:`Searching` when the request would otherwise wait for a move): no move ahead of need or deferred
+        takes it until the request releases it (``finally``: a lease never released keeps the metric from moving)."""
         return self._lookup(kind, closed, state, closing, provisional=True, lease=True)
 
     def _lookup(
