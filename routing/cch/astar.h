@@ -295,11 +295,12 @@ inline void run(const InputGraph &graph, Scratch &sc, const RoutingKit::Customiz
     // length dist) at least 3 below it in integer key: every pair (i, j) through it has K_ij >= K_i2j + 3, so it
     // costs over 1 / scale more than (i2, j) (two floors) and can neither win nor tie; not expanding it leaves
     // every pair that could win exact (its shortest path passes no dominated label). With both ends of a street
-    // as sources, one label is dominated nearly everywhere: the search costs about one label, not two.
+    // as sources, one label is dominated nearly everywhere: the search costs about one label, not two. Only by a
+    // label no longer than it: a longer one may pass INF_WEIGHT on a continuation this one drives (found in review).
     auto dominated = [&](size_t node, size_t i, unsigned d) {
         const Scratch::Label *at = label + node * k;
         for (size_t i2 = 0; i2 < k; ++i2)
-            if (i2 != i && at[i2].dist != INF && o[i2] + at[i2].dist + 3 <= o[i] + d)
+            if (i2 != i && at[i2].dist <= d && o[i2] + at[i2].dist + 3 <= o[i] + d)
                 return true;
         return false;
     };

@@ -349,3 +349,20 @@ def test_a_long_detour_and_labels_that_reach_no_target(grid: Grid):
             searched["reached"] += stats["reached"] > 0
             searched["dropped"] += stats["dropped"]
     assert all(searched.values()), searched  # every case above happened
+
+
+def test_a_label_is_never_dominated_by_a_longer_one_that_passes_inf_weight_on_its_way():
+    """Source B's label at X is 3 units of key below source X's own, but B's continuation to T passes INF_WEIGHT
+    (unreachable) where X's does not: X's answer must stand (found in review: the search found nothing)."""
+    tail, head = np.array([0, 1], np.uint32), np.array([1, 2], np.uint32)
+    weights = np.array([2**30 + 10, 2**30], np.uint32)
+    topology = _cch.Topology()
+    topology.build(tail, head, np.zeros(3, np.float32), np.arange(3, dtype=np.float32), 3)
+    metric = _cch.Metric(topology)
+    metric.customize(weights)
+    ends = ([1, 0], [float(2**30 + 13), 0.0], [2], [0.0], 1.0)
+    expected = metric.query_many(*ends)
+    assert expected[1] == 2**30
+    got = metric.search(weights, *ends)
+    assert got[:4] == expected[:4]
+    assert list(got[4]) == [1]
