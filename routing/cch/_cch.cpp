@@ -479,10 +479,13 @@ class Metric {
             check();
             if (k == 1 && m == 1 && !perfect_) {  // one pair: RoutingKit's own run (no slower than ours, cold caches)
                 unsigned d = run_pair(s[0], t[0], nullptr, arcs);
-                if (d < INF) {
-                    best = sc[0] + d / scale + tc[0];
+                double cost = sc[0] + d / scale + tc[0];
+                if (d < INF && cost < best) {  // a pair of infinite cost is no pair, as in run_many (found in review)
+                    best = cost;
                     distance = d;
                     chosen_source = chosen_target = 0;
+                } else {
+                    arcs.clear();
                 }
             } else {
                 auto scratch = topology_->take_scratch();
@@ -546,9 +549,9 @@ class Metric {
         const std::vector<double> &sc = e.sc, &tc = e.tc;
         for (size_t i = 0; i < k + m; ++i) {
             double c = i < k ? sc[i] : tc[i - k];
-            if (std::isnan(c) || c == -std::numeric_limits<double>::infinity())
+            if (std::isnan(c) || c == -std::numeric_limits<double>::infinity() || (std::isinf(c * scale) && c < 0))
                 throw std::invalid_argument((i < k ? "source_costs[" + std::to_string(i) : "target_costs[" + std::to_string(i - k)) +
-                                            "] is " + std::to_string(c) + ": a cost is a number or +inf");
+                                            "] is " + std::to_string(c) + ": a cost is a number (finite times scale) or +inf");
         }
         hazmat_astar::Answer answer;
         hazmat_astar::Stats counts;

@@ -241,6 +241,11 @@ def test_a_weight_below_the_metric_is_a_value_error_naming_the_arc(graph: Graph)
         metric.search(graph.weights, [0], [0.0], [1, 2], [0.0, math.nan])
     with pytest.raises(ValueError, match="scale"):
         metric.search(graph.weights, [0], [0.0], [1], [0.0], 0.0)
+    with pytest.raises(ValueError, match=r"source_costs\[0\]"):  # -inf once scaled: no offset (found in review)
+        metric.search(graph.weights, [0], [-1e306], [1], [0.0])
+    # a pair of infinite cost is no pair, for one pair as for many (query_many's one-pair run chose it)
+    assert metric.query_many([0], [math.inf], [1], [0.0])[2:4] == (-1, -1)
+    assert metric.search(graph.weights, [0], [math.inf], [1], [0.0])[2:4] == (-1, -1)
     with pytest.raises(IndexError):
         metric.search(graph.weights, [graph.n], [0.0], [1], [0.0])
     with pytest.raises(RuntimeError, match="not customised"):
