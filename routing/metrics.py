@@ -561,6 +561,7 @@ class Metrics:
                     return held.metric
                 moving = self._moving.get((kind, closed, state))
                 deferred = aside = False
+                free = self._unrestricted(kind) if lease and self.searching else None  # what a search may read
                 if moving is None:
                     extra = self._extra(klass, closing)
                     sub = self._subset(klass, extra) if provisional and self.provisional else None
@@ -572,8 +573,8 @@ class Metrics:
                     aside = (
                         lease
                         and self.searching
+                        and (sub is not None or free is not None)
                         and any(k[:2] == key for k in self._moving)
-                        and (sub is not None or self._unrestricted(kind) is not None)
                     )
                     if not aside:
                         slot, grown = self._take(kind, closed, klass, extra)
@@ -591,11 +592,7 @@ class Metrics:
                     if sub is not None:
                         sub.readers += 1
                         generation = began
-                lower = (
-                    self._unrestricted(kind)
-                    if sub is None and lease and self.searching and (moving is None or current)
-                    else None
-                )
+                lower = free if sub is None and (moving is None or current) else None
                 if lower is not None:
                     lower.readers += 1
             if aside:
